@@ -1,0 +1,6 @@
+//! Key Signing Requests: the model, the checks the KSK side applies before a
+//! ceremony signs (`checks`), and building a KSR on the ZSK side (`generate`).
+
+pub mod model;
+
+pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};

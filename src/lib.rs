@@ -1,0 +1,7 @@
+//! kskit: offline DNSSEC KSK signing toolkit. See docs/architecture.md.
+
+pub mod backends;
+pub mod dnssec;
+pub mod ksr;
+pub mod skr;
+pub mod timeutil;

@@ -1,0 +1,6 @@
+//! Signed Key Responses: the model, signing a KSR into an SKR (`sign`), and
+//! the checks the ZSK side applies before import (`checks`).
+
+pub mod model;
+
+pub use model::{ResponseBundle, Skr};
