@@ -2,6 +2,7 @@
 
 pub mod backends;
 pub mod dnssec;
+pub mod keys;
 pub mod ksr;
 pub mod skr;
 pub mod timeutil;
