@@ -1,8 +1,12 @@
 //! kskit: offline DNSSEC KSK signing toolkit. See docs/architecture.md.
 
 pub mod backends;
+pub mod cli;
+pub mod config;
+pub mod digest;
 pub mod dnssec;
 pub mod keys;
 pub mod ksr;
+pub mod secrets;
 pub mod skr;
 pub mod timeutil;

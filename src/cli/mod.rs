@@ -1,0 +1,96 @@
+//! The one CLI layer (clap). Every subcommand parses its arguments, calls the
+//! library below, and prints; nothing below this module prints or exits.
+//!
+//! Exit codes: 0 success; 1 a check or verification failed (the report says
+//! which); 2 an error (bad input, I/O, token, usage). `kskit check` follows
+//! the Nagios convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+mod digest;
+// mod init; (wired once the keystore lands)
+
+/// Exit code: a check or verification failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: an error (bad input, I/O, token, usage).
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "kskit", version, about = "Offline DNSSEC KSK signing toolkit: KSRs, SKRs, HSMs and smartcards, rollovers")]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "kskit.toml", env = "KSKIT_CONFIG")]
+    pub config: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
+    Digest(digest::DigestArgs),
+}
+
+/// What every subcommand gets: global options and lazily loaded configuration.
+pub struct Context {
+    pub config_path: PathBuf,
+    pub json: bool,
+}
+
+impl Context {
+    /// Loads the configuration file named by `--config`.
+    pub fn config(&self) -> Result<Config> {
+        Config::load(&self.config_path).with_context(|| {
+            format!("no usable configuration at {} (create one with `kskit init DIR --zone ZONE` or pass --config)", self.config_path.display())
+        })
+    }
+
+    pub fn keystore_dir(&self) -> Result<PathBuf> {
+        Ok(self.config()?.keystore_dir())
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let ctx = Context { config_path: cli.config.clone(), json: cli.json };
+    match run(cli.command, &ctx) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kskit: error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn run(cmd: Command, ctx: &Context) -> Result<i32> {
+    match cmd {
+        Command::Digest(a) => digest::run(a, ctx),
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Reads a whole input file with a clear error naming it.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}

@@ -1,0 +1,266 @@
+//! `kskit.toml`: the zone, the keystore location and the signing policy.
+//! Every field has a default; `kskit init` writes the commented template
+//! [`TEMPLATE`]. Timing sanity is checked by [`crate::policy`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use crate::dnssec::{Algorithm, DigestType};
+use crate::timeutil::parse_duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {msg}")]
+    Invalid { path: PathBuf, msg: String },
+}
+
+/// A duration written as `21d`, `12h`, `P21D`…, kept as text for round trips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Dur(pub Duration);
+
+impl TryFrom<String> for Dur {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        parse_duration(&s).map(Dur).map_err(|e| e.to_string())
+    }
+}
+impl From<Dur> for String {
+    fn from(d: Dur) -> String {
+        let s = d.0.whole_seconds();
+        if s % 86400 == 0 {
+            format!("{}d", s / 86400)
+        } else if s % 3600 == 0 {
+            format!("{}h", s / 3600)
+        } else {
+            format!("{s}s")
+        }
+    }
+}
+fn d(days: i64) -> Dur {
+    Dur(Duration::days(days))
+}
+fn h(hours: i64) -> Dur {
+    Dur(Duration::hours(hours))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The zones this configuration signs (the first is the default).
+    pub zones: Vec<String>,
+    /// Keystore directory, relative to the configuration file.
+    #[serde(default = "default_keystore")]
+    pub keystore: PathBuf,
+    #[serde(default)]
+    pub policy: Policy,
+    /// Where this configuration was read from (not in the file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+fn default_keystore() -> PathBuf {
+    PathBuf::from("keystore")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyPolicy {
+    pub algorithm: Algorithm,
+    pub bits: Option<u32>,
+    /// Key lifetime; `0d` means unlimited (rolled by hand).
+    pub lifetime: Dur,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CdsPublish {
+    /// Never publish CDS/CDNSKEY.
+    None,
+    /// Only while a KSK rollover is waiting for the parent.
+    Rollover,
+    /// Always publish the current KSKs.
+    Always,
+    /// Publish the RFC 8078 delete records (go insecure).
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub ksk: KeyPolicy,
+    pub zsk: KeyPolicy,
+    pub dnskey_ttl: Dur,
+    pub ds_ttl: Dur,
+    pub max_zone_ttl: Dur,
+    pub zone_propagation_delay: Dur,
+    pub parent_propagation_delay: Dur,
+    /// Validity of the DNSKEY/CDS/CDNSKEY signatures of one bundle.
+    pub signature_validity: Dur,
+    /// How far before a bundle's start its signatures' inception lies.
+    pub inception_offset: Dur,
+    /// Signatures of the zone's other RRsets are refreshed this long before expiry.
+    pub signature_refresh: Dur,
+    /// A new bundle starts every `bundle_interval`; overlap = validity - interval.
+    pub bundle_interval: Dur,
+    pub publish_safety: Dur,
+    pub retire_safety: Dur,
+    pub cds_publish: CdsPublish,
+    pub cds_digests: Vec<DigestType>,
+    /// Parent authoritative servers (`ADDR[:PORT]`); empty = discover from the parent's NS.
+    pub parent_servers: Vec<String>,
+    pub parent_poll_interval: Dur,
+    pub parent_confirmations: u32,
+    /// The zone's KSK is configured as a trust anchor somewhere (RFC 5011 revocation on rollover).
+    pub rfc5011: bool,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(0) }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            ksk: KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(0) },
+            zsk: KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(90) },
+            dnskey_ttl: h(1),
+            ds_ttl: d(1),
+            max_zone_ttl: d(1),
+            zone_propagation_delay: h(1),
+            parent_propagation_delay: h(1),
+            signature_validity: d(21),
+            inception_offset: h(1),
+            signature_refresh: d(7),
+            bundle_interval: d(10),
+            publish_safety: h(1),
+            retire_safety: h(1),
+            cds_publish: CdsPublish::Always,
+            cds_digests: vec![DigestType::Sha256],
+            parent_servers: vec![],
+            parent_poll_interval: h(1),
+            parent_confirmations: 3,
+            rfc5011: false,
+        }
+    }
+}
+
+/// The commented default configuration `kskit init` writes (`@ZONE@` replaced).
+pub const TEMPLATE: &str = r#"# kskit configuration. Durations: 90d, 12h, 30m, 45s, 2w or ISO 8601 (P21D).
+# Every policy value below is the default; change what your zone needs.
+
+# The zones this configuration signs; the first is the default.
+zones = ["@ZONE@"]
+
+# Keystore directory (key metadata, age-encrypted software keys, imported SKRs),
+# relative to this file.
+keystore = "keystore"
+
+[policy]
+# Signing algorithms: RSASHA256, RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519.
+# bits: 2048, 3072 or 4096 for RSA; ignored for the others.
+# lifetime: how long a key is active before it is rolled; 0d = never (roll by hand).
+ksk = { algorithm = "ECDSAP256SHA256", lifetime = "0d" }
+zsk = { algorithm = "ECDSAP256SHA256", lifetime = "90d" }
+
+# TTLs: of the DNSKEY RRset, of the DS RRset at the parent, the largest in the zone.
+dnskey_ttl = "1h"
+ds_ttl = "1d"
+max_zone_ttl = "1d"
+# How long a change takes to reach every server of the zone, and of the parent.
+zone_propagation_delay = "1h"
+parent_propagation_delay = "1h"
+
+# KSR bundles: a new bundle starts every bundle_interval; its DNSKEY, CDS and
+# CDNSKEY signatures are valid for signature_validity (so consecutive bundles
+# overlap by validity - interval), starting inception_offset before the bundle.
+signature_validity = "21d"
+bundle_interval = "10d"
+inception_offset = "1h"
+# Online signer: refresh other signatures this long before they expire.
+signature_refresh = "7d"
+
+# RFC 7583 safety margins around key publication and retirement.
+publish_safety = "1h"
+retire_safety = "1h"
+
+# CDS/CDNSKEY (RFC 7344, RFC 8078): none, rollover, always, delete.
+cds_publish = "always"
+cds_digests = ["sha256"]
+
+# Parent DS polling: servers as ADDR[:PORT]; empty = discover from the parent's NS.
+parent_servers = []
+parent_poll_interval = "1h"
+# Consecutive polls that must all see the new DS at every server.
+parent_confirmations = 3
+
+# Set when the zone's KSK is a configured trust anchor (RFC 5011 revocation).
+rfc5011 = false
+"#;
+
+impl Config {
+    /// The configuration `kskit init DIR --zone Z` writes.
+    pub fn template(zone: &str) -> String {
+        TEMPLATE.replace("@ZONE@", zone)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut c: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), msg: e.to_string() })?;
+        if c.zones.is_empty() {
+            return Err(ConfigError::Invalid { path: path.to_path_buf(), msg: "`zones` must name at least one zone".into() });
+        }
+        for z in &c.zones {
+            crate::dnssec::parse_name(z).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), msg: e.to_string() })?;
+        }
+        c.path = Some(path.to_path_buf());
+        Ok(c)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// The keystore directory, resolved against the configuration file's directory.
+    pub fn keystore_dir(&self) -> PathBuf {
+        match self.path.as_ref().and_then(|p| p.parent()) {
+            Some(base) if self.keystore.is_relative() => base.join(&self.keystore),
+            _ => self.keystore.clone(),
+        }
+    }
+
+    /// The default zone (the first).
+    pub fn zone(&self) -> Result<crate::dnssec::Name, crate::dnssec::DnssecError> {
+        crate::dnssec::parse_name(self.zones.first().map(String::as_str).unwrap_or("."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_defaults() {
+        let c = Config::parse(&Config::template("example.com."), Path::new("/x/kskit.toml")).unwrap();
+        assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.keystore_dir(), PathBuf::from("/x/keystore"));
+        assert_eq!(c.zone().unwrap().to_ascii(), "example.com.");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::parse("zones=[\"a.\"]\n[policy]\nbundle_interval=\"ten days\"\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("bundle_interval") || e.to_string().contains("ten days"), "{e}");
+        let e = Config::parse("zones=[]\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("zones"));
+        let e = Config::parse("zones=[\"a.\"]\nfoo=1\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("foo"), "{e}");
+    }
+}
