@@ -2,6 +2,8 @@
 //! the embedded default) and `pkcs11` (HSMs and smartcards). Both implement
 //! [`Signer`]; nothing above this layer knows which one it holds.
 
+pub mod soft;
+
 use crate::dnssec::{Algorithm, Dnskey};
 
 /// Errors from a signing backend.

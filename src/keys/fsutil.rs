@@ -1,0 +1,122 @@
+//! Atomic file writes: a file is either the old one or the new one, never a
+//! partial one, even after a crash or power loss (write to a temp file in the
+//! same directory, fsync it, rename it over the target, fsync the directory).
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// File mode for secrets (private key files, SKR-signing material).
+pub const MODE_SECRET: u32 = 0o600;
+/// File mode for everything else kskit writes.
+pub const MODE_PUBLIC: u32 = 0o644;
+
+/// The suffix of kskit's temp files: stale ones (left by a crash between
+/// create and rename) are recognised by it and removed by [`remove_stale_temps`].
+pub const TEMP_SUFFIX: &str = ".kskit-tmp";
+
+/// Writes `data` to `path` atomically with permissions `mode` (0600 for
+/// secrets, 0644 otherwise): a temp file in the same directory is written,
+/// fsynced and renamed over the target, then the directory is fsynced so the
+/// rename itself is durable (rename(2) is atomic within a file system). On any
+/// error the temp file is removed and the target is left untouched.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.", file_name.to_string_lossy());
+    // tempfile creates the file with O_EXCL and mode 0600 and deletes it when
+    // the handle is dropped without `persist`, which covers every error path.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .permissions(Permissions::from_mode(MODE_SECRET))
+        .tempfile_in(dir)?;
+    // Set the exact mode (the creation mode is subject to the umask).
+    tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
+    tmp.write_all(data)?;
+    tmp.flush()?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Fsyncs a directory so that renames and creations in it are durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Whether `name` is one of kskit's temp files (see [`write_atomic`]).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Removes stale kskit temp files in `dir` (not recursive), left by a crash
+/// between creating a temp file and renaming it. Returns how many were
+/// removed. Only one kskit process should write a directory at a time.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
+    let mut n = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if is_temp_name(&name.to_string_lossy()) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Creates `dir` (and missing parents) and sets its mode to `mode`.
+pub fn create_dir_with_mode(dir: &Path, mode: u32) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, Permissions::from_mode(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replaces_and_sets_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.json");
+        write_atomic(&p, b"one", MODE_PUBLIC).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        write_atomic(&p, b"two", MODE_SECRET).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "only the target remains: {names:?}");
+    }
+
+    #[test]
+    fn failed_rename_leaves_no_temp_and_keeps_target() {
+        let d = tempfile::tempdir().unwrap();
+        // The target is a non-empty directory: the rename must fail.
+        let p = d.path().join("target");
+        fs::create_dir(&p).unwrap();
+        fs::write(p.join("inside"), b"x").unwrap();
+        assert!(write_atomic(&p, b"data", MODE_SECRET).is_err());
+        let names: Vec<String> =
+            fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, vec!["target".to_string()]);
+        assert!(p.is_dir());
+    }
+
+    #[test]
+    fn stale_temps_are_recognised_and_removed() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join(".keys.json.abc123.kskit-tmp"), b"{partial").unwrap();
+        fs::write(d.path().join("keys.json"), b"{}").unwrap();
+        assert_eq!(remove_stale_temps(d.path()).unwrap(), 1);
+        assert!(d.path().join("keys.json").exists());
+        assert!(!is_temp_name("keys.json"));
+    }
+}
