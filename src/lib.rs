@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod dnssec;
+pub mod formats;
 pub mod keys;
 pub mod ksr;
 pub mod secrets;
