@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 
+use crate::backends::soft::{KeyDecryption, KeyEncryption};
 use crate::config::Config;
+use crate::keys::keystore::Keystore;
 
 mod digest;
-// mod init; (wired once the keystore lands)
+mod init;
+mod key;
 
 /// Exit code: a check or verification failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -35,6 +38,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create DIR/kskit.toml (commented default policy) and DIR/keystore/.
+    Init(init::InitArgs),
+    /// Software keys in the keystore: generate, list, print DS and DNSKEY.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
     Digest(digest::DigestArgs),
 }
@@ -55,6 +63,60 @@ impl Context {
 
     pub fn keystore_dir(&self) -> Result<PathBuf> {
         Ok(self.config()?.keystore_dir())
+    }
+
+    /// Opens the keystore of the configuration.
+    pub fn keystore(&self) -> Result<Keystore> {
+        let dir = self.keystore_dir()?;
+        Keystore::open(&dir).with_context(|| format!("cannot open keystore {}", dir.display()))
+    }
+}
+
+/// Where a software key's passphrase (or age identities/recipients) comes from.
+#[derive(clap::Args, Debug, Default)]
+pub struct SecretArgs {
+    /// Read the key passphrase from this file (first line) instead of
+    /// KSKIT_PASSPHRASE or a prompt.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Encrypt new keys to these age X25519 recipients (age1...) instead of a passphrase.
+    #[arg(long = "recipient")]
+    pub recipients: Vec<String>,
+    /// Decrypt keys with the age X25519 identities in this file instead of a passphrase.
+    #[arg(long)]
+    pub identity: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    /// How to encrypt a new key file.
+    pub fn encryption(&self) -> Result<KeyEncryption> {
+        if !self.recipients.is_empty() {
+            let r = self
+                .recipients
+                .iter()
+                .map(|s| s.parse::<age::x25519::Recipient>().map_err(|e| anyhow::anyhow!("bad age recipient {s:?}: {e}")))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(KeyEncryption::Recipients(r));
+        }
+        Ok(KeyEncryption::Passphrase(crate::secrets::passphrase(self.passphrase_file.as_deref(), true)?))
+    }
+
+    /// How to decrypt key files.
+    pub fn decryption(&self) -> Result<KeyDecryption> {
+        if let Some(p) = &self.identity {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(p).with_context(|| format!("cannot read identity file {}", p.display()))?);
+            let ids = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| l.parse::<age::x25519::Identity>().map_err(|e| anyhow::anyhow!("bad age identity in {}: {e}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            if ids.is_empty() {
+                anyhow::bail!("no age identity in {}", p.display());
+            }
+            return Ok(KeyDecryption::Identities(ids));
+        }
+        Ok(KeyDecryption::Passphrase(crate::secrets::passphrase(self.passphrase_file.as_deref(), false)?))
     }
 }
 
@@ -81,6 +143,8 @@ pub fn main() -> i32 {
 fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
         Command::Digest(a) => digest::run(a, ctx),
+        Command::Init(a) => init::run(a, ctx),
+        Command::Key(c) => key::run(c, ctx),
     }
 }
 

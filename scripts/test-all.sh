@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every kskit test. Installs the real peers the tests use when they are
+# missing (SoftHSM2, Knot DNS, BIND's tools, ldns), then runs cargo test.
+# Needs root (or sudo) for apt-get on a fresh Debian/Ubuntu machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="$PATH:/usr/sbin:/sbin"
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need softhsm2-util softhsm2
+need keymgr knot
+need knotd knot
+need kdig knot-dnsutils
+need delv bind9-dnsutils
+need dig bind9-dnsutils
+need dnssec-verify bind9-utils
+need dnssec-signzone bind9-utils
+need ldns-verify-zone ldnsutils
+need ldns-signzone ldnsutils
+need openssl openssl
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  # shellcheck disable=SC2207
+  pkgs=($(printf '%s\n' "${missing[@]}" | sort -u))
+  echo "test-all: installing ${pkgs[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+fi
+
+cargo test --locked "$@"
