@@ -1029,3 +1029,208 @@ pub fn format_record_multiline(r: &Record) -> String {
         _ => format_record(r),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dnssec::name::parse_name;
+
+    const KSK2010: &str = "AwEAAagAIKlVZrpC6Ia7gEzahOR+9W29euxhJhVVLOyQbSEW0O8gcCjFFVQUTf6v58fLjwBd0YI0EzrAcQqBGCzh/RStIoO8g0NfnfL2MTJRkxoXbfDaUeVPQuYEhg37NZWAJQ9VnMVDxP/VHL496M/QZxkjf5/Efucp2gaDX6RS6CXpoY68LsvPVjR0ZSwzz1apAzvN9dlzEheX7ICJBBtuA6G3LQpzW5hOA2hzCTMjJPJ8LbqF6dsV6DoBQzgul0sGIcGOYl7OyQdXfZ57relSQageu+ipAdTTJ25AsRTAoub8ONGcLmqrAmRLKBP1dfwhYB4N7knNnulqQxA+Uk1ihz0=";
+
+    fn parse_line(line: &str) -> DnssecError {
+        match parse_records(line, None, None) {
+            Err(e) => e,
+            Ok(r) => panic!("expected an error for {line:?}, got {r:?}"),
+        }
+    }
+
+    /// Asserts a Parse error on `line` whose message contains `needle`.
+    fn assert_parse_err(text: &str, line: usize, needle: &str) {
+        match parse_records(text, None, None) {
+            Err(DnssecError::Parse { line: l, msg }) => {
+                assert_eq!(l, line, "wrong line for {msg:?}");
+                assert!(msg.contains(needle), "message {msg:?} lacks {needle:?}");
+            }
+            other => panic!("expected Parse error at line {line}, got {other:?}"),
+        }
+    }
+
+    fn rec(text: &str) -> Record {
+        parse_record(text).unwrap()
+    }
+
+    #[test]
+    fn dnskey_single_line_and_round_trip() {
+        let text = format!(". 172800 IN DNSKEY 257 3 8 {KSK2010}");
+        let r = rec(&text);
+        assert_eq!(r.name, Name::root());
+        assert_eq!(r.ttl, 172800);
+        let RData::Dnskey(k) = &r.rdata else { panic!("not a DNSKEY") };
+        assert_eq!((k.flags, k.protocol, k.algorithm), (257, 3, 8));
+        assert_eq!(k.key_tag(), 19036);
+        assert_eq!(format_record(&r), text);
+        assert_eq!(rec(&format_record_multiline(&r)), r);
+    }
+
+    #[test]
+    fn multiline_comments_and_split_base64() {
+        let (a, b) = KSK2010.split_at(100);
+        let (b, c) = b.split_at(77); // not on a base64 quantum boundary
+        let text = format!(
+            "; a comment line\n\n. 172800 IN DNSKEY 257 3 RSASHA256 ( ; flags proto alg\n   {a}\n\t{b} ; middle\n {c}\n ) ; KSK\n"
+        );
+        let recs = parse_records(&text, None, None).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0], rec(&format!(". 172800 IN DNSKEY 257 3 8 {KSK2010}")));
+        let ml = format_record_multiline(&recs[0]);
+        assert!(ml.contains("; KSK; alg = RSASHA256 ; key id = 19036"), "{ml}");
+        assert!(ml.lines().count() > 3);
+        assert_eq!(parse_records(&ml, None, None).unwrap(), recs);
+    }
+
+    #[test]
+    fn ds_rrsig_round_trips() {
+        let ds = rec(". 86400 IN DS 19036 8 2 49aac11d7b6f6446702e54a1607371607a1a4185 5200fd2ce1cdde32f24e8fb5");
+        assert_eq!(
+            format_record(&ds),
+            ". 86400 IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5"
+        );
+        assert_eq!(rec(&format_record_multiline(&ds)), ds);
+
+        let sig = rec("www.Example.net. 3600 IN RRSIG A ECDSAP256SHA256 3 3600 20100909100439 1281607479 55648 example.NET. qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXA yGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw==");
+        let RData::Rrsig(s) = &sig.rdata else { panic!("not an RRSIG") };
+        assert_eq!(s.type_covered, rtype::A);
+        assert_eq!(s.algorithm, 13);
+        assert_eq!(s.expiration, 1284026679);
+        assert_eq!(s.inception, 1281607479);
+        let line = format_record(&sig);
+        assert!(line.starts_with("www.Example.net. 3600 IN RRSIG A 13 3 3600 20100909100439 20100812100439 55648 example.NET. qx6w"), "{line}");
+        assert_eq!(rec(&line), sig);
+        assert_eq!(rec(&format_record_multiline(&sig)), sig);
+    }
+
+    #[test]
+    fn origin_ttl_owner_rules() {
+        let text = "$ORIGIN example.com.\n$TTL 1h\n@ IN 300 A 192.0.2.1\n  A 192.0.2.2\nwww 60 IN AAAA 2001:db8::1\nmail IN MX 10 MX1\n$ORIGIN sub\nx TYPE1 10.0.0.1\n";
+        let r = parse_records(text, None, None).unwrap();
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[0].name, parse_name("example.com.").unwrap());
+        assert_eq!(r[0].ttl, 300);
+        assert_eq!(r[1].name, r[0].name);
+        assert_eq!(r[1].ttl, 3600, "$TTL applies to records without a TTL");
+        assert_eq!(r[1].rdata, RData::Other { rtype: rtype::A, data: vec![192, 0, 2, 2] });
+        assert_eq!(r[2].name, parse_name("www.example.com.").unwrap());
+        assert_eq!(r[3].rdata, RData::Other { rtype: rtype::MX, data: b"\x00\x0a\x03mx1\x07example\x03com\x00".to_vec() });
+        assert_eq!(r[4].name, parse_name("x.sub.example.com.").unwrap());
+        assert_eq!(format_record(&r[3]), "mail.example.com. 3600 IN MX 10 mx1.example.com.");
+        // origin parameter and default TTL
+        let o = parse_name("zone.").unwrap();
+        let r = parse_records("a NS ns\nb 5 NS ns\nc NS ns", Some(&o), Some(7)).unwrap();
+        assert_eq!(r[0].name, parse_name("a.zone.").unwrap());
+        assert_eq!((r[0].ttl, r[1].ttl, r[2].ttl), (7, 5, 7));
+        // without $TTL the previous record's TTL carries over
+        let r = parse_records("a. 5 NS ns.\nb. NS ns.", None, None).unwrap();
+        assert_eq!(r[1].ttl, 5);
+    }
+
+    #[test]
+    fn common_types_canonical() {
+        let soa = rec("Ex. 3600 IN SOA NS1.Ex. Host\\.Master.Ex. 2024010101 2h 1H 1w 300");
+        let w = soa.rdata.to_wire();
+        assert!(w.starts_with(b"\x03ns1\x02ex\x00\x0bhost.master\x02ex\x00"), "{w:?}");
+        assert_eq!(format_rdata(&soa.rdata), "ns1.ex. host\\.master.ex. 2024010101 7200 3600 604800 300");
+        let txt = rec("t. 60 TXT \"hello world\" plain \"q\\\"uote\\\\\" \"\\065\\255\"");
+        assert_eq!(txt.rdata.to_wire(), b"\x0bhello world\x05plain\x07q\"uote\\\x02A\xff".to_vec());
+        assert_eq!(rec(&format_record(&txt)), txt);
+        let cname = rec("c.  60 IN CNAME Target.Example.");
+        assert_eq!(cname.rdata.to_wire(), b"\x06target\x07example\x00".to_vec());
+        let aaaa = rec("c. 60 AAAA 2001:DB8::1");
+        assert_eq!(format_record(&aaaa), "c. 60 IN AAAA 2001:db8::1");
+        for r in [soa, cname, aaaa] {
+            assert_eq!(rec(&format_record(&r)), r);
+        }
+        // a type handled by hickory-proto
+        let caa = rec("c. 60 CAA 0 issue \"ca.example.net\"");
+        assert_eq!(rec(&format_record(&caa)), caa);
+    }
+
+    #[test]
+    fn rfc3597_and_type_numbers() {
+        let r = rec("x. 60 IN TYPE65534 \\# 4 0A0B0c0d");
+        assert_eq!(r.rdata, RData::Other { rtype: 65534, data: vec![10, 11, 12, 13] });
+        assert_eq!(format_record(&r), "x. 60 IN TYPE65534 \\# 4 0A0B0C0D");
+        assert_eq!(rec(&format_record(&r)), r);
+        // a known type in generic form is canonicalised
+        let ns = rec("x. 60 NS \\# 3 014100");
+        assert_eq!(ns.rdata.to_wire(), b"\x01a\x00".to_vec());
+        let k = rec("x. 60 TYPE48 \\# 6 0101030D AAFF");
+        assert_eq!(k.rdata, RData::Dnskey(Dnskey { flags: 257, protocol: 3, algorithm: 13, public_key: vec![0xAA, 0xFF] }));
+        assert_parse_err("x. 60 TYPE65534 1 2", 1, "RFC 3597");
+        assert_parse_err("x. 60 TYPE65534 \\# 3 0A0B", 1, "length 3");
+    }
+
+    #[test]
+    fn delete_forms() {
+        let cds = rec("example. 0 IN CDS 0 0 0 00");
+        assert_eq!(cds.rdata, RData::Cds(Ds::delete()));
+        assert_eq!(format_record(&cds), "example. 0 IN CDS 0 0 0 00");
+        let k1 = rec("example. 0 IN CDNSKEY 0 3 0 AA==");
+        let k2 = rec("example. 0 IN CDNSKEY 0 3 0 0");
+        assert_eq!(k1, k2);
+        assert_eq!(k1.rdata, RData::Cdnskey(Dnskey { flags: 0, protocol: 3, algorithm: 0, public_key: vec![0] }));
+        assert_eq!(format_record(&k1), "example. 0 IN CDNSKEY 0 3 0 AA==");
+        assert_eq!(format_record_multiline(&k1), format_record(&k1));
+    }
+
+    #[test]
+    fn names_with_escapes() {
+        let r = rec("a\\.b.c\\032d.\\\\. 1 A 1.2.3.4");
+        let labels: Vec<&[u8]> = r.name.iter().collect();
+        assert_eq!(labels, vec![&b"a.b"[..], b"c d", b"\\"]);
+        assert_eq!(format_name(&r.name), "a\\.b.c\\032d.\\\\.");
+        assert_eq!(rec(&format_record(&r)).name, r.name);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        // bad base64 on the third line of a multi-line record
+        assert_parse_err(
+            "; head\n. 3600 IN DNSKEY 257 3 8 (\n AwEAAa!!\n )",
+            3,
+            "base64",
+        );
+        assert_parse_err("a. 1 A 1.2.3.4\nb. 1 IN FOO 1 2 3\n", 2, "unknown record type \"FOO\"");
+        assert_parse_err("\n\na. 1 IN DNSKEY 257 3 NOTANALG AwEAAQ==", 3, "unknown algorithm \"NOTANALG\"");
+        assert_parse_err(
+            "a. 1 IN A 1.2.3.4\nwww 3600 IN RRSIG A 8 3 3600 (\n 20300101000000 20000101000000\n 9033 )",
+            4,
+            "truncated RRSIG: missing signer name",
+        );
+        assert_parse_err("a. 1 IN RRSIG A 8 3 3600 20300101000000 20000101000000 9033 example.", 1, "missing signature");
+        assert_parse_err("a. 1 A 1.2.3.4\n\nb. 1 IN DS 1 8 2 (\n AABB\n", 3, "unterminated parenthesis");
+        assert_parse_err("a. 1 A 1.2.3.4\nb. 3x IN A 1.2.3.4", 2, "bad TTL \"3x\"");
+        assert_parse_err("b. 4294967295 IN A 1.2.3.4", 1, "exceeds");
+        assert_parse_err("b. 1 IN DS 1 8 2 AABB", 1, "SHA-256 digests have 32");
+        assert_parse_err("b. 1 IN DS 1 8 2 AABBZZ", 1, "bad hex");
+        assert_parse_err("b. 1 CH A 1.2.3.4", 1, "class IN only");
+        assert_parse_err("b. 1 A 1.2.3.4 5", 1, "unexpected \"5\"");
+        assert_parse_err("b. 1 A 1.2.3.4 )", 1, "without a matching");
+        assert_parse_err("b. 1 TXT \"open", 1, "unterminated quoted");
+        assert_parse_err("  1 A 1.2.3.4", 1, "no owner");
+        assert_parse_err("b. A 1.2.3.4", 1, "no TTL");
+        assert_parse_err("$INCLUDE other.zone", 1, "not supported");
+        assert_parse_err("b. 1 IN DNSKEY 256 3", 1, "truncated DNSKEY: missing algorithm");
+        assert!(matches!(parse_line("b. 1 IN DNSKEY 256 3 8"), DnssecError::Parse { line: 1, .. }));
+        assert!(matches!(parse_record("a. 1 A 1.2.3.4\nb. 1 A 1.2.3.4"), Err(DnssecError::Parse { .. })));
+    }
+
+    #[test]
+    fn ttl_and_class_in_either_order() {
+        let a = rec("a. IN 30 A 1.2.3.4");
+        let b = rec("a. 30 IN A 1.2.3.4");
+        let c = rec("a. 30s A 1.2.3.4");
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(rec("a. 1h30m A 1.2.3.4").ttl, 5400);
+    }
+}
