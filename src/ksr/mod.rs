@@ -1,6 +1,8 @@
 //! Key Signing Requests: the model, the checks the KSK side applies before a
 //! ceremony signs (`checks`), and building a KSR on the ZSK side (`generate`).
 
+pub mod checks;
+pub mod ksk_policy;
 pub mod model;
 
 pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};

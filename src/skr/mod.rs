@@ -1,6 +1,7 @@
 //! Signed Key Responses: the model, signing a KSR into an SKR (`sign`), and
 //! the checks the ZSK side applies before import (`checks`).
 
+pub mod checks;
 pub mod model;
 
 pub use model::{ResponseBundle, Skr};

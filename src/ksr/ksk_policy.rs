@@ -1,0 +1,533 @@
+//! The KSK operator's acceptance policy for incoming KSRs (what kskm calls the
+//! "request policy" of its configuration), read from TOML.
+//!
+//! Every bound is optional. A bound left unset takes a default that depends
+//! on the KSR it is applied to (see [`KskPolicy::effective`]):
+//!
+//! * IANA XML KSRs carry the ZSK operator's own `<RequestPolicy>`; its
+//!   signature validity, overlap and publish/retire safety claims are always
+//!   enforced, and the other bounds default to the root zone's practice
+//!   (root DPS §5.1.4 / §6.5 and the defaults of the IANA `kskm` tools): 9
+//!   bundles, a cycle of 79–81 days, inceptions 9–11 days apart, 1–2 keys per
+//!   bundle, at most 3 distinct keys, no signature expiring more than 180
+//!   days ahead.
+//! * Text-format KSRs (Knot DNS, BIND 9.20) carry no policy, no bundle
+//!   expiration and bundles at key-state changes rather than at a fixed
+//!   rhythm; the defaults accept what Knot (`zsk-lifetime 30d`,
+//!   `rrsig-lifetime 14d`, `dnskey-ttl 3600`) and BIND 9.20 (`dnssec-ksr`
+//!   with its default `dnssec-policy` timings) produce: at least one bundle,
+//!   1–2 keys per bundle, no cycle or interval bounds, publish/retire safety
+//!   of the DNSKEY TTL (RFC 7583 §3.3.1), and a horizon of 366 days.
+//!
+//! Algorithms default to those RFC 8624 §3.1 recommends for signing:
+//! RSASHA256 and RSASHA512 (2048–4096 bits, exponent 65537),
+//! ECDSAP256SHA256, ECDSAP384SHA384 and ED25519.
+
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer};
+use time::Duration;
+
+use crate::dnssec::{parse_name, Algorithm, Name};
+use crate::ksr::model::{Format, Ksr};
+use crate::timeutil::{format_iso_duration, parse_duration};
+
+/// Errors loading a KSK policy file.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read KSK policy {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("bad KSK policy {path}: {msg}")]
+    Parse { path: String, msg: String },
+    #[error("bad KSK policy {path}: {msg}")]
+    Invalid { path: String, msg: String },
+}
+
+/// One algorithm the KSK operator accepts for ZSKs, with its parameters.
+/// For RSA, `rsa_sizes` and `rsa_exponents` restrict the modulus size and
+/// public exponent (empty: 2048, 3072, 4096 bits and exponent 65537). For
+/// ECDSA and EdDSA the curve is fixed by the algorithm (P-256, P-384,
+/// Ed25519, RFC 6605 / RFC 8080).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovedAlgorithm {
+    pub algorithm: Algorithm,
+    #[serde(default)]
+    pub rsa_sizes: Vec<u32>,
+    #[serde(default)]
+    pub rsa_exponents: Vec<u64>,
+}
+
+impl ApprovedAlgorithm {
+    pub fn new(algorithm: Algorithm) -> Self {
+        ApprovedAlgorithm { algorithm, rsa_sizes: Vec::new(), rsa_exponents: Vec::new() }
+    }
+
+    /// The RSA sizes accepted (the explicit list or 2048/3072/4096).
+    pub fn accepted_rsa_sizes(&self) -> Vec<u32> {
+        if self.rsa_sizes.is_empty() {
+            self.algorithm.allowed_new_bits().to_vec()
+        } else {
+            self.rsa_sizes.clone()
+        }
+    }
+
+    /// The RSA exponents accepted (the explicit list or 65537).
+    pub fn accepted_rsa_exponents(&self) -> Vec<u64> {
+        if self.rsa_exponents.is_empty() {
+            vec![65537]
+        } else {
+            self.rsa_exponents.clone()
+        }
+    }
+}
+
+/// The KSK operator's policy for accepting a KSR. See the module docs for
+/// the defaults of unset fields, and docs/checks.md for which check uses
+/// which field. Durations are ISO 8601 (`P21D`) or short (`21d`, `12h`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KskPolicy {
+    /// Domains whose KSRs are accepted (`KSR-DOMAIN`). Unset: the root only.
+    pub accepted_domains: Option<Vec<String>>,
+    /// Bounds on the number of bundles (`KSR-BUNDLE-COUNT`).
+    pub min_bundles: Option<usize>,
+    pub max_bundles: Option<usize>,
+    /// Bounds on first-to-last bundle inception (`KSR-CYCLE-DURATION`).
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub min_cycle_duration: Option<Duration>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub max_cycle_duration: Option<Duration>,
+    /// Bounds on keys per bundle (`KSR-KEYS-PER-BUNDLE`).
+    pub min_keys_per_bundle: Option<usize>,
+    pub max_keys_per_bundle: Option<usize>,
+    /// Upper bound on distinct keys over all bundles (`KSR-DISTINCT-KEYS`).
+    pub max_distinct_keys: Option<usize>,
+    /// Accepted ZSK algorithms (`KSR-ALGORITHM`).
+    pub algorithms: Option<Vec<ApprovedAlgorithm>>,
+    /// Bounds on bundle validity, expiration − inception (`KSR-SIG-VALIDITY`);
+    /// enforced in addition to the KSR's own request policy.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub min_signature_validity: Option<Duration>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub max_signature_validity: Option<Duration>,
+    /// Bounds on the overlap of consecutive bundles (`KSR-BUNDLE-OVERLAP`,
+    /// `KSR-CHAIN-OVERLAP`); enforced in addition to the request policy.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub min_overlap: Option<Duration>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub max_overlap: Option<Duration>,
+    /// Bounds on the time between consecutive inceptions (`KSR-INCEPTION-INTERVAL`).
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub min_inception_interval: Option<Duration>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub max_inception_interval: Option<Duration>,
+    /// How long a ZSK must have been published before the KSR's first bundle
+    /// (`KSR-CHAIN-PUBLISH-SAFETY`) and stay published after it
+    /// (`KSR-CHAIN-RETIRE-SAFETY`). Unset: the request policy's, else the DNSKEY TTL.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub publish_safety: Option<Duration>,
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub retire_safety: Option<Duration>,
+    /// No bundle may expire further than this beyond `now` (`KSR-HORIZON`).
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub horizon: Option<Duration>,
+    /// Fail `KSR-POP` for KSRs that carry no proof of possession (the text
+    /// format) instead of reporting it as not applicable. Unset: false.
+    pub require_proof_of_possession: Option<bool>,
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s {
+        None => Ok(None),
+        Some(s) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A lower and upper bound with where each comes from (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound<T> {
+    pub min: Option<T>,
+    pub max: Option<T>,
+    /// `kskit policy`, `default for IANA KSRs (root practice)`, ...
+    pub source: String,
+}
+
+impl<T> Bound<T> {
+    fn new(min: Option<T>, max: Option<T>, source: impl Into<String>) -> Self {
+        Bound { min, max, source: source.into() }
+    }
+    pub fn is_unbounded(&self) -> bool {
+        self.min.is_none() && self.max.is_none()
+    }
+}
+
+impl Bound<Duration> {
+    /// A problem description when `v` is out of bounds.
+    pub fn violation(&self, v: Duration) -> Option<String> {
+        if let Some(min) = self.min {
+            if v < min {
+                return Some(format!("{} < minimum {} ({})", fmt_dur(v), fmt_dur(min), self.source));
+            }
+        }
+        if let Some(max) = self.max {
+            if v > max {
+                return Some(format!("{} > maximum {} ({})", fmt_dur(v), fmt_dur(max), self.source));
+            }
+        }
+        None
+    }
+    pub fn describe(&self) -> String {
+        format!("[{}, {}] ({})", self.min.map(fmt_dur).unwrap_or("-".into()), self.max.map(fmt_dur).unwrap_or("-".into()), self.source)
+    }
+}
+
+impl Bound<usize> {
+    pub fn violation(&self, v: usize) -> Option<String> {
+        if let Some(min) = self.min {
+            if v < min {
+                return Some(format!("{v} < minimum {min} ({})", self.source));
+            }
+        }
+        if let Some(max) = self.max {
+            if v > max {
+                return Some(format!("{v} > maximum {max} ({})", self.source));
+            }
+        }
+        None
+    }
+    pub fn describe(&self) -> String {
+        format!(
+            "[{}, {}] ({})",
+            self.min.map(|v| v.to_string()).unwrap_or("-".into()),
+            self.max.map(|v| v.to_string()).unwrap_or("-".into()),
+            self.source
+        )
+    }
+}
+
+/// Formats a duration as ISO 8601 (`P21D`).
+pub fn fmt_dur(d: Duration) -> String {
+    format_iso_duration(d)
+}
+
+/// The bounds that apply to one KSR: the policy's explicit values, the
+/// KSR's request policy, and the format's defaults, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectivePolicy {
+    /// Accepted domains as written (parsed by `KSR-DOMAIN`, which reports bad ones).
+    pub accepted_domains: Vec<String>,
+    pub bundles: Bound<usize>,
+    pub cycle_duration: Bound<Duration>,
+    pub keys_per_bundle: Bound<usize>,
+    pub distinct_keys: Bound<usize>,
+    pub algorithms: Vec<ApprovedAlgorithm>,
+    /// Every applicable validity bound: the request policy's and the KSK policy's.
+    pub signature_validity: Vec<Bound<Duration>>,
+    pub overlap: Vec<Bound<Duration>>,
+    pub inception_interval: Bound<Duration>,
+    pub publish_safety: Bound<Duration>,
+    pub retire_safety: Bound<Duration>,
+    pub horizon: Option<Duration>,
+    pub require_proof_of_possession: bool,
+}
+
+const KSK: &str = "KSK policy";
+
+impl KskPolicy {
+    /// The root zone's practice, explicitly (root DPS, IANA kskm defaults):
+    /// domain `.`, exactly 9 bundles, 79–81 day cycle, 9–11 days between
+    /// inceptions, 1–2 keys per bundle, at most 3 distinct keys, RSASHA256
+    /// 2048-bit with exponent 65537 only, signature validity exactly 21 days,
+    /// overlap 9–12 days, publish and retire safety 10 days, horizon 180 days.
+    pub fn root() -> Self {
+        KskPolicy {
+            accepted_domains: Some(vec![".".into()]),
+            min_bundles: Some(9),
+            max_bundles: Some(9),
+            min_cycle_duration: Some(Duration::days(79)),
+            max_cycle_duration: Some(Duration::days(81)),
+            min_keys_per_bundle: Some(1),
+            max_keys_per_bundle: Some(2),
+            max_distinct_keys: Some(3),
+            algorithms: Some(vec![ApprovedAlgorithm {
+                algorithm: Algorithm::RsaSha256,
+                rsa_sizes: vec![2048],
+                rsa_exponents: vec![65537],
+            }]),
+            min_signature_validity: Some(Duration::days(21)),
+            max_signature_validity: Some(Duration::days(21)),
+            min_overlap: Some(Duration::days(9)),
+            max_overlap: Some(Duration::days(12)),
+            min_inception_interval: Some(Duration::days(9)),
+            max_inception_interval: Some(Duration::days(11)),
+            publish_safety: Some(Duration::days(10)),
+            retire_safety: Some(Duration::days(10)),
+            horizon: Some(Duration::days(180)),
+            require_proof_of_possession: Some(true),
+        }
+    }
+
+    /// A preset for a small registry (a TLD or enterprise zone) holding a
+    /// KSK ceremony a few times a year, with KSRs from Knot, BIND or kskit in
+    /// either format. `accepted_domains` is left empty on purpose: set it to
+    /// your zones, or `KSR-DOMAIN` fails. Bounds: 1–200 bundles; a cycle of
+    /// at most 400 days; at most 3 keys per bundle (room for an algorithm
+    /// rollover) and 6 distinct keys; the default algorithm set; bundle
+    /// signature validity (IANA format) 7–31 days with 1–14 days overlap;
+    /// at most 92 days between inceptions; publish and retire safety of one
+    /// hour; horizon 400 days; proof of possession not required (the text
+    /// format has none).
+    pub fn small_registry() -> Self {
+        KskPolicy {
+            accepted_domains: Some(Vec::new()),
+            min_bundles: Some(1),
+            max_bundles: Some(200),
+            min_cycle_duration: None,
+            max_cycle_duration: Some(Duration::days(400)),
+            min_keys_per_bundle: Some(1),
+            max_keys_per_bundle: Some(3),
+            max_distinct_keys: Some(6),
+            algorithms: None,
+            min_signature_validity: Some(Duration::days(7)),
+            max_signature_validity: Some(Duration::days(31)),
+            min_overlap: Some(Duration::days(1)),
+            max_overlap: Some(Duration::days(14)),
+            min_inception_interval: None,
+            max_inception_interval: Some(Duration::days(92)),
+            publish_safety: Some(Duration::hours(1)),
+            retire_safety: Some(Duration::hours(1)),
+            horizon: Some(Duration::days(400)),
+            require_proof_of_possession: Some(false),
+        }
+    }
+
+    /// The default algorithm set (RFC 8624 §3.1 signing recommendations).
+    pub fn default_algorithms() -> Vec<ApprovedAlgorithm> {
+        [Algorithm::RsaSha256, Algorithm::RsaSha512, Algorithm::EcdsaP256Sha256, Algorithm::EcdsaP384Sha384, Algorithm::Ed25519]
+            .into_iter()
+            .map(ApprovedAlgorithm::new)
+            .collect()
+    }
+
+    /// Parses a policy from TOML text and validates it.
+    pub fn from_toml(text: &str, origin: &str) -> Result<KskPolicy, PolicyError> {
+        let p: KskPolicy = toml::from_str(text).map_err(|e| PolicyError::Parse { path: origin.into(), msg: e.to_string() })?;
+        p.validate().map_err(|msg| PolicyError::Invalid { path: origin.into(), msg })?;
+        Ok(p)
+    }
+
+    /// Checks the policy is coherent: domains parse, min ≤ max, algorithms can sign.
+    pub fn validate(&self) -> Result<(), String> {
+        for d in self.accepted_domains.iter().flatten() {
+            parse_name(d).map_err(|e| format!("accepted_domains: {e}"))?;
+        }
+        let pairs_u = [
+            ("bundles", self.min_bundles, self.max_bundles),
+            ("keys_per_bundle", self.min_keys_per_bundle, self.max_keys_per_bundle),
+        ];
+        for (n, a, b) in pairs_u {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a > b {
+                    return Err(format!("min_{n} {a} > max_{n} {b}"));
+                }
+            }
+        }
+        let pairs_d = [
+            ("cycle_duration", self.min_cycle_duration, self.max_cycle_duration),
+            ("signature_validity", self.min_signature_validity, self.max_signature_validity),
+            ("overlap", self.min_overlap, self.max_overlap),
+            ("inception_interval", self.min_inception_interval, self.max_inception_interval),
+        ];
+        for (n, a, b) in pairs_d {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a > b {
+                    return Err(format!("min_{n} {} > max_{n} {}", fmt_dur(a), fmt_dur(b)));
+                }
+            }
+            if a.is_some_and(|v| v.is_negative()) || b.is_some_and(|v| v.is_negative()) {
+                return Err(format!("{n} bounds must not be negative"));
+            }
+        }
+        for a in self.algorithms.iter().flatten() {
+            if !a.algorithm.can_sign() {
+                return Err(format!("algorithm {} must not be approved for new signatures (RFC 8624 §3.1)", a.algorithm));
+            }
+            if !a.algorithm.is_rsa() && (!a.rsa_sizes.is_empty() || !a.rsa_exponents.is_empty()) {
+                return Err(format!("rsa_sizes/rsa_exponents given for non-RSA algorithm {}", a.algorithm));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the bounds that apply to `ksr` (see the module docs).
+    pub fn effective(&self, ksr: &Ksr) -> EffectivePolicy {
+        let iana = ksr.format == Format::Iana;
+        let rp = ksr.request_policy.as_ref();
+        let root = "default for IANA KSRs (root practice)";
+        let text = "default for text KSRs";
+        let fmt_src = if iana { root } else { text };
+
+        let pick_u = |min: Option<usize>, max: Option<usize>, dmin: Option<usize>, dmax: Option<usize>| {
+            if min.is_some() || max.is_some() {
+                Bound::new(min, max, KSK)
+            } else {
+                Bound::new(dmin, dmax, fmt_src)
+            }
+        };
+        let pick_d = |min: Option<Duration>, max: Option<Duration>, dmin: Option<Duration>, dmax: Option<Duration>| {
+            if min.is_some() || max.is_some() {
+                Bound::new(min, max, KSK)
+            } else {
+                Bound::new(dmin, dmax, fmt_src)
+            }
+        };
+
+        let bundles = if iana {
+            pick_u(self.min_bundles, self.max_bundles, Some(9), Some(9))
+        } else {
+            pick_u(self.min_bundles, self.max_bundles, Some(1), None)
+        };
+        let cycle_duration = if iana {
+            pick_d(self.min_cycle_duration, self.max_cycle_duration, Some(Duration::days(79)), Some(Duration::days(81)))
+        } else {
+            pick_d(self.min_cycle_duration, self.max_cycle_duration, None, None)
+        };
+        let keys_per_bundle = pick_u(self.min_keys_per_bundle, self.max_keys_per_bundle, Some(1), Some(2));
+        let distinct_keys = match self.max_distinct_keys {
+            Some(m) => Bound::new(Some(1), Some(m), KSK),
+            None if iana => Bound::new(Some(1), Some(3), root),
+            None => Bound::new(Some(1), None, text),
+        };
+        let inception_interval = if iana {
+            pick_d(self.min_inception_interval, self.max_inception_interval, Some(Duration::days(9)), Some(Duration::days(11)))
+        } else {
+            pick_d(self.min_inception_interval, self.max_inception_interval, None, None)
+        };
+
+        let mut signature_validity = Vec::new();
+        let mut overlap = Vec::new();
+        if let Some(rp) = rp {
+            signature_validity.push(Bound::new(
+                Some(rp.min_signature_validity),
+                Some(rp.max_signature_validity),
+                "the KSR's request policy",
+            ));
+            overlap.push(Bound::new(Some(rp.min_validity_overlap), Some(rp.max_validity_overlap), "the KSR's request policy"));
+        }
+        if self.min_signature_validity.is_some() || self.max_signature_validity.is_some() {
+            signature_validity.push(Bound::new(self.min_signature_validity, self.max_signature_validity, KSK));
+        }
+        if self.min_overlap.is_some() || self.max_overlap.is_some() {
+            overlap.push(Bound::new(self.min_overlap, self.max_overlap, KSK));
+        }
+        if overlap.is_empty() {
+            // Without any claim, consecutive periods must at least not leave a gap.
+            overlap.push(Bound::new(Some(Duration::ZERO), None, format!("{fmt_src}: no gap")));
+        }
+
+        let ttl = ksr.bundles.iter().flat_map(|b| b.keys.iter()).map(|k| k.ttl).max().unwrap_or(0);
+        let safety = |knob: Option<Duration>, claimed: Option<Duration>| match (knob, claimed) {
+            (Some(k), _) => Bound::new(Some(k), None, KSK),
+            (None, Some(c)) => Bound::new(Some(c), None, "the KSR's request policy"),
+            (None, None) => Bound::new(Some(Duration::seconds(ttl as i64)), None, format!("{text}: the DNSKEY TTL, RFC 7583 §3.3.1")),
+        };
+        let publish_safety = safety(self.publish_safety, rp.map(|p| p.publish_safety));
+        let retire_safety = safety(self.retire_safety, rp.map(|p| p.retire_safety));
+
+        EffectivePolicy {
+            accepted_domains: self.accepted_domains.clone().unwrap_or_else(|| vec![".".into()]),
+            bundles,
+            cycle_duration,
+            keys_per_bundle,
+            distinct_keys,
+            algorithms: self.algorithms.clone().unwrap_or_else(KskPolicy::default_algorithms),
+            signature_validity,
+            overlap,
+            inception_interval,
+            publish_safety,
+            retire_safety,
+            horizon: Some(self.horizon.unwrap_or(if iana { Duration::days(180) } else { Duration::days(366) })),
+            require_proof_of_possession: self.require_proof_of_possession.unwrap_or(false),
+        }
+    }
+
+    /// The accepted domains parsed, or the first bad one.
+    pub fn accepted_names(&self) -> Result<Vec<Name>, String> {
+        self.accepted_domains
+            .clone()
+            .unwrap_or_else(|| vec![".".into()])
+            .iter()
+            .map(|d| parse_name(d).map_err(|e| e.to_string()))
+            .collect()
+    }
+}
+
+/// Reads and validates a KSK policy file (TOML).
+pub fn load(path: &Path) -> Result<KskPolicy, PolicyError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io { path: p.clone(), source })?;
+    KskPolicy::from_toml(&text, &p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round() {
+        let p = KskPolicy::from_toml(
+            r#"
+accepted_domains = ["example.com."]
+max_bundles = 20
+max_signature_validity = "P21D"
+min_overlap = "1d"
+horizon = "P200D"
+
+[[algorithms]]
+algorithm = "RSASHA256"
+rsa_sizes = [2048]
+
+[[algorithms]]
+algorithm = "ECDSAP256SHA256"
+"#,
+            "test.toml",
+        )
+        .unwrap();
+        assert_eq!(p.max_bundles, Some(20));
+        assert_eq!(p.max_signature_validity, Some(Duration::days(21)));
+        assert_eq!(p.min_overlap, Some(Duration::days(1)));
+        assert_eq!(p.algorithms.as_ref().unwrap()[0].accepted_rsa_exponents(), vec![65537]);
+        assert_eq!(p.algorithms.as_ref().unwrap()[1].algorithm, Algorithm::EcdsaP256Sha256);
+        assert_eq!(p.accepted_names().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bad_policies_are_rejected() {
+        assert!(KskPolicy::from_toml("max_bundle = 3", "t").is_err(), "unknown key");
+        assert!(KskPolicy::from_toml("horizon = \"soon\"", "t").is_err());
+        assert!(KskPolicy::from_toml("min_bundles = 5\nmax_bundles = 2", "t").is_err());
+        assert!(KskPolicy::from_toml("[[algorithms]]\nalgorithm = \"RSASHA1\"", "t").is_err());
+        assert!(KskPolicy::from_toml("[[algorithms]]\nalgorithm = \"ECDSAP256SHA256\"\nrsa_sizes = [2048]", "t").is_err());
+        assert!(KskPolicy::from_toml("accepted_domains = [\"a..b\"]", "t").is_err());
+        let e = load(Path::new("/nonexistent/kskit-policy.toml")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/kskit-policy.toml"));
+    }
+
+    #[test]
+    fn presets_validate() {
+        KskPolicy::root().validate().unwrap();
+        KskPolicy::small_registry().validate().unwrap();
+        KskPolicy::default().validate().unwrap();
+        assert!(KskPolicy::small_registry().accepted_names().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bounds_report_violations() {
+        let b = Bound::new(Some(Duration::days(9)), Some(Duration::days(12)), "x");
+        assert!(b.violation(Duration::days(10)).is_none());
+        assert!(b.violation(Duration::days(8)).unwrap().contains("< minimum P9D"));
+        assert!(b.violation(Duration::days(13)).unwrap().contains("> maximum P12D"));
+    }
+}

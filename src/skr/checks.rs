@@ -1,0 +1,721 @@
+//! The checks the ZSK side applies to an SKR before importing it: every
+//! signature verifies, the signing KSKs are the trust-anchored ones, the
+//! bundles are what the KSR asked for and cover its period without a gap or
+//! an early expiry, and CDS/CDNSKEY are coherent. One named `pub fn` per
+//! check; ids in docs/checks.md.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use crate::checks::{CheckResult, Report};
+use crate::dnssec::name::{same_name, to_presentation};
+use crate::dnssec::presentation::parse_records;
+use crate::dnssec::verify::verify_rrsig;
+use crate::dnssec::{rtype, DigestType, Dnskey, DnssecError, Ds, Name, RData, RrSet, Rrsig, FLAG_REVOKE};
+use crate::ksr::model::{Format, Ksr, RequestBundle};
+use crate::skr::model::{ResponseBundle, Skr};
+use crate::timeutil::{format_rfc3339, from_rrsig_time};
+
+pub const SKR_SIG_VERIFY: &str = "SKR-SIG-VERIFY";
+pub const SKR_TRUST_ANCHOR: &str = "SKR-TRUST-ANCHOR";
+pub const SKR_DNSKEY_SIGNED: &str = "SKR-DNSKEY-SIGNED";
+pub const SKR_MATCHES_KSR: &str = "SKR-MATCHES-KSR";
+pub const SKR_COVERAGE: &str = "SKR-COVERAGE";
+pub const SKR_NO_EARLY_EXPIRY: &str = "SKR-NO-EARLY-EXPIRY";
+pub const SKR_CDS_CONSISTENT: &str = "SKR-CDS-CONSISTENT";
+pub const SKR_NOT_EXPIRED: &str = "SKR-NOT-EXPIRED";
+
+/// Every SKR check id, in the order [`check_skr`] runs them.
+pub const ALL: [&str; 8] = [
+    SKR_SIG_VERIFY,
+    SKR_TRUST_ANCHOR,
+    SKR_DNSKEY_SIGNED,
+    SKR_MATCHES_KSR,
+    SKR_COVERAGE,
+    SKR_NO_EARLY_EXPIRY,
+    SKR_CDS_CONSISTENT,
+    SKR_NOT_EXPIRED,
+];
+
+/// The KSKs the ZSK side trusts: DS records (as the parent publishes them)
+/// and/or DNSKEY records, for one domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustAnchor {
+    pub ds: Vec<Ds>,
+    pub dnskeys: Vec<Dnskey>,
+    pub domain: Name,
+}
+
+/// Errors reading a trust-anchor file.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustAnchorError {
+    #[error("trust anchor: {0}")]
+    Parse(#[from] DnssecError),
+    #[error("trust anchor: no DS or DNSKEY record found")]
+    Empty,
+    #[error("trust anchor: records for {0} and {1}; one trust anchor covers one domain")]
+    MixedOwners(String, String),
+    #[error("trust anchor: {0} record for {1} is not a DS or DNSKEY")]
+    UnsupportedType(String, String),
+}
+
+/// Parses a trust anchor in zone-file presentation format: DS and/or DNSKEY
+/// records of one owner (`. IN DS 19036 8 2 49AA...`); the TTL may be omitted.
+pub fn parse_trust_anchor(text: &str) -> Result<TrustAnchor, TrustAnchorError> {
+    let records = parse_records(text, None, Some(0))?;
+    let mut domain: Option<Name> = None;
+    let mut ta_ds = Vec::new();
+    let mut dnskeys = Vec::new();
+    for r in records {
+        match &domain {
+            Some(d) if !same_name(d, &r.name) => return Err(TrustAnchorError::MixedOwners(to_presentation(d), to_presentation(&r.name))),
+            Some(_) => {}
+            None => domain = Some(r.name.clone()),
+        }
+        match r.rdata {
+            RData::Ds(d) => ta_ds.push(d),
+            RData::Dnskey(k) => dnskeys.push(k),
+            other => return Err(TrustAnchorError::UnsupportedType(rtype::name(other.rtype()), to_presentation(&r.name))),
+        }
+    }
+    let domain = domain.ok_or(TrustAnchorError::Empty)?;
+    Ok(TrustAnchor { ds: ta_ds, dnskeys, domain })
+}
+
+impl TrustAnchor {
+    /// Whether `key` is pinned: a DS matches it or a DNSKEY equals it
+    /// (algorithm and public key). A revoked key (RFC 5011 §2.1) is pinned by
+    /// its unrevoked form, whose key tag and DS it had before the REVOKE bit.
+    pub fn pins(&self, key: &Dnskey) -> bool {
+        let mut plain = key.clone();
+        plain.flags &= !FLAG_REVOKE;
+        self.ds.iter().any(|d| d.matches(&self.domain, &plain))
+            || self.dnskeys.iter().any(|k| k.algorithm == key.algorithm && k.public_key == key.public_key)
+    }
+}
+
+/// Runs every SKR check. `ksr` is the request the SKR answers, when known.
+pub fn check_skr(skr: &Skr, ta: &TrustAnchor, ksr: Option<&Ksr>, now: OffsetDateTime) -> Report {
+    let mut r = Report::new();
+    if skr.format == Format::Text {
+        r.note("text format: bundles carry no expiration; a bundle's end is taken from its DNSKEY signatures' expiration");
+    }
+    if ksr.is_none() {
+        r.note("no KSR given: the SKR was not compared with a request (SKR-MATCHES-KSR) and coverage was checked for gaps only");
+    }
+    r.push(check_sig_verify(skr));
+    r.push(check_trust_anchor(skr, ta));
+    r.push(check_dnskey_signed(skr, ta));
+    r.push(match ksr {
+        Some(k) => check_matches_ksr(skr, k),
+        None => CheckResult::not_applicable(SKR_MATCHES_KSR, "no KSR given"),
+    });
+    r.push(check_coverage(skr, ksr));
+    r.push(check_no_early_expiry(skr));
+    r.push(check_cds_consistent(skr, ta));
+    r.push(check_not_expired(skr, now));
+    r
+}
+
+/// The end of a response bundle: its expiration, or (text format) the
+/// earliest expiration of its DNSKEY RRSIGs. `None` without either.
+pub fn response_bundle_end(b: &ResponseBundle) -> Option<OffsetDateTime> {
+    b.expiration.or_else(|| {
+        b.signatures
+            .iter()
+            .filter(|s| s.rrsig.type_covered == rtype::DNSKEY)
+            .map(|s| from_rrsig_time(s.rrsig.expiration, b.inception))
+            .min()
+    })
+}
+
+fn label(b: &ResponseBundle) -> String {
+    format!("bundle {} ({})", b.id, format_rfc3339(b.inception))
+}
+
+/// The bundle's RRset of type `t` (DNSKEY, CDS or CDNSKEY), if it has one.
+fn rrset(domain: &Name, b: &ResponseBundle, t: u16) -> Option<RrSet> {
+    let (ttl, rdatas): (u32, Vec<RData>) = match t {
+        rtype::DNSKEY => (b.keys.first().map(|k| k.ttl).unwrap_or(0), b.keys.iter().map(|k| RData::Dnskey(k.dnskey.clone())).collect()),
+        rtype::CDS => (b.cds_ttl, b.cds.iter().cloned().map(RData::Cds).collect()),
+        rtype::CDNSKEY => (b.cdnskey_ttl, b.cdnskey.iter().cloned().map(RData::Cdnskey).collect()),
+        _ => return None,
+    };
+    RrSet::new(domain.clone(), ttl, rdatas).ok()
+}
+
+/// The key of the bundle whose signature `sig` verifies over the covered RRset.
+fn verifying_key<'a>(domain: &Name, b: &'a ResponseBundle, sig: &Rrsig) -> Option<&'a Dnskey> {
+    let set = rrset(domain, b, sig.type_covered)?;
+    b.keys
+        .iter()
+        .map(|k| &k.dnskey)
+        .find(|k| k.key_tag() == sig.key_tag && k.algorithm == sig.algorithm && verify_rrsig(&set, sig, k).is_ok())
+}
+
+fn sorted(skr: &Skr) -> Vec<&ResponseBundle> {
+    let mut v: Vec<&ResponseBundle> = skr.bundles.iter().collect();
+    v.sort_by_key(|b| b.inception);
+    v
+}
+
+/// SKR-SIG-VERIFY: every RRSIG of every bundle verifies over the RRset it
+/// covers (DNSKEY, CDS or CDNSKEY) with a key of the bundle's DNSKEY set, and
+/// names the zone as signer (RFC 4034 §3.1.8.1, RFC 4035 §5.3.1; kskm
+/// validates the SKR(n-1) the same way). No knob.
+pub fn check_sig_verify(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut n = 0;
+    for b in &skr.bundles {
+        for s in &b.signatures {
+            n += 1;
+            let sig = &s.rrsig;
+            let what = format!("{}: RRSIG {} by key tag {}", label(b), rtype::name(sig.type_covered), sig.key_tag);
+            if !same_name(&sig.signer_name, &skr.domain) {
+                problems.push(format!("{what} names signer {}, not {}", to_presentation(&sig.signer_name), to_presentation(&skr.domain)));
+                continue;
+            }
+            let Some(set) = rrset(&skr.domain, b, sig.type_covered) else {
+                problems.push(format!("{what} covers an RRset the bundle does not have"));
+                continue;
+            };
+            let candidates: Vec<&Dnskey> =
+                b.keys.iter().map(|k| &k.dnskey).filter(|k| k.key_tag() == sig.key_tag && k.algorithm == sig.algorithm).collect();
+            if candidates.is_empty() {
+                problems.push(format!("{what}: no key with that tag and algorithm in the bundle"));
+                continue;
+            }
+            let errs: Vec<String> = candidates.iter().filter_map(|k| verify_rrsig(&set, sig, k).err().map(|e| e.to_string())).collect();
+            if errs.len() == candidates.len() {
+                problems.push(format!("{what} does not verify: {}", errs.join(", ")));
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_SIG_VERIFY, problems, format!("all {n} signatures in {} bundles verify", skr.bundles.len()))
+}
+
+/// SKR-TRUST-ANCHOR: the SKR is for the trust anchor's domain and every key
+/// that made a signature is pinned by the trust anchor (a matching DS or an
+/// equal DNSKEY): a response signed by any other KSK is not ours (RFC 4035
+/// §5: validation starts at a trust anchor; RFC 7344 §4.1 for CDS). No knob;
+/// the trust anchor is the input.
+pub fn check_trust_anchor(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
+    if !same_name(&skr.domain, &ta.domain) {
+        return CheckResult::fail(
+            SKR_TRUST_ANCHOR,
+            format!("the SKR is for {} but the trust anchor for {}", to_presentation(&skr.domain), to_presentation(&ta.domain)),
+        );
+    }
+    let mut problems = Vec::new();
+    let mut signers = BTreeSet::new();
+    for b in &skr.bundles {
+        for s in &b.signatures {
+            match verifying_key(&skr.domain, b, &s.rrsig) {
+                Some(k) if ta.pins(k) => {
+                    signers.insert(k.key_tag());
+                }
+                Some(k) => problems.push(format!("{}: signing key tag {} is not pinned by the trust anchor", label(b), k.key_tag())),
+                None => {
+                    // Unverifiable signatures are SKR-SIG-VERIFY's; still, the named key must be pinned.
+                    let named: Vec<&Dnskey> =
+                        b.keys.iter().map(|k| &k.dnskey).filter(|k| k.key_tag() == s.rrsig.key_tag && k.algorithm == s.rrsig.algorithm).collect();
+                    if !named.iter().any(|k| ta.pins(k)) {
+                        problems.push(format!("{}: signature by key tag {} is by no trust-anchored key", label(b), s.rrsig.key_tag));
+                    }
+                }
+            }
+        }
+    }
+    let tags: Vec<String> = signers.iter().map(|t| t.to_string()).collect();
+    CheckResult::from_problems(SKR_TRUST_ANCHOR, problems, format!("every signing key is trust-anchored (key tags {})", tags.join(", ")))
+}
+
+/// SKR-DNSKEY-SIGNED: every bundle's DNSKEY RRset carries a verifying RRSIG
+/// by a non-revoked, trust-anchored KSK contained in that RRset, so
+/// validators can follow the chain from the DS (RFC 4035 §5.2, RFC 5011 §2.1
+/// for revoked keys, RFC 6781 §3.1). No knob.
+pub fn check_dnskey_signed(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
+    let mut problems = Vec::new();
+    for b in &skr.bundles {
+        let ok = b.signatures.iter().filter(|s| s.rrsig.type_covered == rtype::DNSKEY).any(|s| {
+            verifying_key(&skr.domain, b, &s.rrsig).is_some_and(|k| !k.is_revoked() && ta.pins(k))
+        });
+        if !ok {
+            problems.push(format!("{}: the DNSKEY RRset has no valid signature by a trust-anchored KSK", label(b)));
+        }
+    }
+    if skr.bundles.is_empty() {
+        problems.push("the SKR has no bundles".into());
+    }
+    CheckResult::from_problems(
+        SKR_DNSKEY_SIGNED,
+        problems,
+        format!("the DNSKEY RRset of all {} bundles is signed by a trust-anchored KSK", skr.bundles.len()),
+    )
+}
+
+fn zsk_set(keys: impl Iterator<Item = Dnskey>) -> BTreeSet<Vec<u8>> {
+    keys.map(|k| k.to_wire()).collect()
+}
+
+fn tags_of(set: &BTreeSet<Vec<u8>>) -> String {
+    let v: Vec<String> = set.iter().filter_map(|w| Dnskey::from_wire(w).ok()).map(|k| k.key_tag().to_string()).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(",")
+    }
+}
+
+fn skr_zsks(b: &ResponseBundle) -> BTreeSet<Vec<u8>> {
+    zsk_set(b.keys.iter().filter(|k| !k.dnskey.is_sep()).map(|k| k.dnskey.clone()))
+}
+
+fn ksr_zsks(b: &RequestBundle) -> BTreeSet<Vec<u8>> {
+    zsk_set(b.keys.iter().map(|k| k.dnskey.clone()))
+}
+
+/// SKR-MATCHES-KSR: the SKR answers this KSR: same domain; IANA: the same
+/// bundles (by id) with the same inception, expiration and ZSK set (and the
+/// root's practice of echoing the KSR id); text: every KSR bundle's inception
+/// starts an SKR bundle and every SKR bundle (Knot adds signature-refresh
+/// bundles) carries the ZSK set of the KSR bundle in force at its inception.
+/// Keys with the SEP flag are taken as the KSK side's. No knob (kskm checks
+/// its own output the same way).
+pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
+    let mut problems = Vec::new();
+    if !same_name(&skr.domain, &ksr.domain) {
+        problems.push(format!("the SKR is for {}, the KSR for {}", to_presentation(&skr.domain), to_presentation(&ksr.domain)));
+    }
+    if ksr.format == Format::Iana {
+        if skr.id != ksr.id {
+            problems.push(format!("the SKR id {} is not the KSR id {}", skr.id, ksr.id));
+        }
+        for kb in &ksr.bundles {
+            let Some(sb) = skr.bundles.iter().find(|s| s.id == kb.id) else {
+                problems.push(format!("KSR bundle {} has no SKR bundle", kb.id));
+                continue;
+            };
+            if sb.inception != kb.inception {
+                problems.push(format!("{}: inception differs from the requested {}", label(sb), format_rfc3339(kb.inception)));
+            }
+            if sb.expiration != kb.expiration {
+                problems.push(format!(
+                    "{}: expiration {} differs from the requested {}",
+                    label(sb),
+                    sb.expiration.map(format_rfc3339).unwrap_or("none".into()),
+                    kb.expiration.map(format_rfc3339).unwrap_or("none".into())
+                ));
+            }
+            let (want, got) = (ksr_zsks(kb), skr_zsks(sb));
+            if want != got {
+                problems.push(format!("{}: ZSKs {} differ from the requested {}", label(sb), tags_of(&got), tags_of(&want)));
+            }
+        }
+        for sb in &skr.bundles {
+            if !ksr.bundles.iter().any(|k| k.id == sb.id) {
+                problems.push(format!("{} was not requested", label(sb)));
+            }
+        }
+        return CheckResult::from_problems(
+            SKR_MATCHES_KSR,
+            problems,
+            format!("all {} bundles match the KSR (id, inception, expiration, ZSKs)", ksr.bundles.len()),
+        );
+    }
+    let mut kbs: Vec<&RequestBundle> = ksr.bundles.iter().collect();
+    kbs.sort_by_key(|b| b.inception);
+    for kb in &kbs {
+        if !skr.bundles.iter().any(|s| s.inception == kb.inception) {
+            problems.push(format!("the KSR bundle at {} has no SKR bundle starting then", format_rfc3339(kb.inception)));
+        }
+    }
+    for sb in &skr.bundles {
+        match kbs.iter().rev().find(|k| k.inception <= sb.inception) {
+            None => problems.push(format!("{} begins before the KSR's first bundle", label(sb))),
+            Some(kb) => {
+                let (want, got) = (ksr_zsks(kb), skr_zsks(sb));
+                if want != got {
+                    problems.push(format!(
+                        "{}: ZSKs {} differ from {} requested from {}",
+                        label(sb),
+                        tags_of(&got),
+                        tags_of(&want),
+                        format_rfc3339(kb.inception)
+                    ));
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(
+        SKR_MATCHES_KSR,
+        problems,
+        format!(
+            "all {} SKR bundles carry the requested ZSKs and every requested inception is signed (text format: no expirations to compare)",
+            skr.bundles.len()
+        ),
+    )
+}
+
+/// SKR-COVERAGE: the bundles, each valid from its inception to its end
+/// (expiration, or its DNSKEY signatures' expiration), cover the requested
+/// period — the KSR's first inception to its last expiration (text format:
+/// last inception) — without a gap, so the zone never lacks a signed DNSKEY
+/// RRset (RFC 6781 §4.1.4). Without a KSR, only gaps between bundles are
+/// checked. No knob.
+pub fn check_coverage(skr: &Skr, ksr: Option<&Ksr>) -> CheckResult {
+    let bundles = sorted(skr);
+    let mut problems = Vec::new();
+    let mut reach: Option<OffsetDateTime> = None;
+    for b in &bundles {
+        let Some(end) = response_bundle_end(b) else {
+            problems.push(format!("{} has no expiration and no DNSKEY signature", label(b)));
+            continue;
+        };
+        if let Some(r) = reach {
+            if b.inception > r {
+                problems.push(format!("gap from {} to {} before {}", format_rfc3339(r), format_rfc3339(b.inception), label(b)));
+            }
+        }
+        reach = Some(reach.map_or(end, |r| r.max(end)));
+    }
+    let (Some(first), Some(reach)) = (bundles.first(), reach) else {
+        return CheckResult::fail(SKR_COVERAGE, "the SKR has no usable bundles");
+    };
+    let Some(k) = ksr else {
+        return CheckResult::from_problems(
+            SKR_COVERAGE,
+            problems,
+            format!("no gap from {} to {} (no KSR to compare with)", format_rfc3339(first.inception), format_rfc3339(reach)),
+        );
+    };
+    let start = k.bundles.iter().map(|b| b.inception).min();
+    let end = k.bundles.iter().filter_map(|b| b.expiration).max().or_else(|| k.bundles.iter().map(|b| b.inception).max());
+    if let Some(s) = start {
+        if first.inception > s {
+            problems.push(format!("the SKR begins {} after the requested start {}", format_rfc3339(first.inception), format_rfc3339(s)));
+        }
+    }
+    if let Some(e) = end {
+        if reach < e {
+            problems.push(format!("the SKR ends {} before the requested end {}", format_rfc3339(reach), format_rfc3339(e)));
+        }
+    }
+    CheckResult::from_problems(
+        SKR_COVERAGE,
+        problems,
+        format!(
+            "the bundles cover {} to {} without a gap, including the requested period",
+            format_rfc3339(first.inception),
+            format_rfc3339(reach)
+        ),
+    )
+}
+
+/// SKR-NO-EARLY-EXPIRY: every signature of a bundle is valid from the
+/// bundle's inception until the next bundle takes over (and, where the
+/// bundle has one, until its expiration), so no published RRSIG lapses while
+/// in use (RFC 4034 §3.1.5, RFC 6781 §4.4.1). No knob.
+pub fn check_no_early_expiry(skr: &Skr) -> CheckResult {
+    let bundles = sorted(skr);
+    let mut problems = Vec::new();
+    for (i, b) in bundles.iter().enumerate() {
+        let next = bundles.get(i + 1).map(|n| n.inception);
+        let until = match (next, b.expiration) {
+            (Some(n), Some(e)) => Some(n.max(e)),
+            (a, c) => a.or(c),
+        };
+        for s in &b.signatures {
+            let inc = from_rrsig_time(s.rrsig.inception, b.inception);
+            let exp = from_rrsig_time(s.rrsig.expiration, b.inception);
+            let what = format!("{}: RRSIG {} by key tag {}", label(b), rtype::name(s.rrsig.type_covered), s.rrsig.key_tag);
+            if inc > b.inception {
+                problems.push(format!("{what} is valid only from {}, after the bundle begins", format_rfc3339(inc)));
+            }
+            if exp <= inc {
+                problems.push(format!("{what} expires ({}) before its inception", format_rfc3339(exp)));
+            } else if let Some(u) = until {
+                if exp < u {
+                    problems.push(format!("{what} expires {} before the next bundle takes over ({})", format_rfc3339(exp), format_rfc3339(u)));
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_NO_EARLY_EXPIRY, problems, "no signature expires before the next bundle takes over")
+}
+
+/// The RFC 8078 §4 CDNSKEY delete form: `0 3 0 AA==`.
+pub fn cdnskey_delete() -> Dnskey {
+    Dnskey { flags: 0, protocol: 3, algorithm: 0, public_key: vec![0] }
+}
+
+/// SKR-CDS-CONSISTENT: each bundle's CDS and CDNSKEY RRsets (RFC 7344 §3)
+/// either all name KSKs of the bundle's DNSKEY set — the same KSKs in both
+/// when both are published, no SHA-1 digests (RFC 8624 §3.3) — or are
+/// exactly the RFC 8078 §4 delete form, never a mix of delete and normal
+/// records; and each is signed by a trust-anchored KSK (RFC 7344 §4.1). Not
+/// applicable when no bundle publishes CDS or CDNSKEY. No knob.
+pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
+    if skr.bundles.iter().all(|b| b.cds.is_empty() && b.cdnskey.is_empty()) {
+        return CheckResult::not_applicable(SKR_CDS_CONSISTENT, "no bundle publishes CDS or CDNSKEY");
+    }
+    let mut problems = Vec::new();
+    for b in &skr.bundles {
+        if b.cds.is_empty() && b.cdnskey.is_empty() {
+            continue;
+        }
+        let lb = label(b);
+        let ksks: Vec<&Dnskey> = b.keys.iter().map(|k| &k.dnskey).filter(|k| k.is_sep()).collect();
+        let deletes = b.cds.iter().filter(|d| d.is_delete()).count() + b.cdnskey.iter().filter(|k| k.algorithm == 0).count();
+        let total = b.cds.len() + b.cdnskey.len();
+        if deletes > 0 && deletes < total {
+            problems.push(format!("{lb}: CDS/CDNSKEY mix the RFC 8078 delete form with normal records"));
+            continue;
+        }
+        if deletes > 0 {
+            if b.cds.iter().any(|d| *d != Ds::delete()) || b.cdnskey.iter().any(|k| *k != cdnskey_delete()) {
+                problems.push(format!("{lb}: a delete record is not exactly CDS 0 0 0 00 / CDNSKEY 0 3 0 AA== (RFC 8078 §4)"));
+            }
+        } else {
+            let mut cds_tags = BTreeSet::new();
+            for d in &b.cds {
+                if d.digest_type == DigestType::Sha1.number() {
+                    problems.push(format!("{lb}: CDS for key tag {} uses SHA-1, which must not be published (RFC 8624 §3.3)", d.key_tag));
+                }
+                match ksks.iter().find(|k| d.matches(&skr.domain, k)) {
+                    Some(k) => {
+                        cds_tags.insert(k.key_tag());
+                    }
+                    None => problems.push(format!("{lb}: CDS for key tag {} matches no KSK of the bundle", d.key_tag)),
+                }
+            }
+            let mut cdnskey_tags = BTreeSet::new();
+            for c in &b.cdnskey {
+                if ksks.iter().any(|k| *k == c) {
+                    cdnskey_tags.insert(c.key_tag());
+                } else {
+                    problems.push(format!("{lb}: CDNSKEY key tag {} is not a KSK of the bundle", c.key_tag()));
+                }
+            }
+            if !b.cds.is_empty() && !b.cdnskey.is_empty() && cds_tags != cdnskey_tags {
+                problems.push(format!("{lb}: CDS names key tags {cds_tags:?} but CDNSKEY {cdnskey_tags:?}"));
+            }
+        }
+        for (t, present) in [(rtype::CDS, !b.cds.is_empty()), (rtype::CDNSKEY, !b.cdnskey.is_empty())] {
+            if !present {
+                continue;
+            }
+            let signed = b
+                .signatures
+                .iter()
+                .filter(|s| s.rrsig.type_covered == t)
+                .any(|s| verifying_key(&skr.domain, b, &s.rrsig).is_some_and(|k| !k.is_revoked() && ta.pins(k)));
+            if !signed {
+                problems.push(format!("{lb}: the {} RRset has no valid signature by a trust-anchored KSK", rtype::name(t)));
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_CDS_CONSISTENT, problems, "CDS and CDNSKEY name the bundles' KSKs (or the delete form) and are signed")
+}
+
+/// SKR-NOT-EXPIRED: at `now`, the SKR still has a bundle whose signatures
+/// have not expired; importing an SKR that ended is a mistake (a stale file
+/// or a wrong clock; RFC 4035 §5.3.1 validity). No knob.
+pub fn check_not_expired(skr: &Skr, now: OffsetDateTime) -> CheckResult {
+    match skr.bundles.iter().filter_map(response_bundle_end).max() {
+        None => CheckResult::fail(SKR_NOT_EXPIRED, "the SKR has no bundle with an end time"),
+        Some(end) if end <= now => {
+            CheckResult::fail(SKR_NOT_EXPIRED, format!("every bundle ended by {}; now is {}", format_rfc3339(end), format_rfc3339(now)))
+        }
+        Some(end) => CheckResult::pass(SKR_NOT_EXPIRED, format!("the SKR is usable until {}", format_rfc3339(end))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ksr::checks::tests::{dnskey_rrset, iana_fixture, sign_set, t, TestKey};
+    use crate::ksr::model::BundleKey;
+    use time::Duration;
+
+    /// Signs the KSR model like a KSK side would: DNSKEY = ZSKs + KSK, CDS
+    /// and CDNSKEY for the KSK, all signed for the bundle's validity.
+    fn sign(ksr: &Ksr, ksk: &TestKey) -> Skr {
+        let bundles = ksr
+            .bundles
+            .iter()
+            .map(|kb| {
+                let exp = kb.expiration.unwrap_or(kb.inception + Duration::days(14));
+                let mut keys: Vec<BundleKey> = kb.keys.clone();
+                keys.push(ksk.bundle_key(3600));
+                let dk = dnskey_rrset(&ksr.domain, &keys);
+                let cds = vec![ksk.dnskey().ds(&ksr.domain, DigestType::Sha256)];
+                let cdnskey = vec![ksk.dnskey().clone()];
+                let cds_set = RrSet::new(ksr.domain.clone(), 0, cds.iter().cloned().map(RData::Cds).collect()).unwrap();
+                let cdk_set = RrSet::new(ksr.domain.clone(), 0, cdnskey.iter().cloned().map(RData::Cdnskey).collect()).unwrap();
+                let signatures = vec![
+                    sign_set(ksk, &dk, kb.inception, exp),
+                    sign_set(ksk, &cds_set, kb.inception, exp),
+                    sign_set(ksk, &cdk_set, kb.inception, exp),
+                ];
+                ResponseBundle {
+                    id: kb.id.clone(),
+                    inception: kb.inception,
+                    expiration: kb.expiration,
+                    keys,
+                    cds,
+                    cds_ttl: 0,
+                    cdnskey,
+                    cdnskey_ttl: 0,
+                    signatures,
+                }
+            })
+            .collect();
+        Skr { format: ksr.format, id: ksr.id.clone(), domain: ksr.domain.clone(), serial: ksr.serial, ksk_policy: None, zsk_policy: None, bundles, generated: None }
+    }
+
+    fn ta_for(k: &TestKey) -> TrustAnchor {
+        TrustAnchor { ds: vec![k.dnskey().ds(&Name::root(), DigestType::Sha256)], dnskeys: vec![], domain: Name::root() }
+    }
+
+    fn now() -> OffsetDateTime {
+        t("2027-01-05T00:00:00Z")
+    }
+
+    #[test]
+    fn good_skr_passes() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let skr = sign(&f.ksr, &ksk);
+        let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
+        assert!(r.passed(), "{r}");
+        assert!(r.results.iter().all(|c| c.applicable), "{r}");
+        assert_eq!(r.results.iter().map(|c| c.id).collect::<Vec<_>>(), ALL.to_vec());
+        // A DNSKEY trust anchor works as well as a DS one.
+        let ta = TrustAnchor { ds: vec![], dnskeys: vec![ksk.dnskey().clone()], domain: Name::root() };
+        assert!(check_skr(&skr, &ta, None, now()).passed());
+    }
+
+    #[test]
+    fn tampered_signature_fails_verify() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let mut skr = sign(&f.ksr, &ksk);
+        skr.bundles[4].signatures[0].rrsig.signature[3] ^= 0x40;
+        let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
+        let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
+        assert!(fails.contains(&SKR_SIG_VERIFY) && fails.contains(&SKR_DNSKEY_SIGNED), "{r}");
+        assert!(r.get(SKR_SIG_VERIFY).unwrap().message.contains("bundle-4"));
+    }
+
+    #[test]
+    fn foreign_ksk_fails_trust_anchor() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let other = TestKey::new(257);
+        let skr = sign(&f.ksr, &ksk);
+        let r = check_skr(&skr, &ta_for(&other), Some(&f.ksr), now());
+        let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
+        assert!(fails.contains(&SKR_TRUST_ANCHOR) && fails.contains(&SKR_DNSKEY_SIGNED) && fails.contains(&SKR_CDS_CONSISTENT), "{r}");
+        assert!(!fails.contains(&SKR_SIG_VERIFY));
+        let mut wrong_domain = ta_for(&ksk);
+        wrong_domain.domain = crate::dnssec::parse_name("example.").unwrap();
+        assert!(check_trust_anchor(&skr, &wrong_domain).is_failure());
+    }
+
+    #[test]
+    fn mismatch_with_ksr() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let skr = sign(&f.ksr, &ksk);
+        let mut k2 = f.ksr.clone();
+        k2.bundles[2].expiration = k2.bundles[2].expiration.map(|e| e + Duration::days(1));
+        let r = check_matches_ksr(&skr, &k2);
+        assert!(r.is_failure() && r.message.contains("bundle-2"), "{r}");
+        let mut k3 = f.ksr.clone();
+        k3.bundles[3].keys.push(f.b.bundle_key(3600));
+        let r = check_matches_ksr(&skr, &k3);
+        assert!(r.is_failure() && r.message.contains("ZSKs"), "{r}");
+    }
+
+    #[test]
+    fn dropped_bundle_breaks_coverage() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let mut skr = sign(&f.ksr, &ksk);
+        // Drop bundles 4 and 5: 30 days between inceptions, 21-day validity: a gap.
+        skr.bundles.remove(4);
+        skr.bundles.remove(4);
+        let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
+        let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
+        assert!(fails.contains(&SKR_COVERAGE) && fails.contains(&SKR_MATCHES_KSR) && fails.contains(&SKR_NO_EARLY_EXPIRY), "{r}");
+        // Dropping the last bundle leaves the requested end uncovered.
+        let mut skr = sign(&f.ksr, &ksk);
+        skr.bundles.pop();
+        let r = check_coverage(&skr, Some(&f.ksr));
+        assert!(r.is_failure() && r.message.contains("before the requested end"), "{r}");
+        assert!(check_coverage(&skr, None).passed);
+    }
+
+    #[test]
+    fn cds_rules() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let ta = ta_for(&ksk);
+        let skr = sign(&f.ksr, &ksk);
+        // A mix of delete and normal.
+        let mut s2 = skr.clone();
+        s2.bundles[1].cds.push(Ds::delete());
+        let r = check_cds_consistent(&s2, &ta);
+        assert!(r.is_failure() && r.message.contains("mix"), "{r}");
+        // A CDS for a key not in the bundle.
+        let mut s3 = skr.clone();
+        s3.bundles[1].cds = vec![TestKey::new(257).dnskey().ds(&Name::root(), DigestType::Sha256)];
+        let r = check_cds_consistent(&s3, &ta);
+        assert!(r.is_failure() && r.message.contains("matches no KSK"), "{r}");
+        // None published: not applicable.
+        let mut s4 = skr.clone();
+        for b in &mut s4.bundles {
+            b.cds.clear();
+            b.cdnskey.clear();
+            b.signatures.truncate(1);
+        }
+        assert!(!check_cds_consistent(&s4, &ta).applicable);
+    }
+
+    #[test]
+    fn early_expiry_and_stale() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let mut skr = sign(&f.ksr, &ksk);
+        let b = &mut skr.bundles[2];
+        let dk = dnskey_rrset(&Name::root(), &b.keys);
+        b.signatures[0] = sign_set(&ksk, &dk, b.inception, b.inception + Duration::days(5));
+        let r = check_no_early_expiry(&skr);
+        assert!(r.is_failure() && r.message.contains("bundle-2"), "{r}");
+        assert!(check_not_expired(&skr, t("2027-06-01T00:00:00Z")).is_failure());
+        assert!(check_not_expired(&skr, now()).passed);
+    }
+
+    #[test]
+    fn trust_anchor_parsing() {
+        let ta = parse_trust_anchor(". IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5\n").unwrap();
+        assert_eq!(ta.ds.len(), 1);
+        assert_eq!(ta.ds[0].key_tag, 19036);
+        assert!(ta.domain.is_root());
+        assert!(matches!(parse_trust_anchor(""), Err(TrustAnchorError::Empty)));
+        assert!(parse_trust_anchor(". IN DS 1 8 2 00\nexample. IN DS 1 8 2 00").is_err());
+        assert!(parse_trust_anchor(". 0 IN A 192.0.2.1").is_err());
+    }
+
+    #[test]
+    fn revoked_key_is_pinned_by_unrevoked_form() {
+        let ksk = TestKey::new(257);
+        let ta = ta_for(&ksk);
+        let mut revoked = ksk.dnskey().clone();
+        revoked.flags |= FLAG_REVOKE;
+        assert!(ta.pins(&revoked));
+        assert!(!ta.pins(TestKey::new(257).dnskey()));
+    }
+}
