@@ -163,7 +163,10 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
         }
     }
     if depth > 0 {
-        return Err(perr(paren_line, format!("unterminated parenthesis: '(' opened on line {paren_line} is never closed")));
+        return Err(perr(
+            paren_line,
+            format!("unterminated parenthesis: '(' opened on line {paren_line} is never closed"),
+        ));
     }
     flush(&mut tokens, &mut entries, entry_line, leading_blank);
     Ok(entries)
@@ -326,7 +329,13 @@ impl<'a> Fields<'a> {
     fn algorithm(&mut self) -> Result<u8, DnssecError> {
         let t = self.next("algorithm")?;
         parse_algorithm(&t.text).ok_or_else(|| {
-            perr(t.line, format!("unknown algorithm {:?} in {}: give a number or an IANA mnemonic such as ECDSAP256SHA256", t.text, self.what))
+            perr(
+                t.line,
+                format!(
+                    "unknown algorithm {:?} in {}: give a number or an IANA mnemonic such as ECDSAP256SHA256",
+                    t.text, self.what
+                ),
+            )
         })
     }
     fn name(&mut self, field: &str, origin: &Name) -> Result<Name, DnssecError> {
@@ -531,10 +540,8 @@ fn parse_entry(e: &Entry, st: &mut State) -> Result<Record, DnssecError> {
         }
         break parse_type(&t.text, t.line)?;
     };
-    let ttl = ttl
-        .or(st.ttl)
-        .or(st.last_ttl)
-        .ok_or_else(|| perr(e.line, "no TTL: give one in the record or with $TTL"))?;
+    let ttl =
+        ttl.or(st.ttl).or(st.last_ttl).ok_or_else(|| perr(e.line, "no TTL: give one in the record or with $TTL"))?;
     let rest: Vec<Token> = toks.cloned().collect();
     let rdata = parse_rdata_tokens(rt, &rest, &st.origin, end_line)?;
     st.last_owner = Some(owner.clone());
@@ -549,18 +556,20 @@ fn parse_entry(e: &Entry, st: &mut State) -> Result<Record, DnssecError> {
 /// 1-based line of the fault.
 pub fn parse_records(text: &str, origin: Option<&Name>, default_ttl: Option<u32>) -> Result<Vec<Record>, DnssecError> {
     let mut st = State {
-        origin: origin.cloned().map(|mut o| {
-            o.set_fqdn(true);
-            o
-        }).unwrap_or_else(Name::root),
+        origin: origin
+            .cloned()
+            .map(|mut o| {
+                o.set_fqdn(true);
+                o
+            })
+            .unwrap_or_else(Name::root),
         ttl: default_ttl,
         last_owner: None,
         last_ttl: None,
     };
     let mut out = Vec::new();
     for e in tokenize(text)? {
-        let is_directive =
-            !e.leading_blank && e.tokens.first().is_some_and(|t| !t.quoted && t.text.starts_with('$'));
+        let is_directive = !e.leading_blank && e.tokens.first().is_some_and(|t| !t.quoted && t.text.starts_with('$'));
         if is_directive {
             parse_directive(&e, &mut st)?;
         } else {
@@ -699,14 +708,18 @@ fn check_digest_len(
 
 /// RFC 3597 §5 generic RDATA: `\# length hex...`.
 fn parse_rfc3597(rt: u16, toks: &[Token], what: &str, line: usize, end_line: usize) -> Result<RData, DnssecError> {
-    let (len_tok, hex) = toks.split_first().ok_or_else(|| perr(end_line, format!("truncated {what}: \\# needs a length")))?;
+    let (len_tok, hex) =
+        toks.split_first().ok_or_else(|| perr(end_line, format!("truncated {what}: \\# needs a length")))?;
     let len: u16 = len_tok
         .text
         .parse()
         .map_err(|_| perr(len_tok.line, format!("bad RFC 3597 length {:?} in {what}", len_tok.text)))?;
     let data = if hex.is_empty() { Vec::new() } else { decode_hex(hex, what, "RFC 3597 data", end_line)? };
     if data.len() != usize::from(len) {
-        return Err(perr(line, format!("RFC 3597 length {len} does not match the {} bytes given for {what}", data.len())));
+        return Err(perr(
+            line,
+            format!("RFC 3597 length {len} does not match the {} bytes given for {what}", data.len()),
+        ));
     }
     let rd = RData::from_wire(rt, &data).map_err(|e| perr(line, format!("bad {what} RFC 3597 data: {e}")))?;
     // Types read natively are put into canonical form (lowercased names).
@@ -776,7 +789,10 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
             let rtt = RecordType::from(rt);
             if matches!(rtt, RecordType::Unknown(_)) {
                 let line = rest.first().map_or(f.end_line, |t| t.line);
-                return Err(perr(line, format!("type {} has no known format: give its data as RFC 3597 \\# length hex", type_mnemonic(rt))));
+                return Err(perr(
+                    line,
+                    format!("type {} has no known format: give its data as RFC 3597 \\# length hex", type_mnemonic(rt)),
+                ));
             }
             let text = rest
                 .iter()
@@ -784,9 +800,14 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = rest.first().map_or(f.end_line, |t| t.line);
-            let rd = HRData::try_from_str(rtt, &text)
-                .map_err(|e| perr(line, format!("cannot read {} data {text:?}: {e}; RFC 3597 \\# form is accepted", type_mnemonic(rt))))?;
-            out = hickory_canonical(&rd).ok_or_else(|| perr(line, format!("cannot encode {} data", type_mnemonic(rt))))?;
+            let rd = HRData::try_from_str(rtt, &text).map_err(|e| {
+                perr(
+                    line,
+                    format!("cannot read {} data {text:?}: {e}; RFC 3597 \\# form is accepted", type_mnemonic(rt)),
+                )
+            })?;
+            out = hickory_canonical(&rd)
+                .ok_or_else(|| perr(line, format!("cannot encode {} data", type_mnemonic(rt))))?;
         }
     }
     Ok(out)
@@ -1104,7 +1125,12 @@ mod tests {
         assert_eq!(s.expiration, 1284026679);
         assert_eq!(s.inception, 1281607479);
         let line = format_record(&sig);
-        assert!(line.starts_with("www.Example.net. 3600 IN RRSIG A 13 3 3600 20100909100439 20100812100439 55648 example.NET. qx6w"), "{line}");
+        assert!(
+            line.starts_with(
+                "www.Example.net. 3600 IN RRSIG A 13 3 3600 20100909100439 20100812100439 55648 example.NET. qx6w"
+            ),
+            "{line}"
+        );
         assert_eq!(rec(&line), sig);
         assert_eq!(rec(&format_record_multiline(&sig)), sig);
     }
@@ -1120,7 +1146,10 @@ mod tests {
         assert_eq!(r[1].ttl, 3600, "$TTL applies to records without a TTL");
         assert_eq!(r[1].rdata, RData::Other { rtype: rtype::A, data: vec![192, 0, 2, 2] });
         assert_eq!(r[2].name, parse_name("www.example.com.").unwrap());
-        assert_eq!(r[3].rdata, RData::Other { rtype: rtype::MX, data: b"\x00\x0a\x03mx1\x07example\x03com\x00".to_vec() });
+        assert_eq!(
+            r[3].rdata,
+            RData::Other { rtype: rtype::MX, data: b"\x00\x0a\x03mx1\x07example\x03com\x00".to_vec() }
+        );
         assert_eq!(r[4].name, parse_name("x.sub.example.com.").unwrap());
         assert_eq!(format_record(&r[3]), "mail.example.com. 3600 IN MX 10 mx1.example.com.");
         // origin parameter and default TTL
@@ -1164,7 +1193,10 @@ mod tests {
         let ns = rec("x. 60 NS \\# 3 014100");
         assert_eq!(ns.rdata.to_wire(), b"\x01a\x00".to_vec());
         let k = rec("x. 60 TYPE48 \\# 6 0101030D AAFF");
-        assert_eq!(k.rdata, RData::Dnskey(Dnskey { flags: 257, protocol: 3, algorithm: 13, public_key: vec![0xAA, 0xFF] }));
+        assert_eq!(
+            k.rdata,
+            RData::Dnskey(Dnskey { flags: 257, protocol: 3, algorithm: 13, public_key: vec![0xAA, 0xFF] })
+        );
         assert_parse_err("x. 60 TYPE65534 1 2", 1, "RFC 3597");
         assert_parse_err("x. 60 TYPE65534 \\# 3 0A0B", 1, "length 3");
     }
@@ -1194,11 +1226,7 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         // bad base64 on the third line of a multi-line record
-        assert_parse_err(
-            "; head\n. 3600 IN DNSKEY 257 3 8 (\n AwEAAa!!\n )",
-            3,
-            "base64",
-        );
+        assert_parse_err("; head\n. 3600 IN DNSKEY 257 3 8 (\n AwEAAa!!\n )", 3, "base64");
         assert_parse_err("a. 1 A 1.2.3.4\nb. 1 IN FOO 1 2 3\n", 2, "unknown record type \"FOO\"");
         assert_parse_err("\n\na. 1 IN DNSKEY 257 3 NOTANALG AwEAAQ==", 3, "unknown algorithm \"NOTANALG\"");
         assert_parse_err(
@@ -1206,7 +1234,11 @@ mod tests {
             4,
             "truncated RRSIG: missing signer name",
         );
-        assert_parse_err("a. 1 IN RRSIG A 8 3 3600 20300101000000 20000101000000 9033 example.", 1, "missing signature");
+        assert_parse_err(
+            "a. 1 IN RRSIG A 8 3 3600 20300101000000 20000101000000 9033 example.",
+            1,
+            "missing signature",
+        );
         assert_parse_err("a. 1 A 1.2.3.4\n\nb. 1 IN DS 1 8 2 (\n AABB\n", 3, "unterminated parenthesis");
         assert_parse_err("a. 1 A 1.2.3.4\nb. 3x IN A 1.2.3.4", 2, "bad TTL \"3x\"");
         assert_parse_err("b. 4294967295 IN A 1.2.3.4", 1, "exceeds");
