@@ -10,5 +10,6 @@ pub mod formats;
 pub mod keys;
 pub mod ksr;
 pub mod secrets;
+pub mod policy;
 pub mod skr;
 pub mod timeutil;

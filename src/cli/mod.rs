@@ -17,6 +17,9 @@ use crate::keys::keystore::Keystore;
 mod digest;
 mod init;
 mod key;
+mod ksr;
+mod skr;
+mod zsk;
 
 /// Exit code: a check or verification failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -43,6 +46,15 @@ pub enum Command {
     /// Software keys in the keystore: generate, list, print DS and DNSKEY.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// ZSK side: pre-generate ZSKs for the policy's rollovers.
+    #[command(subcommand)]
+    Zsk(zsk::ZskCommand),
+    /// Key Signing Requests: generate (ZSK side), verify and sign (KSK side).
+    #[command(subcommand)]
+    Ksr(ksr::KsrCommand),
+    /// Signed Key Responses: verify and import (ZSK side).
+    #[command(subcommand)]
+    Skr(skr::SkrCommand),
     /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
     Digest(digest::DigestArgs),
 }
@@ -145,6 +157,9 @@ fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Digest(a) => digest::run(a, ctx),
         Command::Init(a) => init::run(a, ctx),
         Command::Key(c) => key::run(c, ctx),
+        Command::Zsk(c) => zsk::run(c, ctx),
+        Command::Ksr(c) => ksr::run(c, ctx),
+        Command::Skr(c) => skr::run(c, ctx),
     }
 }
 
@@ -157,4 +172,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
 /// Reads a whole input file with a clear error naming it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Parses a time argument: RFC 3339, `now`, or `+90d`-style offsets from now.
+pub fn parse_time_arg(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime> {
+    Ok(crate::timeutil::parse_time(s, now)?)
+}
+
+/// Writes an output file atomically (temp file, fsync, rename): on any error
+/// no partial file is left.
+pub fn write_output(path: &Path, data: &[u8]) -> Result<()> {
+    crate::keys::fsutil::write_atomic(path, data, 0o644).with_context(|| format!("cannot write {}", path.display()))
 }

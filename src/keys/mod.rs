@@ -4,3 +4,4 @@
 pub mod fsutil;
 pub mod keyref;
 pub mod keystore;
+pub mod open;

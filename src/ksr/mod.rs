@@ -2,6 +2,7 @@
 //! ceremony signs (`checks`), and building a KSR on the ZSK side (`generate`).
 
 pub mod checks;
+pub mod generate;
 pub mod ksk_policy;
 pub mod model;
 

@@ -3,5 +3,6 @@
 
 pub mod checks;
 pub mod model;
+pub mod sign;
 
 pub use model::{ResponseBundle, Skr};

@@ -1,0 +1,455 @@
+//! `kskit ksr generate|verify|sign`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use time::OffsetDateTime;
+
+use super::{parse_time_arg, print_json, write_output, Context, SecretArgs};
+use crate::backends::Signer;
+use crate::config::Policy;
+use crate::digest::FileDigest;
+use crate::ksr::generate::{generate_ksr, GenerateParams, ZskInput};
+use crate::checks::Report;
+use crate::dnssec::{Algorithm, DigestType};
+use crate::keys::keyref::KeyRef;
+use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::ksr::checks::check_ksr;
+use crate::ksr::ksk_policy::{self, KskPolicy};
+use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy};
+use crate::skr::model::Skr;
+use crate::skr::sign::{count_signatures, sign_ksr, CdsMode, Ksk, SignOptions};
+
+#[derive(Subcommand, Debug)]
+pub enum KsrCommand {
+    /// ZSK side: write a KSR for a period from the pre-generated ZSKs.
+    Generate(GenerateArgs),
+    /// KSK side: run every check on a KSR and report each (exit 1 on any failure).
+    Verify(VerifyArgs),
+    /// KSK side: check a KSR, confirm its digest, sign it with the KSK(s), write the SKR.
+    Sign(SignArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The KSR file (IANA XML or Knot/BIND text).
+    pub file: PathBuf,
+    /// The SKR of the previous cycle, for the chain checks.
+    #[arg(long)]
+    pub previous_skr: Option<PathBuf>,
+    /// KSK-side policy file (TOML). Default: accept the root and the zones of
+    /// kskit.toml, with bounds from the KSR's request policy and the root's practice.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Check as of this time instead of now (rehearsals, old files).
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// A KSK: keystore id or key tag, file:PATH, or a pkcs11: URI. Repeat for several KSKs.
+    #[arg(long = "ksk", required = true)]
+    pub ksks: Vec<String>,
+    /// DNSSEC algorithm of a token KSK that is not in the keystore.
+    #[arg(long)]
+    pub ksk_algorithm: Option<Algorithm>,
+    /// Output SKR file (written atomically, in the KSR's format).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Do not ask for confirmation (scripted runs).
+    #[arg(long)]
+    pub yes: bool,
+    /// CDS/CDNSKEY to pre-sign in every bundle: none, publish (the signing
+    /// KSKs), delete (RFC 8078). Default: the KSK policy's `cds`, else none.
+    #[arg(long, value_enum)]
+    pub cds: Option<CdsArg>,
+    /// CDS digest types when publishing.
+    #[arg(long, value_delimiter = ',', default_value = "sha256")]
+    pub cds_digest: Vec<DigestType>,
+    /// Try a token login even when the token reports "final try".
+    #[arg(long)]
+    pub allow_final_try: bool,
+    /// Seconds each token call may take before kskit gives up.
+    #[arg(long)]
+    pub token_timeout: Option<u64>,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CdsArg {
+    None,
+    Publish,
+    Delete,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Start of the first bundle: RFC 3339, `now`, or `+10d`.
+    #[arg(long)]
+    pub from: String,
+    /// End of the period: no bundle starts at or after this time.
+    #[arg(long)]
+    pub until: String,
+    #[arg(long, value_enum, default_value = "iana")]
+    pub format: FormatArg,
+    /// Output file (written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[arg(long)]
+    pub zone: Option<String>,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    /// The IANA XML format of the root zone.
+    Iana,
+    /// The text format Knot DNS and BIND 9.20 share.
+    Text,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Iana => Format::Iana,
+            FormatArg::Text => Format::Text,
+        }
+    }
+}
+
+pub fn run(cmd: KsrCommand, ctx: &Context) -> Result<i32> {
+    match cmd {
+        KsrCommand::Generate(a) => generate(a, ctx),
+        KsrCommand::Verify(a) => verify(a, ctx),
+        KsrCommand::Sign(a) => sign(a, ctx),
+    }
+}
+
+/// The request policy a kskit KSR carries (IANA `<RequestPolicy><ZSK>`).
+pub fn request_policy(p: &Policy) -> SignaturePolicy {
+    let alg = p.zsk.algorithm;
+    let params = if alg.is_rsa() {
+        AlgorithmParams::Rsa { size: p.zsk.bits.unwrap_or(alg.default_bits()), exponent: 65537 }
+    } else if alg.is_ecdsa() {
+        AlgorithmParams::Ecdsa { size: alg.default_bits() }
+    } else {
+        AlgorithmParams::EdDsa { size: alg.default_bits() }
+    };
+    let overlap = p.signature_validity.0 - p.bundle_interval.0;
+    SignaturePolicy {
+        publish_safety: p.publish_safety.0,
+        retire_safety: p.retire_safety.0,
+        max_signature_validity: p.signature_validity.0,
+        min_signature_validity: p.signature_validity.0,
+        max_validity_overlap: overlap,
+        min_validity_overlap: overlap,
+        algorithms: vec![AlgorithmPolicy { algorithm: alg.number(), params }],
+    }
+}
+
+fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
+    let cfg = ctx.config()?;
+    let now = OffsetDateTime::now_utc();
+    let (from, until) = (parse_time_arg(&a.from, now)?, parse_time_arg(&a.until, now)?);
+    let zone = match &a.zone {
+        Some(z) => crate::dnssec::parse_name(z)?,
+        None => cfg.zone()?,
+    };
+    let zone_text = crate::dnssec::name::to_presentation(&zone.to_lowercase());
+    let format: Format = a.format.into();
+    let ks = ctx.keystore()?;
+    let metas: Vec<_> = super::zsk::scheduled_zsks(ks.keys(), &zone_text)
+        .into_iter()
+        .filter(|m| m.timing.publish.is_some_and(|p| p < until) && m.timing.remove.is_none_or(|r| r > from))
+        .collect();
+    if metas.is_empty() {
+        bail!("no ZSK of {zone_text} is published between {} and {}: run `kskit zsk pregenerate --until {}` first", a.from, a.until, a.until);
+    }
+    // The IANA format proves possession of each ZSK: decrypt them for that.
+    let signers: Vec<Option<Box<dyn Signer>>> = if format == Format::Iana {
+        let dec = a.secret.decryption()?;
+        metas.iter().map(|m| ks.load_soft_key(m, &dec).map(|k| Some(Box::new(k) as Box<dyn Signer>))).collect::<Result<_, _>>()?
+    } else {
+        metas.iter().map(|_| None).collect()
+    };
+    let zsks: Vec<ZskInput<'_>> = metas
+        .iter()
+        .zip(&signers)
+        .map(|(m, s)| -> Result<ZskInput<'_>> {
+            Ok(ZskInput {
+                identifier: m.id.clone(),
+                dnskey: m.dnskey()?,
+                publish: m.timing.publish.context("ZSK without publish time")?,
+                remove: m.timing.remove,
+                signer: s.as_deref(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let params = GenerateParams {
+        domain: zone,
+        from,
+        until,
+        format,
+        bundle_interval: cfg.policy.bundle_interval.0,
+        signature_validity: cfg.policy.signature_validity.0,
+        dnskey_ttl: cfg.policy.dnskey_ttl.0.whole_seconds() as u32,
+        request_policy: Some(request_policy(&cfg.policy)),
+    };
+    let mut ksr = generate_ksr(&params, &zsks)?;
+    if format == Format::Text {
+        ksr.generated = Some((now, format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+    }
+    let text = crate::formats::write_ksr(&ksr, format);
+    // Never write what we cannot read back to the same request.
+    let back = crate::formats::parse_ksr_any(text.as_bytes()).context("internal error: the KSR written does not parse back")?;
+    if back.bundles.len() != ksr.bundles.len() {
+        bail!("internal error: the KSR written does not parse back to the same bundles");
+    }
+    write_output(&a.output, text.as_bytes())?;
+    let d = FileDigest::of(text.as_bytes());
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "file": a.output, "bundles": ksr.bundles.len(), "sha256": d.hex(), "pgp_words": d.words(),
+        }))?;
+    } else {
+        println!("wrote {} ({} bundles, {} ZSKs) for {zone_text}", a.output.display(), ksr.bundles.len(), zsks.len());
+        println!("SHA-256 {}", d.hex());
+        println!("{}", d.words_grouped());
+    }
+    Ok(0)
+}
+
+/// A KSR read and checked, with what the operator must see.
+struct Checked {
+    ksr: Ksr,
+    report: Report,
+    digest: FileDigest,
+    previous: Option<Skr>,
+}
+
+/// The KSK-side policy: the file given, else the defaults with the root and
+/// the zones of kskit.toml (when there is one) as accepted domains.
+fn ksk_policy_for(a: &CheckArgs, ctx: &Context) -> Result<KskPolicy> {
+    if let Some(p) = &a.policy {
+        return ksk_policy::load(p).with_context(|| format!("KSK policy {}", p.display()));
+    }
+    let mut domains = vec![".".to_string()];
+    if ctx.config_path.exists() {
+        domains.extend(ctx.config()?.zones);
+    }
+    Ok(KskPolicy { accepted_domains: Some(domains), ..KskPolicy::default() })
+}
+
+fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
+    let now = match &a.now {
+        Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let data = super::read_file(&a.file)?;
+    let digest = FileDigest::of(&data);
+    let ksr = crate::formats::parse_ksr_any(&data).with_context(|| format!("{} is not a valid KSR", a.file.display()))?;
+    let previous = match &a.previous_skr {
+        Some(p) => Some(
+            crate::formats::parse_skr_any(&super::read_file(p)?).with_context(|| format!("{} is not a valid SKR", p.display()))?,
+        ),
+        None => None,
+    };
+    let policy = ksk_policy_for(a, ctx)?;
+    let report = check_ksr(&ksr, &policy, previous.as_ref(), now);
+    Ok(Checked { ksr, report, digest, previous })
+}
+
+fn print_report(c: &Checked, file: &std::path::Path, ctx: &Context) -> Result<()> {
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "file": file, "sha256": c.digest.hex(), "pgp_words": c.digest.words(),
+            "domain": crate::dnssec::name::to_presentation(&c.ksr.domain), "bundles": c.ksr.bundles.len(),
+            "passed": c.report.passed(), "report": c.report,
+        }))?;
+    } else {
+        println!("KSR {} for {} ({} bundles)", file.display(), crate::dnssec::name::to_presentation(&c.ksr.domain), c.ksr.bundles.len());
+        println!("SHA-256 {}", c.digest.hex());
+        println!("{}", c.digest.words_grouped());
+        println!("{}", c.report.to_text().trim_end());
+        println!("{}", if c.report.passed() { "KSR accepted: every check passed" } else { "KSR REJECTED" });
+    }
+    Ok(())
+}
+
+fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
+    let c = check(&a.check, ctx)?;
+    print_report(&c, &a.check.file, ctx)?;
+    Ok(if c.report.passed() { 0 } else { super::EXIT_FAILED })
+}
+
+fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
+    let c = check(&a.check, ctx)?;
+    if ctx.json {
+        // The report goes into the final JSON object below.
+    } else {
+        print_report(&c, &a.check.file, ctx)?;
+    }
+    if !c.report.passed() {
+        if ctx.json {
+            print_json(&serde_json::json!({"signed": false, "report": c.report}))?;
+        }
+        eprintln!("kskit: refusing to sign: the KSR failed {} check(s)", c.report.failures().len());
+        return Ok(super::EXIT_FAILED);
+    }
+    let _ = &c.previous;
+    let policy = ksk_policy_for(&a.check, ctx)?;
+    let cds = match a.cds {
+        Some(CdsArg::None) => CdsMode::None,
+        Some(CdsArg::Publish) => CdsMode::Publish(a.cds_digest.clone()),
+        Some(CdsArg::Delete) => CdsMode::Delete,
+        None => CdsMode::None,
+    };
+    let _ = &policy;
+    let mut opts = SignOptions { cds, ..SignOptions::default() };
+    let total = count_signatures(&c.ksr, a.ksks.len(), &opts)?;
+    let bundles = crate::skr::sign::plan_bundles(&c.ksr, &opts)?.len();
+    eprintln!("about to make {total} signatures ({bundles} SKR bundles x {} KSK(s)); on a smartcard at 2 signatures per second that is about {} s", a.ksks.len(), total.div_ceil(2));
+    if !a.yes {
+        confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), a.ksks.len()))?;
+    }
+    // Open every KSK before the first signature (one login per token).
+    let ks = ctx.keystore().ok();
+    let mut cached: Option<crate::secrets::Secret> = None;
+    let secret = &a.secret;
+    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
+        if secret.identity.is_some() {
+            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
+        }
+        if cached.is_none() {
+            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
+        }
+        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
+        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
+    };
+    let hints = OpenHints {
+        algorithm: a.ksk_algorithm,
+        flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
+        allow_final_try: a.allow_final_try,
+        timeout: a.token_timeout.map(std::time::Duration::from_secs),
+    };
+    let mut opened: Vec<(OpenedKey, String)> = Vec::new();
+    for r in &a.ksks {
+        let kr: KeyRef = r.parse()?;
+        let (k, id) = open_key(&kr, ks.as_ref(), &mut decryption, &hints).with_context(|| format!("cannot open KSK {kr}"))?;
+        opened.push((k, id));
+    }
+    let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
+    if c.ksr.format == Format::Iana {
+        opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks));
+    }
+    let mut last = std::time::Instant::now();
+    let start = last;
+    let mut progress = |done: usize, total: usize| {
+        if !ctx.json && (last.elapsed().as_millis() >= 500 || done == total) {
+            last = std::time::Instant::now();
+            let el = start.elapsed().as_secs_f64().max(0.001);
+            let rate = done as f64 / el;
+            let left = (total - done) as f64 / rate.max(0.001);
+            eprint!("\rsigned {done}/{total}  {rate:.1}/s  {left:.0} s left   ");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let mut skr = sign_ksr(&c.ksr, &ksks, &opts, &mut progress)?;
+    skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+    let text = crate::formats::write_skr(&skr, c.ksr.format);
+    // Check what we are about to hand over, as the ZSK side will: it must
+    // parse back and pass the SKR checks against these KSKs and this KSR.
+    let back = crate::formats::parse_skr_any(text.as_bytes()).context("internal error: the SKR written does not parse back")?;
+    let ta = crate::skr::checks::TrustAnchor {
+        domain: c.ksr.domain.clone(),
+        ds: vec![],
+        dnskeys: ksks.iter().map(|k| k.signer.dnskey().clone()).collect(),
+    };
+    let sk_report = crate::skr::checks::check_skr(&back, &ta, Some(&c.ksr), c.ksr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::now_utc()));
+    if !sk_report.passed() {
+        eprintln!("{}", sk_report.to_text().trim_end());
+        anyhow::bail!("internal error: the SKR made does not pass the SKR checks; nothing written");
+    }
+    write_output(&a.output, text.as_bytes())?;
+    let d = FileDigest::of(text.as_bytes());
+    let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum();
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total,
+            "token_sign_operations": token_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
+        }))?;
+    } else {
+        println!("wrote SKR {} ({} bundles, {total} signatures)", a.output.display(), skr.bundles.len());
+        println!("SHA-256 {}", d.hex());
+        println!("{}", d.words_grouped());
+    }
+    Ok(0)
+}
+
+/// Asks the operator on the terminal; anything but "yes" aborts.
+fn confirm(question: &str) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty");
+    let Ok(mut tty) = tty else {
+        bail!("confirmation needed but there is no terminal: pass --yes for scripted runs");
+    };
+    write!(tty, "{question}")?;
+    tty.flush()?;
+    let mut line = String::new();
+    std::io::BufReader::new(&mut tty).read_line(&mut line)?;
+    if line.trim() != "yes" {
+        bail!("not confirmed; nothing signed");
+    }
+    Ok(())
+}
+
+/// The `<ResponsePolicy><KSK>` of an IANA SKR: the KSR's validity and
+/// overlap bounds, and the signing KSKs' algorithms.
+fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
+    let base = ksr.request_policy.clone();
+    let mut algorithms: Vec<AlgorithmPolicy> = Vec::new();
+    for k in ksks {
+        let key = k.signer.dnskey();
+        let alg = k.signer.algorithm();
+        let params = if alg.is_rsa() {
+            let exponent = crate::dnssec::pubkey::rsa_components(&key.public_key)
+                .map(|(e, _)| e.iter().fold(0u64, |acc, b| acc.saturating_mul(256).saturating_add(*b as u64)))
+                .unwrap_or(0);
+            AlgorithmParams::Rsa { size: key.key_bits().unwrap_or(0), exponent }
+        } else if alg.is_ecdsa() {
+            AlgorithmParams::Ecdsa { size: alg.default_bits() }
+        } else {
+            AlgorithmParams::EdDsa { size: alg.default_bits() }
+        };
+        let ap = AlgorithmPolicy { algorithm: alg.number(), params };
+        if !algorithms.contains(&ap) {
+            algorithms.push(ap);
+        }
+    }
+    match base {
+        Some(b) => SignaturePolicy { publish_safety: time::Duration::ZERO, algorithms, ..b },
+        None => SignaturePolicy {
+            publish_safety: time::Duration::ZERO,
+            retire_safety: time::Duration::ZERO,
+            max_signature_validity: time::Duration::ZERO,
+            min_signature_validity: time::Duration::ZERO,
+            max_validity_overlap: time::Duration::ZERO,
+            min_validity_overlap: time::Duration::ZERO,
+            algorithms,
+        },
+    }
+}

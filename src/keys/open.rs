@@ -1,0 +1,130 @@
+//! Opening a signing key from a key reference, whatever backend holds it:
+//! the one place where a `KeyRef` becomes a [`Signer`].
+
+use std::time::Duration;
+
+use crate::backends::pkcs11::{OpenOptions, Pkcs11Error, Pkcs11Signer};
+use crate::backends::soft::{self, KeyDecryption, SoftKey};
+use crate::backends::{BackendError, Signer};
+use crate::dnssec::Algorithm;
+use crate::keys::keyref::{KeyRef, Pkcs11Uri};
+use crate::keys::keystore::{KeyMeta, Keystore, KeystoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Pkcs11(#[from] Pkcs11Error),
+    #[error("{0}")]
+    KeyRef(#[from] crate::keys::keyref::KeyRefError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// An opened key: software or on a token.
+pub enum OpenedKey {
+    Soft(SoftKey),
+    Pkcs11(Box<Pkcs11Signer>),
+}
+
+impl OpenedKey {
+    pub fn signer(&self) -> &dyn Signer {
+        match self {
+            OpenedKey::Soft(k) => k,
+            OpenedKey::Pkcs11(k) => k.as_ref(),
+        }
+    }
+    /// Signing operations sent to a token (0 for software keys).
+    pub fn token_sign_count(&self) -> u64 {
+        match self {
+            OpenedKey::Soft(_) => 0,
+            OpenedKey::Pkcs11(k) => k.sign_count(),
+        }
+    }
+}
+
+/// What the caller knows about the key beyond its reference.
+pub struct OpenHints {
+    /// The DNSSEC algorithm, needed for a token key that is not in the keystore.
+    pub algorithm: Option<Algorithm>,
+    /// DNSKEY flags for a token key that is not in the keystore (257 for a KSK).
+    pub flags: u16,
+    pub allow_final_try: bool,
+    pub timeout: Option<Duration>,
+}
+
+/// Opens `r`. Software keys are decrypted with `decryption()` (asked only
+/// when a software key is opened); token keys log in with the URI's PIN
+/// source, `KSKIT_PIN` or a prompt. Returns the key and an identifier for
+/// SKR files (the keystore id, the token object label, or the file name).
+pub fn open_key(
+    r: &KeyRef,
+    ks: Option<&Keystore>,
+    decryption: &mut dyn FnMut() -> Result<KeyDecryption, OpenError>,
+    hints: &OpenHints,
+) -> Result<(OpenedKey, String), OpenError> {
+    match r {
+        KeyRef::File(path) => {
+            let key = soft::decrypt_key_file(path, &decryption()?)?;
+            let ident = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+            Ok((OpenedKey::Soft(key), ident))
+        }
+        KeyRef::Keystore(reference) => {
+            let ks = ks.ok_or_else(|| OpenError::Other(format!("key {reference:?} names a keystore key, but no keystore is configured")))?;
+            let meta = ks.find(reference)?;
+            open_meta(meta, ks, decryption, hints)
+        }
+        KeyRef::Pkcs11(uri) => {
+            // A token key recorded in the keystore carries its algorithm and flags.
+            let known = ks.and_then(|ks| ks.keys().iter().find(|m| same_token_key(&m.locator, uri)));
+            let (alg, flags) = match (known, hints.algorithm) {
+                (Some(m), _) => (m.algorithm, m.flags),
+                (None, Some(a)) => (a, hints.flags),
+                (None, None) => {
+                    return Err(OpenError::Other(format!(
+                        "{uri}: this token key is not in the keystore, so its DNSSEC algorithm must be given (e.g. --ksk-algorithm RSASHA256)"
+                    )))
+                }
+            };
+            let ident = known.map(|m| m.id.clone()).or_else(|| uri.object.clone()).unwrap_or_else(|| uri.to_string());
+            let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
+            let signer = Pkcs11Signer::open(uri, alg, flags, &opts)?;
+            Ok((OpenedKey::Pkcs11(Box::new(signer)), ident))
+        }
+    }
+}
+
+fn open_meta(
+    meta: &KeyMeta,
+    ks: &Keystore,
+    decryption: &mut dyn FnMut() -> Result<KeyDecryption, OpenError>,
+    hints: &OpenHints,
+) -> Result<(OpenedKey, String), OpenError> {
+    if meta.is_soft() {
+        let key = ks.load_soft_key(meta, &decryption()?)?;
+        return Ok((OpenedKey::Soft(key), meta.id.clone()));
+    }
+    let uri: Pkcs11Uri = meta.locator.parse().map_err(|e| OpenError::Other(format!("key {}: bad locator {:?}: {e}", meta.id, meta.locator)))?;
+    let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
+    let signer = Pkcs11Signer::open(&uri, meta.algorithm, meta.flags, &opts)?;
+    let want = meta.dnskey()?;
+    if signer.dnskey().public_key != want.public_key {
+        return Err(OpenError::Other(format!(
+            "key {} on the token is not the key the keystore records (key tag {} expected, {} found)",
+            meta.id,
+            want.key_tag(),
+            signer.dnskey().key_tag()
+        )));
+    }
+    Ok((OpenedKey::Pkcs11(Box::new(signer)), meta.id.clone()))
+}
+
+/// Whether a keystore locator names the same token object as `uri`
+/// (ignoring PIN and module query attributes).
+fn same_token_key(locator: &str, uri: &Pkcs11Uri) -> bool {
+    let Ok(l) = locator.parse::<Pkcs11Uri>() else { return false };
+    l.token == uri.token && l.object == uri.object && l.id == uri.id && (l.serial.is_none() || uri.serial.is_none() || l.serial == uri.serial)
+}
