@@ -208,3 +208,82 @@ fn malformed_iana_inputs_give_clear_errors() {
         assert!(ksr_err(&s).contains("not a KSR"));
     }
 }
+
+// --- Knot/BIND text format ----------------------------------------------------
+
+#[test]
+fn knot_ksr_parses_and_rewrites_byte_for_byte() {
+    let Some(t) = fixture("knot/example.com.ksr") else { return };
+    let k = text::parse_ksr(&t).unwrap();
+    assert_eq!(k.format, Format::Text);
+    assert_eq!(kskit::dnssec::name::to_presentation(&k.domain), "example.com.");
+    assert_eq!(k.bundles.len(), 5);
+    let mut tags: Vec<u16> = k.bundles.iter().flat_map(|b| b.keys.iter().map(|k| k.key_tag)).collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags, vec![8897, 14954]);
+    let counts: Vec<usize> = k.bundles.iter().map(|b| b.keys.len()).collect();
+    assert_eq!(counts, vec![1, 2, 2, 1, 1]);
+    assert_eq!(k.bundles[0].id, "1795427119");
+    assert_eq!(k.bundles[0].inception, instant("2026-11-23T09:45:19Z"));
+    assert!(k.bundles.iter().all(|b| b.expiration.is_none() && b.signatures.is_empty()));
+    assert!(k.bundles.iter().flat_map(|b| &b.keys).all(|key| key.key_identifier == key.key_tag.to_string() && key.ttl == 3600));
+    let (at, by) = k.generated.clone().unwrap();
+    assert_eq!(at, instant("2026-11-23T09:45:19Z"));
+    assert_eq!(by, "Knot DNS 3.2.6");
+    assert_eq!(text::write_ksr(&k), t);
+    assert_eq!(formats::detect(t.as_bytes()).unwrap(), Format::Text);
+    assert_eq!(formats::parse_ksr_any(t.as_bytes()).unwrap(), k);
+    assert_eq!(formats::write_ksr(&k, Format::Text), t);
+}
+
+#[test]
+fn knot_skr_parses_and_rewrites_byte_for_byte() {
+    let Some(t) = fixture("knot/example.com.skr") else { return };
+    let s = text::parse_skr(&t).unwrap();
+    assert_eq!(s.bundles.len(), 13);
+    for b in &s.bundles {
+        assert!(b.keys.iter().any(|k| k.key_tag == 541 && k.dnskey.flags == 257));
+        assert_eq!(b.cdnskey.len(), 1);
+        assert_eq!(b.cdnskey[0].key_tag(), 541);
+        assert_eq!(b.cds.len(), 1);
+        assert!(b.cds[0].matches(&s.domain, &b.cdnskey[0]));
+        assert_eq!((b.cds_ttl, b.cdnskey_ttl), (0, 0));
+        let mut covered: Vec<u16> = b.signatures.iter().map(|g| g.rrsig.type_covered).collect();
+        covered.sort();
+        assert_eq!(covered, vec![rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY]);
+    }
+    assert_eq!(text::write_skr(&s), t);
+    assert_eq!(formats::parse_skr_any(t.as_bytes()).unwrap(), s);
+    // A text SKR converts to IANA XML (with the CDS/CDNSKEY extension) and back.
+    let mut via = s.clone();
+    for b in &mut via.bundles {
+        b.expiration = Some(b.inception + Duration::days(14));
+    }
+    let xml = iana::write_skr(&via);
+    let back = iana::parse_skr(&xml).unwrap();
+    assert_eq!(back.bundles.len(), 13);
+    for (a, b) in back.bundles.iter().zip(&via.bundles) {
+        assert_eq!((&a.keys, &a.cds, &a.cdnskey), (&b.keys, &b.cds, &b.cdnskey));
+        assert_eq!(a.signatures.iter().map(|g| &g.rrsig).collect::<Vec<_>>(), b.signatures.iter().map(|g| &g.rrsig).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn malformed_text_inputs_give_clear_errors() {
+    let Some(t) = fixture("knot/example.com.ksr") else { return };
+    // Truncated: the footer is missing.
+    let cut = &t[..t.len() / 2];
+    let e = text::parse_ksr(cut).unwrap_err().to_string();
+    assert!(e.contains("truncated") || e.starts_with("line"), "{e}");
+    // Bad base64 in a key.
+    let bad = t.replacen("QL/aFSekva8E3ReonZhFSj4br0KRzVF8BB3bXWcg", "QL/aFSekva8E3ReonZhFSj4br0KRzVF8BB3bXWc!", 1);
+    assert!(matches!(text::parse_ksr(&bad), Err(FormatError::Text { .. })));
+    // Bad bundle time.
+    let bad_time = t.replacen("1795427119", "17954x7119", 1);
+    assert!(text::parse_ksr(&bad_time).unwrap_err().to_string().contains("bad bundle time"));
+    // An SKR is not a KSR.
+    if let Some(s) = fixture("knot/example.com.skr") {
+        assert!(text::parse_ksr(&s).unwrap_err().to_string().contains("not a KSR"));
+    }
+}
