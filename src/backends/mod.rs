@@ -2,6 +2,7 @@
 //! the embedded default) and `pkcs11` (HSMs and smartcards). Both implement
 //! [`Signer`]; nothing above this layer knows which one it holds.
 
+pub mod pkcs11;
 pub mod soft;
 
 use crate::dnssec::{Algorithm, Dnskey};
