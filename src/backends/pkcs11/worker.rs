@@ -74,6 +74,17 @@ impl Worker {
         if !module.is_file() {
             return Err(Pkcs11Error::ModuleNotFound(module.to_path_buf()));
         }
+        let w = Worker::spawn(module, timeout)?;
+        w.call("loading the module", |st| {
+            let ctx = acquire_module(&st.module)?;
+            st.ctx = Some(ctx);
+            Ok(())
+        })?;
+        Ok(w)
+    }
+
+    /// Starts the thread without loading anything.
+    fn spawn(module: &Path, timeout: Duration) -> Result<Worker, Pkcs11Error> {
         let (tx, rx) = mpsc::channel::<Job>();
         let path = module.to_path_buf();
         std::thread::Builder::new()
@@ -97,13 +108,7 @@ impl Worker {
             live.retain(|w| w.strong_count() > 0);
             live.push(Arc::downgrade(&inner));
         }
-        let w = Worker { inner };
-        w.call("loading the module", |st| {
-            let ctx = acquire_module(&st.module)?;
-            st.ctx = Some(ctx);
-            Ok(())
-        })?;
-        Ok(w)
+        Ok(Worker { inner })
     }
 
     pub fn set_slot(&self, slot: u64) {
@@ -224,5 +229,41 @@ fn release_module(path: &Path) {
     if last {
         let (_, ctx, _) = mods.remove(i);
         let _ = ctx.finalize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token call that never returns gives a timeout error naming module
+    /// and slot, and every later call fails at once instead of queueing.
+    #[test]
+    fn hung_call_times_out_and_poisons_the_worker() {
+        let w = Worker::spawn(Path::new("/opt/hsm/module.so"), Duration::from_secs(1)).unwrap();
+        w.set_slot(3);
+        let (block_tx, block_rx) = mpsc::channel::<()>();
+        let e = w
+            .call("signing", move |_st| {
+                let _ = block_rx.recv(); // blocks until the test drops block_tx
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "token in slot 3 of /opt/hsm/module.so did not answer within 1 s (signing); is pcscd hung? (restart it: systemctl restart pcscd)"
+        );
+        let e = w.call("signing", |_st| Ok(())).unwrap_err();
+        assert!(matches!(e, Pkcs11Error::Hung { .. }), "{e}");
+        drop(block_tx);
+        drop(w); // must not hang
+    }
+
+    #[test]
+    fn answered_calls_return_their_result() {
+        let w = Worker::spawn(Path::new("/opt/hsm/module.so"), Duration::from_secs(30)).unwrap();
+        assert_eq!(w.call("x", |_st| Ok(41 + 1)).unwrap(), 42);
+        let e = w.call("x", |st| st.session().map(|_| ())).unwrap_err();
+        assert!(e.to_string().contains("no open session"), "{e}");
     }
 }
