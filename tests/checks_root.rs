@@ -238,3 +238,85 @@ fn tampered_skrs_fail() {
     let r = check_skr(&skr(&q2), &ta(), Some(&k), parse_instant("2017-08-01T00:00:00Z").unwrap());
     assert_fails(&r, "SKR-NOT-EXPIRED", "2017-07-11");
 }
+
+// ---- Knot DNS 3.2.6 text-format pair ----
+
+const KNOT_KSK_541: &str = "example.com. 3600 IN DNSKEY 257 3 13 iOVfT3OFQBQCdmHZdOFALTLatAfJKXnXRagsVhFtTVwEu7Zf9tp+GbatKUoCx/k3Tu/DRM2du/IUaBbNEw5oKQ==";
+
+fn knot_now() -> OffsetDateTime {
+    parse_instant("2026-11-23T10:00:00Z").unwrap()
+}
+
+fn example_policy() -> KskPolicy {
+    KskPolicy { accepted_domains: Some(vec!["example.com.".into()]), ..KskPolicy::default() }
+}
+
+#[test]
+fn knot_ksr_passes_default_checks() {
+    let Some(text) = fixture("knot/example.com.ksr") else { return };
+    let k = kskit::formats::text::parse_ksr(&text).unwrap();
+    let r = check_ksr(&k, &example_policy(), None, knot_now());
+    eprintln!("{r}");
+    assert!(r.passed(), "{r}");
+    // What the text format cannot tell is reported as such, never as a pass.
+    for id in ["KSR-POP", "KSR-BUNDLE-GAP", "KSR-BUNDLE-OVERLAP", "KSR-SIG-VALIDITY"] {
+        let c = r.get(id).unwrap();
+        assert!(!c.applicable && !c.passed, "{c}");
+    }
+    assert!(r.notes.iter().any(|n| n.contains("no proof of possession")));
+    // The default domain (the root) does not accept it.
+    let r = check_ksr(&k, &KskPolicy::default(), None, knot_now());
+    assert_eq!(failed(&r), vec!["KSR-DOMAIN"]);
+}
+
+#[test]
+fn knot_skr_passes_with_its_ksk_as_trust_anchor() {
+    let (Some(st), Some(kt)) = (fixture("knot/example.com.skr"), fixture("knot/example.com.ksr")) else { return };
+    let s = kskit::formats::text::parse_skr(&st).unwrap();
+    let k = kskit::formats::text::parse_ksr(&kt).unwrap();
+    let knot_ta = parse_trust_anchor(KNOT_KSK_541).unwrap();
+    let r = check_skr(&s, &knot_ta, Some(&k), knot_now());
+    eprintln!("{r}");
+    assert!(r.passed(), "{r}");
+    assert!(r.results.iter().all(|c| c.applicable), "{r}");
+    assert!(r.get("SKR-TRUST-ANCHOR").unwrap().message.contains("541"));
+    // The next Knot KSR continues at the last inception with the same ZSK:
+    // with this SKR as previous SKR, every chain check applies and passes.
+    let mut next = k.clone();
+    next.bundles = k.bundles.last().cloned().into_iter().collect();
+    let r = check_ksr(&next, &example_policy(), Some(&s), knot_now());
+    assert!(r.passed(), "{r}");
+    for id in ["KSR-CHAIN-ID", "KSR-CHAIN-KEYS", "KSR-CHAIN-OVERLAP", "KSR-CHAIN-PUBLISH-SAFETY", "KSR-CHAIN-RETIRE-SAFETY"] {
+        assert!(r.get(id).unwrap().passed, "{r}");
+    }
+    // Resending the same KSR after its SKR is a replay: it begins before the SKR's last bundle.
+    let r = check_ksr(&k, &example_policy(), Some(&s), knot_now());
+    assert_fails(&r, "KSR-CHAIN-ID", "before the previous SKR's last");
+    // The root trust anchor does not pin Knot's KSK.
+    let r = check_skr(&s, &ta(), Some(&k), knot_now());
+    assert_fails(&r, "SKR-TRUST-ANCHOR", "the SKR is for example.com.");
+}
+
+#[test]
+fn tampered_knot_skr_fails() {
+    let (Some(st), Some(kt)) = (fixture("knot/example.com.skr"), fixture("knot/example.com.ksr")) else { return };
+    let k = kskit::formats::text::parse_ksr(&kt).unwrap();
+    let ta = parse_trust_anchor(KNOT_KSK_541).unwrap();
+    // The first CDS digest changed: no longer the KSK's, and its RRSIG fails.
+    let bad = replace_once(&st, "05913CCEABD1D23F69244F8477F5CF23643B6392", "05913CCEABD1D23F69244F8477F5CF23643B6393");
+    let s = kskit::formats::text::parse_skr(&bad).unwrap();
+    let r = check_skr(&s, &ta, Some(&k), knot_now());
+    assert_fails(&r, "SKR-CDS-CONSISTENT", "matches no KSK");
+    assert_fails(&r, "SKR-SIG-VERIFY", "RRSIG CDS by key tag 541");
+    // A refresh bundle's ZSK swapped for the other one: not what was requested.
+    let s = kskit::formats::text::parse_skr(&st).unwrap();
+    let mut s2 = s.clone();
+    let other = s.bundles.iter().flat_map(|b| b.keys.iter()).find(|k| k.key_tag == 8897).cloned().unwrap();
+    if let Some(b) = s2.bundles.get_mut(1) {
+        b.keys.retain(|k| k.key_tag != 14954);
+        b.keys.insert(0, other);
+    }
+    let r = check_skr(&s2, &ta, Some(&k), knot_now());
+    assert_fails(&r, "SKR-MATCHES-KSR", "2026-11-30T09:45:19Z");
+    assert_fails(&r, "SKR-SIG-VERIFY", "2026-11-30T09:45:19Z");
+}
