@@ -29,11 +29,14 @@ fn instant(s: &str) -> time::OffsetDateTime {
 
 // --- IANA XML ---------------------------------------------------------------
 
+/// One element: (path, sorted attributes, trimmed text).
+type Flat = (String, Vec<(String, String)>, String);
+
 /// Every element as (path, sorted attributes, trimmed text), sorted. Times
 /// are normalised: a trailing `+00:00` or `Z` offset is dropped (UTC either way).
-fn flatten(xml: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+fn flatten(xml: &str) -> Vec<Flat> {
     let mut r = Reader::from_str(xml);
-    let mut stack: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+    let mut stack: Vec<Flat> = Vec::new();
     let mut out = Vec::new();
     let attrs_of = |e: &quick_xml::events::BytesStart| {
         let mut a: Vec<(String, String)> = e
