@@ -15,7 +15,9 @@ pub enum TimeError {
 
 /// Parses `now`, `+N<unit>`/`-N<unit>` (relative to `now`), or an RFC 3339
 /// instant, with or without a zone offset (none means UTC).
+/// Results are whole seconds (DNSSEC and both file formats count seconds).
 pub fn parse_time(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, TimeError> {
+    let now = whole_seconds(now);
     let t = s.trim();
     if t.eq_ignore_ascii_case("now") {
         return Ok(now);
@@ -29,10 +31,15 @@ pub fn parse_time(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, TimeEr
     parse_instant(t).ok_or_else(|| TimeError::BadTime(s.into()))
 }
 
+/// `t` truncated to whole seconds.
+pub fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
 /// An RFC 3339 instant; without an offset it is UTC. A bare date is midnight UTC.
 pub fn parse_instant(t: &str) -> Option<OffsetDateTime> {
     if let Ok(v) = OffsetDateTime::parse(t, &Rfc3339) {
-        return Some(v.to_offset(UtcOffset::UTC));
+        return Some(whole_seconds(v.to_offset(UtcOffset::UTC)));
     }
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     if let Ok(v) = PrimitiveDateTime::parse(t, &fmt) {

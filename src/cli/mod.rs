@@ -14,7 +14,9 @@ use crate::backends::soft::{KeyDecryption, KeyEncryption};
 use crate::config::Config;
 use crate::keys::keystore::Keystore;
 
+mod demo;
 mod digest;
+mod hsm;
 mod init;
 mod key;
 mod ksr;
@@ -55,8 +57,13 @@ pub enum Command {
     /// Signed Key Responses: verify and import (ZSK side).
     #[command(subcommand)]
     Skr(skr::SkrCommand),
+    /// Run the whole offline KSK cycle on software keys in a temporary directory.
+    Demo(demo::DemoArgs),
     /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
     Digest(digest::DigestArgs),
+    /// PKCS#11 HSMs and smartcards: list tokens and keys, generate or import keys.
+    #[command(subcommand)]
+    Hsm(hsm::HsmCommand),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -152,9 +159,11 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(cmd: Command, ctx: &Context) -> Result<i32> {
+pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
         Command::Digest(a) => digest::run(a, ctx),
+        Command::Hsm(c) => hsm::run(c, ctx),
+        Command::Demo(a) => demo::run(a, ctx),
         Command::Init(a) => init::run(a, ctx),
         Command::Key(c) => key::run(c, ctx),
         Command::Zsk(c) => zsk::run(c, ctx),
