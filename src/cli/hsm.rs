@@ -188,7 +188,9 @@ fn print_inventory(inv: &ModuleInventory, pin: bool) {
         .flatten()
         .collect();
         println!("  flags: {}", flags.join(", "));
-        println!("  uri: {}", t.uri);
+        if f.token_initialized {
+            println!("  uri: {}", t.uri);
+        }
         println!("  signing mechanisms: {}", if t.sign_mechanisms.is_empty() { "none".into() } else { t.sign_mechanisms.join(" ") });
         println!("  key generation: {}", if t.keygen_mechanisms.is_empty() { "none".into() } else { t.keygen_mechanisms.join(" ") });
         if let Some(e) = &t.login_error {

@@ -1103,6 +1103,11 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
         } else {
             None
         };
+        let failed_key = (module.to_path_buf(), format!("{}/{}", entry.serial, label));
+        let login_error = login_error.or_else(|| {
+            let failed_before = want_login && FAILED_LOGINS.lock().map(|l| l.contains(&failed_key)).unwrap_or(false);
+            failed_before.then(|| Pkcs11Error::SecondLogin { token: label.clone() }.to_string())
+        });
         let pin = if want_login && login_error.is_none() { opts.pin.clone() } else { None };
         let (m, l) = (module.to_path_buf(), label.clone());
         let base = {
@@ -1123,7 +1128,15 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
                 let auth = AuthPin::from(pin.as_str());
                 match session.login(UserType::User, Some(&auth)) {
                     Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => logged_in = true,
-                    Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => err = Some(format!("wrong PIN for token {l:?}")),
+                    Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
+                        let flags = st
+                            .ctx()
+                            .ok()
+                            .and_then(|c| c.get_token_info(slot).ok())
+                            .map(|i| PinFlags::of(&i))
+                            .unwrap_or_default();
+                        err = Some(Pkcs11Error::WrongPin { token: l.clone(), flags }.to_string());
+                    }
                     Err(e) => err = Some(format!("C_Login failed: {e}")),
                 }
             }
@@ -1134,6 +1147,11 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
             drop(session);
             Ok((logged_in, err, keys))
         })?;
+        if err.is_some() {
+            if let Ok(mut l) = FAILED_LOGINS.lock() {
+                l.push(failed_key);
+            }
+        }
         entry.logged_in = logged_in;
         entry.login_error = login_error.or(err);
         entry.keys = keys;
