@@ -27,26 +27,49 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn pass(id: &'static str, message: impl Into<String>) -> Self {
-        CheckResult { id, passed: true, applicable: true, message: message.into() }
+        CheckResult {
+            id,
+            passed: true,
+            applicable: true,
+            message: message.into(),
+        }
     }
 
     pub fn fail(id: &'static str, message: impl Into<String>) -> Self {
-        CheckResult { id, passed: false, applicable: true, message: message.into() }
+        CheckResult {
+            id,
+            passed: false,
+            applicable: true,
+            message: message.into(),
+        }
     }
 
     pub fn not_applicable(id: &'static str, message: impl Into<String>) -> Self {
-        CheckResult { id, passed: false, applicable: false, message: message.into() }
+        CheckResult {
+            id,
+            passed: false,
+            applicable: false,
+            message: message.into(),
+        }
     }
 
     /// Pass with `ok_message` when `problems` is empty, else fail listing
     /// them (at most 10, then a count of the rest).
-    pub fn from_problems(id: &'static str, problems: Vec<String>, ok_message: impl Into<String>) -> Self {
+    pub fn from_problems(
+        id: &'static str,
+        problems: Vec<String>,
+        ok_message: impl Into<String>,
+    ) -> Self {
         if problems.is_empty() {
             return CheckResult::pass(id, ok_message);
         }
         const SHOWN: usize = 10;
         let n = problems.len();
-        let mut msg = problems.into_iter().take(SHOWN).collect::<Vec<_>>().join("; ");
+        let mut msg = problems
+            .into_iter()
+            .take(SHOWN)
+            .collect::<Vec<_>>()
+            .join("; ");
         if n > SHOWN {
             msg.push_str(&format!("; and {} more", n - SHOWN));
         }
@@ -132,7 +155,11 @@ impl Report {
             results: &'a [CheckResult],
             notes: &'a [String],
         }
-        serde_json::to_string_pretty(&Out { passed: self.passed(), results: &self.results, notes: &self.notes })
+        serde_json::to_string_pretty(&Out {
+            passed: self.passed(),
+            results: &self.results,
+            notes: &self.notes,
+        })
     }
 }
 
@@ -162,10 +189,20 @@ mod tests {
     #[test]
     fn rendering_and_outcome() {
         let mut r = Report::new();
-        r.push(CheckResult::pass("KSR-POP", "every key signed every bundle"));
-        r.push(CheckResult::not_applicable("KSR-BUNDLE-GAP", "text format has no bundle expiration"));
+        r.push(CheckResult::pass(
+            "KSR-POP",
+            "every key signed every bundle",
+        ));
+        r.push(CheckResult::not_applicable(
+            "KSR-BUNDLE-GAP",
+            "text format has no bundle expiration",
+        ));
         assert!(r.passed());
-        r.push(CheckResult::from_problems("KSR-KEY-TAG", vec!["bundle b1 key tag 1 should be 2".into()], "ok"));
+        r.push(CheckResult::from_problems(
+            "KSR-KEY-TAG",
+            vec!["bundle b1 key tag 1 should be 2".into()],
+            "ok",
+        ));
         r.note("text format");
         r.note("text format");
         assert!(!r.passed());
@@ -174,8 +211,14 @@ mod tests {
         let text = r.to_text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "PASS KSR-POP every key signed every bundle");
-        assert_eq!(lines[1], "N/A  KSR-BUNDLE-GAP: text format has no bundle expiration");
-        assert_eq!(lines[2], "FAIL KSR-KEY-TAG: bundle b1 key tag 1 should be 2");
+        assert_eq!(
+            lines[1],
+            "N/A  KSR-BUNDLE-GAP: text format has no bundle expiration"
+        );
+        assert_eq!(
+            lines[2],
+            "FAIL KSR-KEY-TAG: bundle b1 key tag 1 should be 2"
+        );
         assert_eq!(lines[3], "NOTE text format");
         assert_eq!(lines[4], "FAILED: 1 passed, 1 failed, 1 not applicable");
         let json: serde_json::Value = serde_json::from_str(&r.to_json().unwrap()).unwrap();

@@ -15,14 +15,20 @@ use kskit::skr::Skr;
 use kskit::timeutil::parse_instant;
 use time::OffsetDateTime;
 
-const ROOT_TA: &str = ". IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5";
+const ROOT_TA: &str =
+    ". IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5";
 
 fn fixture(rel: &str) -> Option<String> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
     match std::fs::read_to_string(&p) {
         Ok(s) => Some(s),
         Err(_) => {
-            eprintln!("note: fixture {} not found; skipping this case", p.display());
+            eprintln!(
+                "note: fixture {} not found; skipping this case",
+                p.display()
+            );
             None
         }
     }
@@ -53,9 +59,15 @@ fn failed(r: &Report) -> Vec<&'static str> {
 /// message naming `needle` (a bundle id or key tag).
 fn assert_fails(r: &Report, id: &str, needle: &str) {
     assert!(!r.passed(), "expected a failure of {id}:\n{r}");
-    let c = r.get(id).unwrap_or_else(|| panic!("{id} did not run:\n{r}"));
+    let c = r
+        .get(id)
+        .unwrap_or_else(|| panic!("{id} did not run:\n{r}"));
     assert!(c.is_failure(), "expected {id} to fail:\n{r}");
-    assert!(c.message.contains(needle), "{id} message should name {needle:?}: {}", c.message);
+    assert!(
+        c.message.contains(needle),
+        "{id} message should name {needle:?}: {}",
+        c.message
+    );
 }
 
 /// Replaces the first occurrence of `from` (which must exist) with `to`.
@@ -75,26 +87,44 @@ fn drop_bundle(s: &str, elem: &str, id: &str) -> String {
 
 #[test]
 fn root_ksr_with_previous_skr_passes() {
-    let (Some(k), Some(p)) = (fixture("root/ksr-root-2017-q2-0.xml"), fixture("root/skr-root-2017-q1-0.xml")) else { return };
+    let (Some(k), Some(p)) = (
+        fixture("root/ksr-root-2017-q2-0.xml"),
+        fixture("root/skr-root-2017-q1-0.xml"),
+    ) else {
+        return;
+    };
     let (k, p) = (ksr(&k), skr(&p));
     for policy in [KskPolicy::default(), KskPolicy::root()] {
         let r = check_ksr(&k, &policy, Some(&p), now());
         assert!(r.passed(), "{r}");
-        assert!(r.results.iter().all(|c| c.applicable), "every check applies to an IANA KSR with a previous SKR:\n{r}");
+        assert!(
+            r.results.iter().all(|c| c.applicable),
+            "every check applies to an IANA KSR with a previous SKR:\n{r}"
+        );
         assert_eq!(r.results.len(), kskit::ksr::checks::ALL.len());
     }
     let r = check_ksr(&k, &KskPolicy::default(), Some(&p), now());
     eprintln!("{r}");
     let pop = r.get("KSR-POP").unwrap();
-    assert!(pop.message.starts_with("every key signed every bundle"), "{pop}");
-    assert!(r.to_text().lines().next().unwrap().starts_with("PASS KSR-DOMAIN"));
+    assert!(
+        pop.message.starts_with("every key signed every bundle"),
+        "{pop}"
+    );
+    assert!(r
+        .to_text()
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("PASS KSR-DOMAIN"));
 }
 
 #[test]
 fn root_skrs_pass_with_the_trust_anchor() {
-    let (Some(q1), Some(q2), Some(k)) =
-        (fixture("root/skr-root-2017-q1-0.xml"), fixture("root/skr-root-2017-q2-0.xml"), fixture("root/ksr-root-2017-q2-0.xml"))
-    else {
+    let (Some(q1), Some(q2), Some(k)) = (
+        fixture("root/skr-root-2017-q1-0.xml"),
+        fixture("root/skr-root-2017-q2-0.xml"),
+        fixture("root/ksr-root-2017-q2-0.xml"),
+    ) else {
         return;
     };
     let r = check_skr(&skr(&q1), &ta(), None, now());
@@ -110,7 +140,9 @@ fn root_skrs_pass_with_the_trust_anchor() {
 
 #[test]
 fn tampered_ksr_signature_fails_pop() {
-    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else { return };
+    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else {
+        return;
+    };
     // The first SignatureData (bundle dc1bc68c, key 14796) with one byte changed.
     let bad = replace_once(&k, "<SignatureData>kRfwt566", "<SignatureData>kRfwt567");
     let r = check_ksr(&ksr(&bad), &KskPolicy::default(), None, now());
@@ -121,61 +153,107 @@ fn tampered_ksr_signature_fails_pop() {
 
 #[test]
 fn tampered_ksr_key_fails_tag_and_pop() {
-    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else { return };
+    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else {
+        return;
+    };
     // Key 14796's public key changed in the first bundle only (it is in all nine).
     let bad = replace_once(&k, "<PublicKey>AwEAAZLsvvPf", "<PublicKey>AwEAAZLsvvPg");
     let r = check_ksr(&ksr(&bad), &KskPolicy::default(), None, now());
     assert_fails(&r, "KSR-KEY-TAG", "claims key tag 14796");
     assert_fails(&r, "KSR-POP", "dc1bc68c-b1c1-46f8-817f-ec893549f2be");
     // The same identifier now names two different keys.
-    assert_fails(&r, "KSR-KEY-ID-CONSISTENT", "bundle #2 3ea61ea1-43ca-47ce-a9c4-1e5799fb13b7");
+    assert_fails(
+        &r,
+        "KSR-KEY-ID-CONSISTENT",
+        "bundle #2 3ea61ea1-43ca-47ce-a9c4-1e5799fb13b7",
+    );
 }
 
 #[test]
 fn tampered_ksr_bundle_date_fails_timing() {
-    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else { return };
+    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else {
+        return;
+    };
     // Bundle cfe81083 (the 4th) begins two days late.
-    let bad = replace_once(&k, "<Inception>2017-05-01T00:00:00</Inception>", "<Inception>2017-05-03T00:00:00</Inception>");
+    let bad = replace_once(
+        &k,
+        "<Inception>2017-05-01T00:00:00</Inception>",
+        "<Inception>2017-05-03T00:00:00</Inception>",
+    );
     let r = check_ksr(&ksr(&bad), &KskPolicy::default(), None, now());
-    assert_fails(&r, "KSR-SIG-VALIDITY", "cfe81083-5562-4429-923b-0ef5e718b9e4");
-    assert_fails(&r, "KSR-INCEPTION-INTERVAL", "cfe81083-5562-4429-923b-0ef5e718b9e4");
+    assert_fails(
+        &r,
+        "KSR-SIG-VALIDITY",
+        "cfe81083-5562-4429-923b-0ef5e718b9e4",
+    );
+    assert_fails(
+        &r,
+        "KSR-INCEPTION-INTERVAL",
+        "cfe81083-5562-4429-923b-0ef5e718b9e4",
+    );
     // Its overlap with the previous bundle shrinks to 9 days, still within the claimed P9D..P12D.
     assert!(r.get("KSR-BUNDLE-OVERLAP").unwrap().passed);
     // Two days later still: 7 days of overlap, below the claimed minimum.
-    let worse = replace_once(&k, "<Inception>2017-05-01T00:00:00</Inception>", "<Inception>2017-05-05T00:00:00</Inception>");
+    let worse = replace_once(
+        &k,
+        "<Inception>2017-05-01T00:00:00</Inception>",
+        "<Inception>2017-05-05T00:00:00</Inception>",
+    );
     let r = check_ksr(&ksr(&worse), &KskPolicy::default(), None, now());
-    assert_fails(&r, "KSR-BUNDLE-OVERLAP", "cfe81083-5562-4429-923b-0ef5e718b9e4");
+    assert_fails(
+        &r,
+        "KSR-BUNDLE-OVERLAP",
+        "cfe81083-5562-4429-923b-0ef5e718b9e4",
+    );
 }
 
 #[test]
 fn ksr_with_a_dropped_bundle_fails() {
-    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else { return };
+    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else {
+        return;
+    };
     let bad = drop_bundle(&k, "RequestBundle", "a3e8f6ca-894b-4d01-b81e-99599fbba151");
     let r = check_ksr(&ksr(&bad), &KskPolicy::default(), None, now());
     assert_fails(&r, "KSR-BUNDLE-COUNT", "8 bundles");
     // The next bundle (b909490e) now begins 20 days after its predecessor.
-    assert_fails(&r, "KSR-INCEPTION-INTERVAL", "b909490e-be41-4433-bdb8-12c2bf1caa65");
-    assert_fails(&r, "KSR-BUNDLE-OVERLAP", "b909490e-be41-4433-bdb8-12c2bf1caa65");
+    assert_fails(
+        &r,
+        "KSR-INCEPTION-INTERVAL",
+        "b909490e-be41-4433-bdb8-12c2bf1caa65",
+    );
+    assert_fails(
+        &r,
+        "KSR-BUNDLE-OVERLAP",
+        "b909490e-be41-4433-bdb8-12c2bf1caa65",
+    );
 }
 
 #[test]
 fn ksr_with_a_duplicate_bundle_id_fails() {
-    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else { return };
+    let Some(k) = fixture("root/ksr-root-2017-q2-0.xml") else {
+        return;
+    };
     let bad = replace_once(
         &k,
         "<RequestBundle id=\"3ea61ea1-43ca-47ce-a9c4-1e5799fb13b7\">",
         "<RequestBundle id=\"dc1bc68c-b1c1-46f8-817f-ec893549f2be\">",
     );
     let r = check_ksr(&ksr(&bad), &KskPolicy::default(), None, now());
-    assert_fails(&r, "KSR-BUNDLE-UNIQUE", "bundle #2 dc1bc68c-b1c1-46f8-817f-ec893549f2be");
+    assert_fails(
+        &r,
+        "KSR-BUNDLE-UNIQUE",
+        "bundle #2 dc1bc68c-b1c1-46f8-817f-ec893549f2be",
+    );
     assert_eq!(failed(&r), vec!["KSR-BUNDLE-UNIQUE"]);
 }
 
 #[test]
 fn ksr_replayed_against_its_own_skr_fails_chain() {
-    let (Some(k), Some(q2), Some(q1)) =
-        (fixture("root/ksr-root-2017-q2-0.xml"), fixture("root/skr-root-2017-q2-0.xml"), fixture("root/skr-root-2017-q1-0.xml"))
-    else {
+    let (Some(k), Some(q2), Some(q1)) = (
+        fixture("root/ksr-root-2017-q2-0.xml"),
+        fixture("root/skr-root-2017-q2-0.xml"),
+        fixture("root/skr-root-2017-q1-0.xml"),
+    ) else {
         return;
     };
     // The Q2 SKR as "previous": same KSR id and bundle ids, and the keys do not chain.
@@ -189,14 +267,24 @@ fn ksr_replayed_against_its_own_skr_fails_chain() {
     let ks = start + q1[start..].find(key).unwrap();
     let ke = ks + q1[ks..].find("</Key>").unwrap() + "</Key>".len();
     let bad_prev = format!("{}{}", &q1[..ks], &q1[ke..]);
-    let r = check_ksr(&ksr(&k), &KskPolicy::default(), Some(&skr(&bad_prev)), now());
+    let r = check_ksr(
+        &ksr(&k),
+        &KskPolicy::default(),
+        Some(&skr(&bad_prev)),
+        now(),
+    );
     assert_fails(&r, "KSR-CHAIN-KEYS", "14796");
     assert_fails(&r, "KSR-CHAIN-PUBLISH-SAFETY", "14796");
 }
 
 #[test]
 fn tampered_skrs_fail() {
-    let (Some(q2), Some(k)) = (fixture("root/skr-root-2017-q2-0.xml"), fixture("root/ksr-root-2017-q2-0.xml")) else { return };
+    let (Some(q2), Some(k)) = (
+        fixture("root/skr-root-2017-q2-0.xml"),
+        fixture("root/ksr-root-2017-q2-0.xml"),
+    ) else {
+        return;
+    };
     let k = ksr(&k);
     let first_sig = q2.find("<SignatureData>").unwrap() + "<SignatureData>".len();
     // A signature byte (bundle dc1bc68c).
@@ -205,27 +293,66 @@ fn tampered_skrs_fail() {
     let bad = format!("{}{}{}", &q2[..first_sig], flipped, &q2[first_sig + 1..]);
     let r = check_skr(&skr(&bad), &ta(), Some(&k), now());
     assert_fails(&r, "SKR-SIG-VERIFY", "dc1bc68c-b1c1-46f8-817f-ec893549f2be");
-    assert_fails(&r, "SKR-DNSKEY-SIGNED", "dc1bc68c-b1c1-46f8-817f-ec893549f2be");
+    assert_fails(
+        &r,
+        "SKR-DNSKEY-SIGNED",
+        "dc1bc68c-b1c1-46f8-817f-ec893549f2be",
+    );
     // A ZSK byte: the signature no longer verifies and the ZSK set differs from the request.
-    let bad = replace_once(&q2, "<PublicKey>AwEAAYvgWbYkpeGg", "<PublicKey>AwEAAYvgWbYkpeGh");
+    let bad = replace_once(
+        &q2,
+        "<PublicKey>AwEAAYvgWbYkpeGg",
+        "<PublicKey>AwEAAYvgWbYkpeGh",
+    );
     let r = check_skr(&skr(&bad), &ta(), Some(&k), now());
     assert_fails(&r, "SKR-SIG-VERIFY", "dc1bc68c-b1c1-46f8-817f-ec893549f2be");
-    assert_fails(&r, "SKR-MATCHES-KSR", "dc1bc68c-b1c1-46f8-817f-ec893549f2be");
+    assert_fails(
+        &r,
+        "SKR-MATCHES-KSR",
+        "dc1bc68c-b1c1-46f8-817f-ec893549f2be",
+    );
     // A different trust anchor: not ours.
-    let other = parse_trust_anchor(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D").unwrap();
+    let other = parse_trust_anchor(
+        ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
+    )
+    .unwrap();
     let r = check_skr(&skr(&q2), &other, Some(&k), now());
     assert_fails(&r, "SKR-TRUST-ANCHOR", "19036");
     // A bundle date that is not what was requested.
-    let bad = replace_once(&q2, "<Expiration>2017-05-12T00:00:00+00:00</Expiration>", "<Expiration>2017-05-13T00:00:00+00:00</Expiration>");
+    let bad = replace_once(
+        &q2,
+        "<Expiration>2017-05-12T00:00:00+00:00</Expiration>",
+        "<Expiration>2017-05-13T00:00:00+00:00</Expiration>",
+    );
     let r = check_skr(&skr(&bad), &ta(), Some(&k), now());
-    assert_fails(&r, "SKR-MATCHES-KSR", "ea67fb0d-2864-41e7-b26b-34d52e7364c0");
+    assert_fails(
+        &r,
+        "SKR-MATCHES-KSR",
+        "ea67fb0d-2864-41e7-b26b-34d52e7364c0",
+    );
     // Two bundles dropped: a gap in coverage.
-    let bad = drop_bundle(&q2, "ResponseBundle", "cfe81083-5562-4429-923b-0ef5e718b9e4");
-    let bad = drop_bundle(&bad, "ResponseBundle", "a3e8f6ca-894b-4d01-b81e-99599fbba151");
+    let bad = drop_bundle(
+        &q2,
+        "ResponseBundle",
+        "cfe81083-5562-4429-923b-0ef5e718b9e4",
+    );
+    let bad = drop_bundle(
+        &bad,
+        "ResponseBundle",
+        "a3e8f6ca-894b-4d01-b81e-99599fbba151",
+    );
     let r = check_skr(&skr(&bad), &ta(), Some(&k), now());
     assert_fails(&r, "SKR-COVERAGE", "gap");
-    assert_fails(&r, "SKR-MATCHES-KSR", "cfe81083-5562-4429-923b-0ef5e718b9e4");
-    assert_fails(&r, "SKR-NO-EARLY-EXPIRY", "ea67fb0d-2864-41e7-b26b-34d52e7364c0");
+    assert_fails(
+        &r,
+        "SKR-MATCHES-KSR",
+        "cfe81083-5562-4429-923b-0ef5e718b9e4",
+    );
+    assert_fails(
+        &r,
+        "SKR-NO-EARLY-EXPIRY",
+        "ea67fb0d-2864-41e7-b26b-34d52e7364c0",
+    );
     // A duplicated bundle id: the request's second bundle goes unanswered.
     let bad = replace_once(
         &q2,
@@ -233,9 +360,18 @@ fn tampered_skrs_fail() {
         "<ResponseBundle id=\"dc1bc68c-b1c1-46f8-817f-ec893549f2be\">",
     );
     let r = check_skr(&skr(&bad), &ta(), Some(&k), now());
-    assert_fails(&r, "SKR-MATCHES-KSR", "3ea61ea1-43ca-47ce-a9c4-1e5799fb13b7");
+    assert_fails(
+        &r,
+        "SKR-MATCHES-KSR",
+        "3ea61ea1-43ca-47ce-a9c4-1e5799fb13b7",
+    );
     // An SKR whose time is over.
-    let r = check_skr(&skr(&q2), &ta(), Some(&k), parse_instant("2017-08-01T00:00:00Z").unwrap());
+    let r = check_skr(
+        &skr(&q2),
+        &ta(),
+        Some(&k),
+        parse_instant("2017-08-01T00:00:00Z").unwrap(),
+    );
     assert_fails(&r, "SKR-NOT-EXPIRED", "2017-07-11");
 }
 
@@ -248,18 +384,28 @@ fn knot_now() -> OffsetDateTime {
 }
 
 fn example_policy() -> KskPolicy {
-    KskPolicy { accepted_domains: Some(vec!["example.com.".into()]), ..KskPolicy::default() }
+    KskPolicy {
+        accepted_domains: Some(vec!["example.com.".into()]),
+        ..KskPolicy::default()
+    }
 }
 
 #[test]
 fn knot_ksr_passes_default_checks() {
-    let Some(text) = fixture("knot/example.com.ksr") else { return };
+    let Some(text) = fixture("knot/example.com.ksr") else {
+        return;
+    };
     let k = kskit::formats::text::parse_ksr(&text).unwrap();
     let r = check_ksr(&k, &example_policy(), None, knot_now());
     eprintln!("{r}");
     assert!(r.passed(), "{r}");
     // What the text format cannot tell is reported as such, never as a pass.
-    for id in ["KSR-POP", "KSR-BUNDLE-GAP", "KSR-BUNDLE-OVERLAP", "KSR-SIG-VALIDITY"] {
+    for id in [
+        "KSR-POP",
+        "KSR-BUNDLE-GAP",
+        "KSR-BUNDLE-OVERLAP",
+        "KSR-SIG-VALIDITY",
+    ] {
         let c = r.get(id).unwrap();
         assert!(!c.applicable && !c.passed, "{c}");
     }
@@ -271,7 +417,12 @@ fn knot_ksr_passes_default_checks() {
 
 #[test]
 fn knot_skr_passes_with_its_ksk_as_trust_anchor() {
-    let (Some(st), Some(kt)) = (fixture("knot/example.com.skr"), fixture("knot/example.com.ksr")) else { return };
+    let (Some(st), Some(kt)) = (
+        fixture("knot/example.com.skr"),
+        fixture("knot/example.com.ksr"),
+    ) else {
+        return;
+    };
     let s = kskit::formats::text::parse_skr(&st).unwrap();
     let k = kskit::formats::text::parse_ksr(&kt).unwrap();
     let knot_ta = parse_trust_anchor(KNOT_KSK_541).unwrap();
@@ -286,7 +437,13 @@ fn knot_skr_passes_with_its_ksk_as_trust_anchor() {
     next.bundles = k.bundles.last().cloned().into_iter().collect();
     let r = check_ksr(&next, &example_policy(), Some(&s), knot_now());
     assert!(r.passed(), "{r}");
-    for id in ["KSR-CHAIN-ID", "KSR-CHAIN-KEYS", "KSR-CHAIN-OVERLAP", "KSR-CHAIN-PUBLISH-SAFETY", "KSR-CHAIN-RETIRE-SAFETY"] {
+    for id in [
+        "KSR-CHAIN-ID",
+        "KSR-CHAIN-KEYS",
+        "KSR-CHAIN-OVERLAP",
+        "KSR-CHAIN-PUBLISH-SAFETY",
+        "KSR-CHAIN-RETIRE-SAFETY",
+    ] {
         assert!(r.get(id).unwrap().passed, "{r}");
     }
     // Resending the same KSR after its SKR is a replay: it begins before the SKR's last bundle.
@@ -299,11 +456,20 @@ fn knot_skr_passes_with_its_ksk_as_trust_anchor() {
 
 #[test]
 fn tampered_knot_skr_fails() {
-    let (Some(st), Some(kt)) = (fixture("knot/example.com.skr"), fixture("knot/example.com.ksr")) else { return };
+    let (Some(st), Some(kt)) = (
+        fixture("knot/example.com.skr"),
+        fixture("knot/example.com.ksr"),
+    ) else {
+        return;
+    };
     let k = kskit::formats::text::parse_ksr(&kt).unwrap();
     let ta = parse_trust_anchor(KNOT_KSK_541).unwrap();
     // The first CDS digest changed: no longer the KSK's, and its RRSIG fails.
-    let bad = replace_once(&st, "05913CCEABD1D23F69244F8477F5CF23643B6392", "05913CCEABD1D23F69244F8477F5CF23643B6393");
+    let bad = replace_once(
+        &st,
+        "05913CCEABD1D23F69244F8477F5CF23643B6392",
+        "05913CCEABD1D23F69244F8477F5CF23643B6393",
+    );
     let s = kskit::formats::text::parse_skr(&bad).unwrap();
     let r = check_skr(&s, &ta, Some(&k), knot_now());
     assert_fails(&r, "SKR-CDS-CONSISTENT", "matches no KSK");
@@ -311,7 +477,13 @@ fn tampered_knot_skr_fails() {
     // A refresh bundle's ZSK swapped for the other one: not what was requested.
     let s = kskit::formats::text::parse_skr(&st).unwrap();
     let mut s2 = s.clone();
-    let other = s.bundles.iter().flat_map(|b| b.keys.iter()).find(|k| k.key_tag == 8897).cloned().unwrap();
+    let other = s
+        .bundles
+        .iter()
+        .flat_map(|b| b.keys.iter())
+        .find(|k| k.key_tag == 8897)
+        .cloned()
+        .unwrap();
     if let Some(b) = s2.bundles.get_mut(1) {
         b.keys.retain(|k| k.key_tag != 14954);
         b.keys.insert(0, other);

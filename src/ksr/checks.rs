@@ -73,12 +73,18 @@ pub const ALL: [&str; 21] = [
 
 const TEXT_NO_EXPIRATION: &str =
     "text format: bundles carry no expiration; a bundle lasts until the next one begins and the last bundle's end is unknown";
-const TEXT_NO_POP: &str = "text format: the KSR carries no proof of possession (no ZSK signatures over the DNSKEY RRset)";
+const TEXT_NO_POP: &str =
+    "text format: the KSR carries no proof of possession (no ZSK signatures over the DNSKEY RRset)";
 const TEXT_NO_POLICY: &str = "text format: the KSR carries no request policy; bounds come from the KSK policy and its text-format defaults";
 
 /// Runs every KSR check (and, with the previous SKR, the chain checks) and
 /// collects the results and notes about the input format.
-pub fn check_ksr(ksr: &Ksr, policy: &KskPolicy, previous: Option<&Skr>, now: OffsetDateTime) -> Report {
+pub fn check_ksr(
+    ksr: &Ksr,
+    policy: &KskPolicy,
+    previous: Option<&Skr>,
+    now: OffsetDateTime,
+) -> Report {
     let mut r = Report::new();
     if ksr.format == Format::Text {
         r.note(TEXT_NO_EXPIRATION);
@@ -115,7 +121,13 @@ pub fn check_ksr(ksr: &Ksr, policy: &KskPolicy, previous: Option<&Skr>, now: Off
         }
         None => {
             r.note("no previous SKR given: the chain checks (KSR-CHAIN-*) did not run");
-            for id in [KSR_CHAIN_ID, KSR_CHAIN_KEYS, KSR_CHAIN_OVERLAP, KSR_CHAIN_PUBLISH_SAFETY, KSR_CHAIN_RETIRE_SAFETY] {
+            for id in [
+                KSR_CHAIN_ID,
+                KSR_CHAIN_KEYS,
+                KSR_CHAIN_OVERLAP,
+                KSR_CHAIN_PUBLISH_SAFETY,
+                KSR_CHAIN_RETIRE_SAFETY,
+            ] {
                 r.push(CheckResult::not_applicable(id, "no previous SKR given"));
             }
         }
@@ -125,7 +137,12 @@ pub fn check_ksr(ksr: &Ksr, policy: &KskPolicy, previous: Option<&Skr>, now: Off
 
 /// `bundle #3 <id> (2017-04-21T00:00:00Z)`.
 fn label(i: usize, b: &RequestBundle) -> String {
-    format!("bundle #{} {} ({})", i + 1, b.id, format_rfc3339(b.inception))
+    format!(
+        "bundle #{} {} ({})",
+        i + 1,
+        b.id,
+        format_rfc3339(b.inception)
+    )
 }
 
 fn rlabel(b: &ResponseBundle) -> String {
@@ -153,7 +170,8 @@ fn distinct_keys(ksr: &Ksr) -> Vec<(usize, &crate::ksr::model::BundleKey)> {
 /// next bundle's inception (`None` for the last text bundle).
 fn bundle_end(bundles: &[RequestBundle], i: usize) -> Option<OffsetDateTime> {
     let b = bundles.get(i)?;
-    b.expiration.or_else(|| bundles.get(i + 1).map(|n| n.inception))
+    b.expiration
+        .or_else(|| bundles.get(i + 1).map(|n| n.inception))
 }
 
 /// The RSA public exponent of a key, when it fits in 64 bits.
@@ -181,17 +199,34 @@ fn last_response_bundle(skr: &Skr) -> Option<&ResponseBundle> {
 pub fn check_domain(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     let names = match policy.accepted_names() {
         Ok(n) => n,
-        Err(e) => return CheckResult::fail(KSR_DOMAIN, format!("the KSK policy's accepted_domains has a bad name: {e}")),
+        Err(e) => {
+            return CheckResult::fail(
+                KSR_DOMAIN,
+                format!("the KSK policy's accepted_domains has a bad name: {e}"),
+            )
+        }
     };
     if names.is_empty() {
-        return CheckResult::fail(KSR_DOMAIN, "the KSK policy accepts no domain: set accepted_domains");
+        return CheckResult::fail(
+            KSR_DOMAIN,
+            "the KSK policy accepts no domain: set accepted_domains",
+        );
     }
-    let shown: Vec<String> = names.iter().map(crate::dnssec::name::to_presentation).collect();
+    let shown: Vec<String> = names
+        .iter()
+        .map(crate::dnssec::name::to_presentation)
+        .collect();
     let domain = crate::dnssec::name::to_presentation(&ksr.domain);
     if names.iter().any(|n| same_name(n, &ksr.domain)) {
         CheckResult::pass(KSR_DOMAIN, format!("domain {domain} is accepted"))
     } else {
-        CheckResult::fail(KSR_DOMAIN, format!("domain {domain} is not among the accepted domains {}", shown.join(", ")))
+        CheckResult::fail(
+            KSR_DOMAIN,
+            format!(
+                "domain {domain} is not among the accepted domains {}",
+                shown.join(", ")
+            ),
+        )
     }
 }
 
@@ -202,10 +237,18 @@ pub fn check_bundle_unique(ksr: &Ksr) -> CheckResult {
     let mut problems = Vec::new();
     for (i, b) in ksr.bundles.iter().enumerate() {
         if let Some(first) = seen.insert(b.id.as_str(), i) {
-            problems.push(format!("{} repeats the id of bundle #{}", label(i, b), first + 1));
+            problems.push(format!(
+                "{} repeats the id of bundle #{}",
+                label(i, b),
+                first + 1
+            ));
         }
     }
-    CheckResult::from_problems(KSR_BUNDLE_UNIQUE, problems, format!("all {} bundle ids are unique", ksr.bundles.len()))
+    CheckResult::from_problems(
+        KSR_BUNDLE_UNIQUE,
+        problems,
+        format!("all {} bundle ids are unique", ksr.bundles.len()),
+    )
 }
 
 /// KSR-KEY-ID-CONSISTENT: a key identifier names the same DNSKEY in every
@@ -247,7 +290,10 @@ pub fn check_key_id_consistent(ksr: &Ksr) -> CheckResult {
     CheckResult::from_problems(
         KSR_KEY_ID_CONSISTENT,
         problems,
-        format!("{} key identifiers each name one key in every bundle", by_id.len()),
+        format!(
+            "{} key identifiers each name one key in every bundle",
+            by_id.len()
+        ),
     )
 }
 
@@ -259,11 +305,16 @@ pub fn check_key_id_consistent(ksr: &Ksr) -> CheckResult {
 pub fn check_key_params(ksr: &Ksr) -> CheckResult {
     let mut problems = Vec::new();
     for (i, k) in distinct_keys(ksr) {
-        let Some(b) = ksr.bundles.get(i) else { continue };
+        let Some(b) = ksr.bundles.get(i) else {
+            continue;
+        };
         let who = format!("{}: key tag {}", label(i, b), k.dnskey.key_tag());
         let d = &k.dnskey;
         if d.flags != FLAG_ZONE {
-            problems.push(format!("{who} has flags {}, only 256 (ZONE) is accepted for a ZSK", d.flags));
+            problems.push(format!(
+                "{who} has flags {}, only 256 (ZONE) is accepted for a ZSK",
+                d.flags
+            ));
         }
         if d.protocol != 3 {
             problems.push(format!("{who} has protocol {}, must be 3", d.protocol));
@@ -288,8 +339,12 @@ pub fn check_key_params(ksr: &Ksr) -> CheckResult {
             let ok = rp.algorithms.iter().any(|a| {
                 a.algorithm == d.algorithm
                     && match &a.params {
-                        AlgorithmParams::Rsa { size, exponent } => *size == bits && exp == Some(*exponent),
-                        AlgorithmParams::Ecdsa { size } | AlgorithmParams::EdDsa { size } => *size == bits,
+                        AlgorithmParams::Rsa { size, exponent } => {
+                            *size == bits && exp == Some(*exponent)
+                        }
+                        AlgorithmParams::Ecdsa { size } | AlgorithmParams::EdDsa { size } => {
+                            *size == bits
+                        }
                         AlgorithmParams::None => true,
                     }
             });
@@ -298,7 +353,9 @@ pub fn check_key_params(ksr: &Ksr) -> CheckResult {
                     Some(e) if alg.is_rsa() => format!("{alg} {bits} bits exponent {e}"),
                     _ => format!("{alg} {bits} bits"),
                 };
-                problems.push(format!("{who} ({got}) matches no algorithm of the KSR's request policy"));
+                problems.push(format!(
+                    "{who} ({got}) matches no algorithm of the KSR's request policy"
+                ));
             }
         }
     }
@@ -322,18 +379,30 @@ pub fn check_key_tag(ksr: &Ksr) -> CheckResult {
             n += 1;
             let tag = k.dnskey.key_tag();
             if k.key_tag != tag {
-                problems.push(format!("{}: key {} claims key tag {}, computed {tag}", label(i, b), k.key_identifier, k.key_tag));
+                problems.push(format!(
+                    "{}: key {} claims key tag {}, computed {tag}",
+                    label(i, b),
+                    k.key_identifier,
+                    k.key_tag
+                ));
             }
             if ksr.format == Format::Text {
                 if let Ok(t) = k.key_identifier.parse::<u16>() {
                     if t != tag {
-                        problems.push(format!("{}: key identified as {t} has key tag {tag}", label(i, b)));
+                        problems.push(format!(
+                            "{}: key identified as {t} has key tag {tag}",
+                            label(i, b)
+                        ));
                     }
                 }
             }
         }
     }
-    CheckResult::from_problems(KSR_KEY_TAG, problems, format!("all {n} key tags are correct"))
+    CheckResult::from_problems(
+        KSR_KEY_TAG,
+        problems,
+        format!("all {n} key tags are correct"),
+    )
 }
 
 /// KSR-POP: proof of possession — in every bundle, every key has signed the
@@ -359,45 +428,73 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
             problems.push(format!("{lb} has no keys"));
             continue;
         };
-        let rrset = match RrSet::new(ksr.domain.clone(), first.ttl, b.keys.iter().map(|k| RData::Dnskey(k.dnskey.clone())).collect()) {
+        let rrset = match RrSet::new(
+            ksr.domain.clone(),
+            first.ttl,
+            b.keys
+                .iter()
+                .map(|k| RData::Dnskey(k.dnskey.clone()))
+                .collect(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 problems.push(format!("{lb}: {e}"));
                 continue;
             }
         };
-        for k in &b.keys {
-            let tag = k.dnskey.key_tag();
-            let mut last_err = None;
-            let mut ok = false;
-            for s in b.signatures.iter().filter(|s| s.rrsig.key_tag == tag && s.rrsig.algorithm == k.dnskey.algorithm) {
-                if s.key_identifier.as_deref().is_some_and(|id| id != k.key_identifier) {
-                    continue;
-                }
-                match verify_rrsig(&rrset, &s.rrsig, &k.dnskey) {
-                    Ok(()) => ok = true,
-                    Err(e) => last_err = Some(e.to_string()),
-                }
+        // Each signature: the key of the bundle it verifies with (tag,
+        // algorithm and, in the IANA format, key identifier must agree).
+        let mut signed_by: Vec<&Dnskey> = Vec::new();
+        for s in &b.signatures {
+            let tag = s.rrsig.key_tag;
+            if !same_name(&s.rrsig.signer_name, &ksr.domain) {
+                problems.push(format!(
+                    "{lb}: the signature by key tag {tag} names signer {}, not the KSR's domain",
+                    s.rrsig.signer_name
+                ));
+                continue;
             }
-            if ok {
-                verified += 1;
-            } else if let Some(e) = last_err {
-                problems.push(format!("{lb}: the signature by key tag {tag} does not verify: {e}"));
-            } else {
-                problems.push(format!("{lb}: key tag {tag} has not signed the DNSKEY RRset"));
+            let candidates: Vec<&crate::ksr::model::BundleKey> = b
+                .keys
+                .iter()
+                .filter(|k| k.dnskey.key_tag() == tag && k.dnskey.algorithm == s.rrsig.algorithm)
+                .filter(|k| {
+                    s.key_identifier
+                        .as_deref()
+                        .map_or(true, |id| id == k.key_identifier)
+                })
+                .collect();
+            if candidates.is_empty() {
+                problems.push(format!(
+                    "{lb}: the signature by key tag {tag} names no key of the bundle"
+                ));
+                continue;
+            }
+            let mut errs = Vec::new();
+            match candidates
+                .iter()
+                .find(|k| match verify_rrsig(&rrset, &s.rrsig, &k.dnskey) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        errs.push(e.to_string());
+                        false
+                    }
+                }) {
+                Some(k) => signed_by.push(&k.dnskey),
+                None => problems.push(format!(
+                    "{lb}: the signature by key tag {tag} does not verify: {}",
+                    errs.join(", ")
+                )),
             }
         }
-        for s in &b.signatures {
-            let by_key = b.keys.iter().any(|k| {
-                k.dnskey.key_tag() == s.rrsig.key_tag
-                    && k.dnskey.algorithm == s.rrsig.algorithm
-                    && verify_rrsig(&rrset, &s.rrsig, &k.dnskey).is_ok()
-            });
-            if !by_key && !problems.iter().any(|p| p.starts_with(&lb) && p.contains(&format!("key tag {} ", s.rrsig.key_tag))) {
-                problems.push(format!("{lb}: a signature naming key tag {} verifies with no key of the bundle", s.rrsig.key_tag));
-            }
-            if !same_name(&s.rrsig.signer_name, &ksr.domain) {
-                problems.push(format!("{lb}: signature by key tag {} names signer {}, not the KSR's domain", s.rrsig.key_tag, s.rrsig.signer_name));
+        for k in &b.keys {
+            if signed_by.contains(&&k.dnskey) {
+                verified += 1;
+            } else {
+                problems.push(format!(
+                    "{lb}: key tag {} has not signed the DNSKEY RRset (no verifying signature)",
+                    k.dnskey.key_tag()
+                ));
             }
         }
     }
@@ -416,7 +513,10 @@ pub fn check_bundle_count(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     let n = ksr.bundles.len();
     match b.violation(n) {
         Some(v) => CheckResult::fail(KSR_BUNDLE_COUNT, format!("the KSR has {n} bundles: {v}")),
-        None => CheckResult::pass(KSR_BUNDLE_COUNT, format!("{n} bundles, within {}", b.describe())),
+        None => CheckResult::pass(
+            KSR_BUNDLE_COUNT,
+            format!("{n} bundles, within {}", b.describe()),
+        ),
     }
 }
 
@@ -426,19 +526,32 @@ pub fn check_bundle_count(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 /// `min_cycle_duration`, `max_cycle_duration` (text format: no default bound).
 pub fn check_cycle_duration(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     let b = policy.effective(ksr).cycle_duration;
-    let (Some(first), Some(last)) = (ksr.bundles.iter().map(|b| b.inception).min(), ksr.bundles.iter().map(|b| b.inception).max()) else {
+    let (Some(first), Some(last)) = (
+        ksr.bundles.iter().map(|b| b.inception).min(),
+        ksr.bundles.iter().map(|b| b.inception).max(),
+    ) else {
         return CheckResult::fail(KSR_CYCLE_DURATION, "the KSR has no bundles");
     };
     let d = last - first;
     if b.is_unbounded() {
         return CheckResult::not_applicable(
             KSR_CYCLE_DURATION,
-            format!("cycle of {} has no bound to check ({}; knobs min/max_cycle_duration)", fmt_dur(d), b.source),
+            format!(
+                "cycle of {} has no bound to check ({}; knobs min/max_cycle_duration)",
+                fmt_dur(d),
+                b.source
+            ),
         );
     }
     match b.violation(d) {
-        Some(v) => CheckResult::fail(KSR_CYCLE_DURATION, format!("first to last inception {}: {v}", fmt_dur(d))),
-        None => CheckResult::pass(KSR_CYCLE_DURATION, format!("cycle of {} within {}", fmt_dur(d), b.describe())),
+        Some(v) => CheckResult::fail(
+            KSR_CYCLE_DURATION,
+            format!("first to last inception {}: {v}", fmt_dur(d)),
+        ),
+        None => CheckResult::pass(
+            KSR_CYCLE_DURATION,
+            format!("cycle of {} within {}", fmt_dur(d), b.describe()),
+        ),
     }
 }
 
@@ -452,9 +565,16 @@ pub fn check_keys_per_bundle(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
         .bundles
         .iter()
         .enumerate()
-        .filter_map(|(i, bu)| b.violation(bu.keys.len()).map(|v| format!("{} has {} keys: {v}", label(i, bu), bu.keys.len())))
+        .filter_map(|(i, bu)| {
+            b.violation(bu.keys.len())
+                .map(|v| format!("{} has {} keys: {v}", label(i, bu), bu.keys.len()))
+        })
         .collect();
-    CheckResult::from_problems(KSR_KEYS_PER_BUNDLE, problems, format!("every bundle's key count is within {}", b.describe()))
+    CheckResult::from_problems(
+        KSR_KEYS_PER_BUNDLE,
+        problems,
+        format!("every bundle's key count is within {}", b.describe()),
+    )
 }
 
 /// KSR-DISTINCT-KEYS: the KSR uses an accepted number of distinct keys
@@ -463,10 +583,28 @@ pub fn check_keys_per_bundle(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 pub fn check_distinct_keys(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     let b = policy.effective(ksr).distinct_keys;
     let keys = distinct_keys(ksr);
-    let tags: Vec<String> = keys.iter().map(|(_, k)| k.dnskey.key_tag().to_string()).collect();
+    let tags: Vec<String> = keys
+        .iter()
+        .map(|(_, k)| k.dnskey.key_tag().to_string())
+        .collect();
     match b.violation(keys.len()) {
-        Some(v) => CheckResult::fail(KSR_DISTINCT_KEYS, format!("{} distinct keys (tags {}): {v}", keys.len(), tags.join(", "))),
-        None => CheckResult::pass(KSR_DISTINCT_KEYS, format!("{} distinct keys (tags {}) within {}", keys.len(), tags.join(", "), b.describe())),
+        Some(v) => CheckResult::fail(
+            KSR_DISTINCT_KEYS,
+            format!(
+                "{} distinct keys (tags {}): {v}",
+                keys.len(),
+                tags.join(", ")
+            ),
+        ),
+        None => CheckResult::pass(
+            KSR_DISTINCT_KEYS,
+            format!(
+                "{} distinct keys (tags {}) within {}",
+                keys.len(),
+                tags.join(", "),
+                b.describe()
+            ),
+        ),
     }
 }
 
@@ -477,34 +615,70 @@ pub fn check_distinct_keys(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 pub fn check_algorithm(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     let eff = policy.effective(ksr);
     let mut problems = Vec::new();
-    let approved_names: Vec<String> = eff.algorithms.iter().map(|a| a.algorithm.to_string()).collect();
+    let approved_names: Vec<String> = eff
+        .algorithms
+        .iter()
+        .map(|a| a.algorithm.to_string())
+        .collect();
     for (i, k) in distinct_keys(ksr) {
-        let Some(b) = ksr.bundles.get(i) else { continue };
+        let Some(b) = ksr.bundles.get(i) else {
+            continue;
+        };
         let who = format!("{}: key tag {}", label(i, b), k.dnskey.key_tag());
-        let Some(a) = eff.algorithms.iter().find(|a| a.algorithm.number() == k.dnskey.algorithm) else {
-            problems.push(format!("{who} uses algorithm {}, approved: {}", k.dnskey.algorithm, approved_names.join(", ")));
+        let Some(a) = eff
+            .algorithms
+            .iter()
+            .find(|a| a.algorithm.number() == k.dnskey.algorithm)
+        else {
+            problems.push(format!(
+                "{who} uses algorithm {}, approved: {}",
+                k.dnskey.algorithm,
+                approved_names.join(", ")
+            ));
             continue;
         };
         if a.algorithm.is_rsa() {
             let bits = k.dnskey.key_bits();
             let exp = rsa_exponent(&k.dnskey);
             if !bits.is_some_and(|b| a.accepted_rsa_sizes().contains(&b)) {
-                problems.push(format!("{who} is {} with {} bits, approved sizes {:?}", a.algorithm, bits.unwrap_or(0), a.accepted_rsa_sizes()));
+                problems.push(format!(
+                    "{who} is {} with {} bits, approved sizes {:?}",
+                    a.algorithm,
+                    bits.unwrap_or(0),
+                    a.accepted_rsa_sizes()
+                ));
             }
             if !exp.is_some_and(|e| a.accepted_rsa_exponents().contains(&e)) {
-                problems.push(format!("{who} has RSA exponent {}, approved {:?}", exp.map(|e| e.to_string()).unwrap_or("?".into()), a.accepted_rsa_exponents()));
+                problems.push(format!(
+                    "{who} has RSA exponent {}, approved {:?}",
+                    exp.map(|e| e.to_string()).unwrap_or("?".into()),
+                    a.accepted_rsa_exponents()
+                ));
             }
         } else if check_public_key(a.algorithm, &k.dnskey.public_key).is_err() {
-            problems.push(format!("{who}: not a {} public key (curve mismatch)", a.algorithm));
+            problems.push(format!(
+                "{who}: not a {} public key (curve mismatch)",
+                a.algorithm
+            ));
         }
     }
     if let Some(rp) = &ksr.request_policy {
         for ap in &rp.algorithms {
-            match eff.algorithms.iter().find(|a| a.algorithm.number() == ap.algorithm) {
-                None => problems.push(format!("the request policy declares algorithm {}, approved: {}", ap.algorithm, approved_names.join(", "))),
+            match eff
+                .algorithms
+                .iter()
+                .find(|a| a.algorithm.number() == ap.algorithm)
+            {
+                None => problems.push(format!(
+                    "the request policy declares algorithm {}, approved: {}",
+                    ap.algorithm,
+                    approved_names.join(", ")
+                )),
                 Some(a) => {
                     if let AlgorithmParams::Rsa { size, exponent } = ap.params {
-                        if !a.accepted_rsa_sizes().contains(&size) || !a.accepted_rsa_exponents().contains(&exponent) {
+                        if !a.accepted_rsa_sizes().contains(&size)
+                            || !a.accepted_rsa_exponents().contains(&exponent)
+                        {
                             problems.push(format!(
                                 "the request policy declares {} {size} bits exponent {exponent}, approved sizes {:?} exponents {:?}",
                                 a.algorithm,
@@ -517,7 +691,14 @@ pub fn check_algorithm(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
             }
         }
     }
-    CheckResult::from_problems(KSR_ALGORITHM, problems, format!("all keys use approved algorithms ({})", approved_names.join(", ")))
+    CheckResult::from_problems(
+        KSR_ALGORITHM,
+        problems,
+        format!(
+            "all keys use approved algorithms ({})",
+            approved_names.join(", ")
+        ),
+    )
 }
 
 /// KSR-BUNDLE-GAP: each bundle begins no later than the previous one expires,
@@ -526,7 +707,10 @@ pub fn check_algorithm(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 /// until the next begins. No knob.
 pub fn check_bundle_gap(ksr: &Ksr) -> CheckResult {
     if ksr.bundles.iter().all(|b| b.expiration.is_none()) {
-        return CheckResult::not_applicable(KSR_BUNDLE_GAP, "text format: bundles have no expiration, each lasts until the next begins");
+        return CheckResult::not_applicable(
+            KSR_BUNDLE_GAP,
+            "text format: bundles have no expiration, each lasts until the next begins",
+        );
     }
     let mut problems = Vec::new();
     for (i, pair) in ksr.bundles.windows(2).enumerate() {
@@ -543,7 +727,11 @@ pub fn check_bundle_gap(ksr: &Ksr) -> CheckResult {
             }
         }
     }
-    CheckResult::from_problems(KSR_BUNDLE_GAP, problems, "no gap between consecutive bundles")
+    CheckResult::from_problems(
+        KSR_BUNDLE_GAP,
+        problems,
+        "no gap between consecutive bundles",
+    )
 }
 
 /// KSR-BUNDLE-OVERLAP: consecutive bundles overlap by an accepted amount —
@@ -554,7 +742,10 @@ pub fn check_bundle_gap(ksr: &Ksr) -> CheckResult {
 /// applicable to the text format.
 pub fn check_bundle_overlap(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     if ksr.bundles.iter().all(|b| b.expiration.is_none()) {
-        return CheckResult::not_applicable(KSR_BUNDLE_OVERLAP, "text format: bundles have no expiration, so no overlap");
+        return CheckResult::not_applicable(
+            KSR_BUNDLE_OVERLAP,
+            "text format: bundles have no expiration, so no overlap",
+        );
     }
     let eff = policy.effective(ksr);
     let mut problems = Vec::new();
@@ -564,12 +755,20 @@ pub fn check_bundle_overlap(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
         let ov = exp - this.inception;
         for b in &eff.overlap {
             if let Some(v) = b.violation(ov) {
-                problems.push(format!("{} overlaps {} by {v}", label(i + 1, this), label(i, prev)));
+                problems.push(format!(
+                    "{} overlaps {} by {v}",
+                    label(i + 1, this),
+                    label(i, prev)
+                ));
             }
         }
     }
     let bounds: Vec<String> = eff.overlap.iter().map(|b| b.describe()).collect();
-    CheckResult::from_problems(KSR_BUNDLE_OVERLAP, problems, format!("every overlap within {}", bounds.join(" and ")))
+    CheckResult::from_problems(
+        KSR_BUNDLE_OVERLAP,
+        problems,
+        format!("every overlap within {}", bounds.join(" and ")),
+    )
 }
 
 /// KSR-SIG-VALIDITY: every bundle's validity (expiration − inception) is
@@ -580,7 +779,10 @@ pub fn check_bundle_overlap(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 /// the text format (the signer chooses the validity).
 pub fn check_sig_validity(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     if ksr.bundles.iter().all(|b| b.expiration.is_none()) {
-        return CheckResult::not_applicable(KSR_SIG_VALIDITY, "text format: bundles have no expiration; the signer chooses the signature validity");
+        return CheckResult::not_applicable(
+            KSR_SIG_VALIDITY,
+            "text format: bundles have no expiration; the signer chooses the signature validity",
+        );
     }
     let eff = policy.effective(ksr);
     let mut problems = Vec::new();
@@ -591,7 +793,11 @@ pub fn check_sig_validity(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
         };
         let v = exp - b.inception;
         if v <= Duration::ZERO {
-            problems.push(format!("{} expires ({}) before it begins", label(i, b), format_rfc3339(exp)));
+            problems.push(format!(
+                "{} expires ({}) before it begins",
+                label(i, b),
+                format_rfc3339(exp)
+            ));
             continue;
         }
         for bound in &eff.signature_validity {
@@ -600,7 +806,11 @@ pub fn check_sig_validity(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
             }
         }
     }
-    let bounds: Vec<String> = eff.signature_validity.iter().map(|b| b.describe()).collect();
+    let bounds: Vec<String> = eff
+        .signature_validity
+        .iter()
+        .map(|b| b.describe())
+        .collect();
     let ok = if bounds.is_empty() {
         "every bundle's validity is positive (no validity bounds: no request policy and none in the KSK policy)".to_string()
     } else {
@@ -627,23 +837,45 @@ pub fn check_horizon(ksr: &Ksr, policy: &KskPolicy, now: OffsetDateTime) -> Chec
         match bundle_end(&ksr.bundles, i) {
             Some(end) => {
                 if end > limit {
-                    problems.push(format!("{} ends {}, beyond the horizon of {} from now ({})", label(i, b), format_rfc3339(end), fmt_dur(h), format_rfc3339(limit)));
+                    problems.push(format!(
+                        "{} ends {}, beyond the horizon of {} from now ({})",
+                        label(i, b),
+                        format_rfc3339(end),
+                        fmt_dur(h),
+                        format_rfc3339(limit)
+                    ));
                 }
                 if end < now {
-                    problems.push(format!("{} already ended ({}), now is {}", label(i, b), format_rfc3339(end), format_rfc3339(now)));
+                    problems.push(format!(
+                        "{} already ended ({}), now is {}",
+                        label(i, b),
+                        format_rfc3339(end),
+                        format_rfc3339(now)
+                    ));
                 }
             }
             None => {
                 text_last = true;
                 if b.inception > limit {
-                    problems.push(format!("{} begins {}, beyond the horizon of {} from now", label(i, b), format_rfc3339(b.inception), fmt_dur(h)));
+                    problems.push(format!(
+                        "{} begins {}, beyond the horizon of {} from now",
+                        label(i, b),
+                        format_rfc3339(b.inception),
+                        fmt_dur(h)
+                    ));
                 }
             }
         }
     }
-    let mut ok = format!("every bundle ends between now ({}) and the horizon ({})", format_rfc3339(now), format_rfc3339(limit));
+    let mut ok = format!(
+        "every bundle ends between now ({}) and the horizon ({})",
+        format_rfc3339(now),
+        format_rfc3339(limit)
+    );
     if text_last {
-        ok.push_str("; the last bundle's end is unknown (text format), its inception is within the horizon");
+        ok.push_str(
+            "; the last bundle's end is unknown (text format), its inception is within the horizon",
+        );
     }
     CheckResult::from_problems(KSR_HORIZON, problems, ok)
 }
@@ -660,15 +892,28 @@ pub fn check_inception_interval(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
         let [prev, this] = pair else { continue };
         let d = this.inception - prev.inception;
         if d <= Duration::ZERO {
-            problems.push(format!("{} does not begin after {}", label(i + 1, this), label(i, prev)));
+            problems.push(format!(
+                "{} does not begin after {}",
+                label(i + 1, this),
+                label(i, prev)
+            ));
         } else if let Some(v) = b.violation(d) {
-            problems.push(format!("{} begins {v} after the previous one", label(i + 1, this)));
+            problems.push(format!(
+                "{} begins {v} after the previous one",
+                label(i + 1, this)
+            ));
         }
     }
     let ok = if b.is_unbounded() {
-        format!("inceptions strictly increase (no interval bounds: {})", b.source)
+        format!(
+            "inceptions strictly increase (no interval bounds: {})",
+            b.source
+        )
     } else {
-        format!("inceptions strictly increase, intervals within {}", b.describe())
+        format!(
+            "inceptions strictly increase, intervals within {}",
+            b.describe()
+        )
     };
     CheckResult::from_problems(KSR_INCEPTION_INTERVAL, problems, ok)
 }
@@ -687,10 +932,17 @@ pub fn check_chain_id(ksr: &Ksr, prev: &Skr) -> CheckResult {
         let prev_ids: BTreeSet<&str> = prev.bundles.iter().map(|b| b.id.as_str()).collect();
         for (i, b) in ksr.bundles.iter().enumerate() {
             if prev_ids.contains(b.id.as_str()) {
-                problems.push(format!("{} has an id already used in the previous SKR", label(i, b)));
+                problems.push(format!(
+                    "{} has an id already used in the previous SKR",
+                    label(i, b)
+                ));
             }
         }
-        return CheckResult::from_problems(KSR_CHAIN_ID, problems, "the KSR id and bundle ids are new (not in the previous SKR)");
+        return CheckResult::from_problems(
+            KSR_CHAIN_ID,
+            problems,
+            "the KSR id and bundle ids are new (not in the previous SKR)",
+        );
     }
     let (Some(first), Some(last)) = (first_bundle(ksr), last_response_bundle(prev)) else {
         return CheckResult::fail(KSR_CHAIN_ID, "the KSR or the previous SKR has no bundles");
@@ -716,9 +968,20 @@ pub fn check_chain_keys(ksr: &Ksr, prev: &Skr) -> CheckResult {
         .keys
         .iter()
         .filter(|k| !last.keys.iter().any(|l| l.dnskey == k.dnskey))
-        .map(|k| format!("key tag {} of the KSR's first bundle {} is not in the previous SKR's last {}", k.dnskey.key_tag(), first.id, rlabel(last)))
+        .map(|k| {
+            format!(
+                "key tag {} of the KSR's first bundle {} is not in the previous SKR's last {}",
+                k.dnskey.key_tag(),
+                first.id,
+                rlabel(last)
+            )
+        })
         .collect();
-    CheckResult::from_problems(KSR_CHAIN_KEYS, missing, "the first bundle's keys were all published in the previous SKR's last bundle")
+    CheckResult::from_problems(
+        KSR_CHAIN_KEYS,
+        missing,
+        "the first bundle's keys were all published in the previous SKR's last bundle",
+    )
 }
 
 /// KSR-CHAIN-OVERLAP: the previous SKR's last bundle and the KSR's first
@@ -728,10 +991,19 @@ pub fn check_chain_keys(ksr: &Ksr, prev: &Skr) -> CheckResult {
 /// `max_overlap` (text default: no gap).
 pub fn check_chain_overlap(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> CheckResult {
     let (Some(first), Some(last)) = (first_bundle(ksr), last_response_bundle(prev)) else {
-        return CheckResult::fail(KSR_CHAIN_OVERLAP, "the KSR or the previous SKR has no bundles");
+        return CheckResult::fail(
+            KSR_CHAIN_OVERLAP,
+            "the KSR or the previous SKR has no bundles",
+        );
     };
     let Some(end) = response_bundle_end(last) else {
-        return CheckResult::fail(KSR_CHAIN_OVERLAP, format!("the previous SKR's last {} has no expiration and no DNSKEY signature", rlabel(last)));
+        return CheckResult::fail(
+            KSR_CHAIN_OVERLAP,
+            format!(
+                "the previous SKR's last {} has no expiration and no DNSKEY signature",
+                rlabel(last)
+            ),
+        );
     };
     let ov = end - first.inception;
     let eff = policy.effective(ksr);
@@ -739,9 +1011,22 @@ pub fn check_chain_overlap(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> CheckRe
         .overlap
         .iter()
         .filter_map(|b| b.violation(ov))
-        .map(|v| format!("the KSR's first bundle {} overlaps the previous SKR's last {} by {v}", first.id, rlabel(last)))
+        .map(|v| {
+            format!(
+                "the KSR's first bundle {} overlaps the previous SKR's last {} by {v}",
+                first.id,
+                rlabel(last)
+            )
+        })
         .collect();
-    CheckResult::from_problems(KSR_CHAIN_OVERLAP, problems, format!("overlap with the previous SKR's last bundle is {}", fmt_dur(ov)))
+    CheckResult::from_problems(
+        KSR_CHAIN_OVERLAP,
+        problems,
+        format!(
+            "overlap with the previous SKR's last bundle is {}",
+            fmt_dur(ov)
+        ),
+    )
 }
 
 /// KSR-CHAIN-PUBLISH-SAFETY: every ZSK of the KSR's first bundle (which may
@@ -791,7 +1076,11 @@ pub fn check_chain_publish_safety(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> 
     CheckResult::from_problems(
         KSR_CHAIN_PUBLISH_SAFETY,
         problems,
-        format!("every key of the first bundle was published at least {} ({}) before it", fmt_dur(need), safety.source),
+        format!(
+            "every key of the first bundle was published at least {} ({}) before it",
+            fmt_dur(need),
+            safety.source
+        ),
     )
 }
 
@@ -803,7 +1092,10 @@ pub fn check_chain_publish_safety(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> 
 /// request policy's RetireSafety, else the DNSKEY TTL).
 pub fn check_chain_retire_safety(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> CheckResult {
     let (Some(first), Some(last)) = (first_bundle(ksr), last_response_bundle(prev)) else {
-        return CheckResult::fail(KSR_CHAIN_RETIRE_SAFETY, "the KSR or the previous SKR has no bundles");
+        return CheckResult::fail(
+            KSR_CHAIN_RETIRE_SAFETY,
+            "the KSR or the previous SKR has no bundles",
+        );
     };
     let safety = policy.effective(ksr).retire_safety;
     let need = safety.min.unwrap_or(Duration::ZERO);
@@ -828,7 +1120,11 @@ pub fn check_chain_retire_safety(ksr: &Ksr, prev: &Skr, policy: &KskPolicy) -> C
     CheckResult::from_problems(
         KSR_CHAIN_RETIRE_SAFETY,
         problems,
-        format!("every ZSK of the previous SKR's last bundle stays published at least {} ({})", fmt_dur(need), safety.source),
+        format!(
+            "every ZSK of the previous SKR's last bundle stays published at least {} ({})",
+            fmt_dur(need),
+            safety.source
+        ),
     )
 }
 
@@ -852,16 +1148,27 @@ pub(crate) mod tests {
     impl TestKey {
         pub(crate) fn new(flags: u16) -> Self {
             let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+            let pair =
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                    .unwrap();
             let pubkey = pair.public_key().as_ref()[1..].to_vec();
-            TestKey { pair, dnskey: Dnskey::new(flags, Algorithm::EcdsaP256Sha256, pubkey) }
+            TestKey {
+                pair,
+                dnskey: Dnskey::new(flags, Algorithm::EcdsaP256Sha256, pubkey),
+            }
         }
         pub(crate) fn dnskey(&self) -> &Dnskey {
             &self.dnskey
         }
         pub(crate) fn bundle_key(&self, ttl: u32) -> BundleKey {
-            BundleKey { key_identifier: format!("k{}", self.dnskey.key_tag()), key_tag: self.dnskey.key_tag(), ttl, dnskey: self.dnskey.clone() }
+            BundleKey {
+                key_identifier: format!("k{}", self.dnskey.key_tag()),
+                key_tag: self.dnskey.key_tag(),
+                ttl,
+                dnskey: self.dnskey.clone(),
+            }
         }
     }
 
@@ -874,7 +1181,10 @@ pub(crate) mod tests {
         }
         fn sign(&self, data: &[u8]) -> Result<Vec<u8>, crate::backends::BackendError> {
             let rng = SystemRandom::new();
-            self.pair.sign(&rng, data).map(|s| s.as_ref().to_vec()).map_err(|_| crate::backends::BackendError::Message("sign".into()))
+            self.pair
+                .sign(&rng, data)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| crate::backends::BackendError::Message("sign".into()))
         }
         fn describe(&self) -> String {
             "test".into()
@@ -885,13 +1195,36 @@ pub(crate) mod tests {
         parse_instant(s).unwrap()
     }
 
-    pub(crate) fn sign_set(key: &TestKey, rrset: &RrSet, inc: OffsetDateTime, exp: OffsetDateTime) -> BundleSignature {
-        let rrsig = sign_rrset(key, rrset, &rrset.name, to_rrsig_time(inc), to_rrsig_time(exp)).unwrap();
-        BundleSignature { key_identifier: Some(format!("k{}", key.dnskey.key_tag())), ttl: rrset.ttl, rrsig }
+    pub(crate) fn sign_set(
+        key: &TestKey,
+        rrset: &RrSet,
+        inc: OffsetDateTime,
+        exp: OffsetDateTime,
+    ) -> BundleSignature {
+        let rrsig = sign_rrset(
+            key,
+            rrset,
+            &rrset.name,
+            to_rrsig_time(inc),
+            to_rrsig_time(exp),
+        )
+        .unwrap();
+        BundleSignature {
+            key_identifier: Some(format!("k{}", key.dnskey.key_tag())),
+            ttl: rrset.ttl,
+            rrsig,
+        }
     }
 
     pub(crate) fn dnskey_rrset(domain: &Name, keys: &[BundleKey]) -> RrSet {
-        RrSet::new(domain.clone(), keys[0].ttl, keys.iter().map(|k| RData::Dnskey(k.dnskey.clone())).collect()).unwrap()
+        RrSet::new(
+            domain.clone(),
+            keys[0].ttl,
+            keys.iter()
+                .map(|k| RData::Dnskey(k.dnskey.clone()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     /// A root-like IANA KSR: 9 bundles from `start`, 10 days apart, 21 days
@@ -903,15 +1236,37 @@ pub(crate) mod tests {
         pub ksr: Ksr,
     }
 
-    pub(crate) fn bundle(domain: &Name, id: &str, inc: OffsetDateTime, exp: Option<OffsetDateTime>, keys: &[&TestKey], pop: bool) -> RequestBundle {
+    pub(crate) fn bundle(
+        domain: &Name,
+        id: &str,
+        inc: OffsetDateTime,
+        exp: Option<OffsetDateTime>,
+        keys: &[&TestKey],
+        pop: bool,
+    ) -> RequestBundle {
         let bks: Vec<BundleKey> = keys.iter().map(|k| k.bundle_key(3600)).collect();
         let rrset = dnskey_rrset(domain, &bks);
         let signatures = if pop {
-            keys.iter().map(|k| sign_set(k, &rrset, t("2017-01-01T00:00:00Z"), t("2017-01-31T00:00:00Z"))).collect()
+            keys.iter()
+                .map(|k| {
+                    sign_set(
+                        k,
+                        &rrset,
+                        t("2017-01-01T00:00:00Z"),
+                        t("2017-01-31T00:00:00Z"),
+                    )
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        RequestBundle { id: id.into(), inception: inc, expiration: exp, keys: bks, signatures }
+        RequestBundle {
+            id: id.into(),
+            inception: inc,
+            expiration: exp,
+            keys: bks,
+            signatures,
+        }
     }
 
     pub(crate) fn iana_fixture() -> Fixture {
@@ -928,7 +1283,14 @@ pub(crate) mod tests {
                 8 => vec![&a, &b],
                 _ => vec![&a],
             };
-            bundles.push(bundle(&root, &format!("bundle-{i}"), inc, Some(inc + Duration::days(21)), &keys, true));
+            bundles.push(bundle(
+                &root,
+                &format!("bundle-{i}"),
+                inc,
+                Some(inc + Duration::days(21)),
+                &keys,
+                true,
+            ));
         }
         let ksr = Ksr {
             format: Format::Iana,
@@ -942,7 +1304,10 @@ pub(crate) mod tests {
                 min_signature_validity: Duration::days(21),
                 max_validity_overlap: Duration::days(12),
                 min_validity_overlap: Duration::days(9),
-                algorithms: vec![AlgorithmPolicy { algorithm: 13, params: AlgorithmParams::Ecdsa { size: 256 } }],
+                algorithms: vec![AlgorithmPolicy {
+                    algorithm: 13,
+                    params: AlgorithmParams::Ecdsa { size: 256 },
+                }],
             }),
             bundles,
             generated: None,
@@ -959,7 +1324,11 @@ pub(crate) mod tests {
         for i in 0..9i64 {
             let inc = start + Duration::days(10 * i);
             let exp = inc + Duration::days(21);
-            let zsks: Vec<&TestKey> = if i == 8 { vec![&f.old, &f.a] } else { vec![&f.old] };
+            let zsks: Vec<&TestKey> = if i == 8 {
+                vec![&f.old, &f.a]
+            } else {
+                vec![&f.old]
+            };
             let mut keys: Vec<BundleKey> = zsks.iter().map(|k| k.bundle_key(3600)).collect();
             keys.push(ksk.bundle_key(3600));
             let rrset = dnskey_rrset(&root, &keys);
@@ -976,15 +1345,20 @@ pub(crate) mod tests {
                 signatures,
             });
         }
-        Skr { format: Format::Iana, id: "ksr-0".into(), domain: root, serial: Some(1), ksk_policy: None, zsk_policy: None, bundles, generated: None }
+        Skr {
+            format: Format::Iana,
+            id: "ksr-0".into(),
+            domain: root,
+            serial: Some(1),
+            ksk_policy: None,
+            zsk_policy: None,
+            bundles,
+            generated: None,
+        }
     }
 
     fn now() -> OffsetDateTime {
         t("2026-12-15T00:00:00Z")
-    }
-
-    fn fails(r: &Report) -> Vec<&'static str> {
-        r.failures().iter().map(|c| c.id).collect()
     }
 
     #[test]
@@ -1004,7 +1378,10 @@ pub(crate) mod tests {
     #[test]
     fn domain_not_accepted() {
         let f = iana_fixture();
-        let p = KskPolicy { accepted_domains: Some(vec!["example.com.".into()]), ..Default::default() };
+        let p = KskPolicy {
+            accepted_domains: Some(vec!["example.com.".into()]),
+            ..Default::default()
+        };
         let r = check_domain(&f.ksr, &p);
         assert!(r.is_failure());
         assert!(r.message.contains("domain . is not among"), "{}", r.message);
@@ -1039,11 +1416,22 @@ pub(crate) mod tests {
 
         let mut f = iana_fixture();
         if let Some(rp) = f.ksr.request_policy.as_mut() {
-            rp.algorithms = vec![AlgorithmPolicy { algorithm: 8, params: AlgorithmParams::Rsa { size: 2048, exponent: 65537 } }];
+            rp.algorithms = vec![AlgorithmPolicy {
+                algorithm: 8,
+                params: AlgorithmParams::Rsa {
+                    size: 2048,
+                    exponent: 65537,
+                },
+            }];
         }
         let r = check_key_params(&f.ksr);
         assert!(r.is_failure());
-        assert!(r.message.contains("matches no algorithm of the KSR's request policy"), "{}", r.message);
+        assert!(
+            r.message
+                .contains("matches no algorithm of the KSR's request policy"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
@@ -1053,7 +1441,11 @@ pub(crate) mod tests {
         f.ksr.bundles[2].keys[0].key_tag = real.wrapping_add(1);
         let r = check_key_tag(&f.ksr);
         assert!(r.is_failure());
-        assert!(r.message.contains(&format!("computed {real}")), "{}", r.message);
+        assert!(
+            r.message.contains(&format!("computed {real}")),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
@@ -1063,7 +1455,11 @@ pub(crate) mod tests {
         f.ksr.bundles[5].signatures[0].rrsig.signature[7] ^= 1;
         let r = check_pop(&f.ksr, &KskPolicy::default());
         assert!(r.is_failure());
-        assert!(r.message.contains("bundle #6") && r.message.contains("does not verify"), "{}", r.message);
+        assert!(
+            r.message.contains("bundle #6") && r.message.contains("does not verify"),
+            "{}",
+            r.message
+        );
         // A changed key byte (the key no longer matches its signature).
         let mut f = iana_fixture();
         let k = &mut f.ksr.bundles[0].keys[1].dnskey.public_key;
@@ -1076,7 +1472,14 @@ pub(crate) mod tests {
         f.ksr.bundles[8].signatures.pop();
         let r = check_pop(&f.ksr, &KskPolicy::default());
         assert!(r.is_failure());
-        assert!(r.message.contains(&format!("key tag {} has not signed", f.b.dnskey().key_tag())), "{}", r.message);
+        assert!(
+            r.message.contains(&format!(
+                "key tag {} has not signed",
+                f.b.dnskey().key_tag()
+            )),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
@@ -1085,8 +1488,16 @@ pub(crate) mod tests {
         f.ksr.bundles.pop();
         let p = KskPolicy::default();
         assert!(check_bundle_count(&f.ksr, &p).is_failure());
-        assert!(check_cycle_duration(&f.ksr, &p).is_failure(), "70 days is below 79");
-        let relaxed = KskPolicy { min_bundles: Some(1), max_bundles: Some(20), min_cycle_duration: Some(Duration::days(60)), ..Default::default() };
+        assert!(
+            check_cycle_duration(&f.ksr, &p).is_failure(),
+            "70 days is below 79"
+        );
+        let relaxed = KskPolicy {
+            min_bundles: Some(1),
+            max_bundles: Some(20),
+            min_cycle_duration: Some(Duration::days(60)),
+            ..Default::default()
+        };
         assert!(check_bundle_count(&f.ksr, &relaxed).passed);
         assert!(check_cycle_duration(&f.ksr, &relaxed).passed);
 
@@ -1095,9 +1506,15 @@ pub(crate) mod tests {
         f.ksr.bundles[3].keys.push(extra.clone());
         f.ksr.bundles[3].keys.push(extra);
         let r = check_keys_per_bundle(&f.ksr, &p);
-        assert!(r.is_failure() && r.message.contains("bundle #4 bundle-3"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("bundle #4 bundle-3"),
+            "{r}"
+        );
         let r = check_distinct_keys(&f.ksr, &p);
-        assert!(r.is_failure() && r.message.contains("4 distinct keys"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("4 distinct keys"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -1107,7 +1524,10 @@ pub(crate) mod tests {
         let r = check_algorithm(&f.ksr, &p);
         assert!(r.is_failure());
         assert!(r.message.contains("uses algorithm 13"), "{}", r.message);
-        let p = KskPolicy { algorithms: Some(vec![ApprovedAlgorithm::new(Algorithm::EcdsaP256Sha256)]), ..Default::default() };
+        let p = KskPolicy {
+            algorithms: Some(vec![ApprovedAlgorithm::new(Algorithm::EcdsaP256Sha256)]),
+            ..Default::default()
+        };
         assert!(check_algorithm(&f.ksr, &p).passed);
     }
 
@@ -1120,17 +1540,26 @@ pub(crate) mod tests {
         f.ksr.bundles[4].expiration = f.ksr.bundles[4].expiration.map(|e| e + Duration::days(12));
         assert!(check_bundle_gap(&f.ksr).is_failure());
         let r = check_bundle_overlap(&f.ksr, &p);
-        assert!(r.is_failure() && r.message.contains("bundle #5 bundle-4"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("bundle #5 bundle-4"),
+            "{r}"
+        );
         assert!(check_inception_interval(&f.ksr, &p).is_failure());
         // Validity: both too long and too short fail.
         let mut f = iana_fixture();
         f.ksr.bundles[2].expiration = f.ksr.bundles[2].expiration.map(|e| e + Duration::days(1));
         let r = check_sig_validity(&f.ksr, &p);
-        assert!(r.is_failure() && r.message.contains("> maximum P21D"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("> maximum P21D"),
+            "{r}"
+        );
         let mut f = iana_fixture();
         f.ksr.bundles[2].expiration = f.ksr.bundles[2].expiration.map(|e| e - Duration::days(1));
         let r = check_sig_validity(&f.ksr, &p);
-        assert!(r.is_failure() && r.message.contains("< minimum P21D"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("< minimum P21D"),
+            "{r}"
+        );
         // Out of order.
         let mut f = iana_fixture();
         f.ksr.bundles.swap(3, 4);
@@ -1143,7 +1572,10 @@ pub(crate) mod tests {
         let p = KskPolicy::default();
         assert!(check_horizon(&f.ksr, &p, now()).passed);
         let r = check_horizon(&f.ksr, &p, t("2026-06-01T00:00:00Z"));
-        assert!(r.is_failure() && r.message.contains("beyond the horizon"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("beyond the horizon"),
+            "{r}"
+        );
         let r = check_horizon(&f.ksr, &p, t("2027-02-01T00:00:00Z"));
         assert!(r.is_failure() && r.message.contains("already ended"), "{r}");
     }
@@ -1169,14 +1601,27 @@ pub(crate) mod tests {
         assert!(check_chain_publish_safety(&f.ksr, &prev2, &p).is_failure());
         // Pre-published too late: A only in the last previous bundle, 10 days
         // before; with a 15-day publish safety it fails.
-        let strict = KskPolicy { publish_safety: Some(Duration::days(15)), ..Default::default() };
+        let strict = KskPolicy {
+            publish_safety: Some(Duration::days(15)),
+            ..Default::default()
+        };
         let r = check_chain_publish_safety(&f.ksr, &prev, &strict);
-        assert!(r.is_failure() && r.message.contains(&format!("key tag {}", f.a.dnskey().key_tag())), "{r}");
+        assert!(
+            r.is_failure()
+                && r.message
+                    .contains(&format!("key tag {}", f.a.dnskey().key_tag())),
+            "{r}"
+        );
         // The old ZSK dropped at once: retire safety fails.
         let mut k3 = f.ksr.clone();
         k3.bundles[0].keys.retain(|k| k.dnskey != *f.old.dnskey());
         let r = check_chain_retire_safety(&k3, &prev, &p);
-        assert!(r.is_failure() && r.message.contains(&format!("key tag {}", f.old.dnskey().key_tag())), "{r}");
+        assert!(
+            r.is_failure()
+                && r.message
+                    .contains(&format!("key tag {}", f.old.dnskey().key_tag())),
+            "{r}"
+        );
         // Overlap: shift the KSR two weeks later: a gap.
         let mut k4 = f.ksr.clone();
         for b in &mut k4.bundles {
@@ -1191,7 +1636,14 @@ pub(crate) mod tests {
         let d = crate::dnssec::parse_name("example.com.").unwrap();
         let s = t("2026-11-23T09:45:19Z");
         let mk = |inc: OffsetDateTime, keys: &[&TestKey]| {
-            let mut bu = bundle(&d, &inc.unix_timestamp().to_string(), inc, None, keys, false);
+            let mut bu = bundle(
+                &d,
+                &inc.unix_timestamp().to_string(),
+                inc,
+                None,
+                keys,
+                false,
+            );
             for k in &mut bu.keys {
                 k.key_identifier = k.key_tag.to_string();
             }
@@ -1204,28 +1656,56 @@ pub(crate) mod tests {
             mk(s + Duration::days(30) + Duration::hours(2), &[&b]),
             mk(s + Duration::days(60), &[&b]),
         ];
-        let ksr = Ksr { format: Format::Text, id: String::new(), domain: d, serial: None, request_policy: None, bundles, generated: Some((s, "Knot DNS 3.2.6".into())) };
+        let ksr = Ksr {
+            format: Format::Text,
+            id: String::new(),
+            domain: d,
+            serial: None,
+            request_policy: None,
+            bundles,
+            generated: Some((s, "Knot DNS 3.2.6".into())),
+        };
         (ksr, a, b)
     }
 
     #[test]
     fn text_ksr_is_honest_about_what_it_lacks() {
         let (ksr, _, _) = text_ksr();
-        let p = KskPolicy { accepted_domains: Some(vec!["example.com.".into()]), ..Default::default() };
+        let p = KskPolicy {
+            accepted_domains: Some(vec!["example.com.".into()]),
+            ..Default::default()
+        };
         let r = check_ksr(&ksr, &p, None, t("2026-11-23T10:00:00Z"));
         assert!(r.passed(), "{r}");
-        for id in [KSR_POP, KSR_BUNDLE_GAP, KSR_BUNDLE_OVERLAP, KSR_SIG_VALIDITY, KSR_CYCLE_DURATION, KSR_CHAIN_ID] {
+        for id in [
+            KSR_POP,
+            KSR_BUNDLE_GAP,
+            KSR_BUNDLE_OVERLAP,
+            KSR_SIG_VALIDITY,
+            KSR_CYCLE_DURATION,
+            KSR_CHAIN_ID,
+        ] {
             let c = r.get(id).unwrap();
             assert!(!c.applicable && !c.passed, "{c}");
         }
-        assert!(r.get(KSR_HORIZON).unwrap().message.contains("last bundle's end is unknown"));
+        assert!(r
+            .get(KSR_HORIZON)
+            .unwrap()
+            .message
+            .contains("last bundle's end is unknown"));
         assert!(r.notes.iter().any(|n| n.contains("no proof of possession")));
         assert!(r.to_text().contains("N/A  KSR-POP"));
         // Required proof of possession turns N/A into a failure.
-        let strict = KskPolicy { require_proof_of_possession: Some(true), ..p.clone() };
+        let strict = KskPolicy {
+            require_proof_of_possession: Some(true),
+            ..p.clone()
+        };
         assert!(check_pop(&ksr, &strict).is_failure());
         // Horizon: the last inception beyond a 30-day horizon fails.
-        let short = KskPolicy { horizon: Some(Duration::days(30)), ..p };
+        let short = KskPolicy {
+            horizon: Some(Duration::days(30)),
+            ..p
+        };
         assert!(check_horizon(&ksr, &short, t("2026-11-23T10:00:00Z")).is_failure());
     }
 
@@ -1234,5 +1714,30 @@ pub(crate) mod tests {
         let (mut ksr, _, _) = text_ksr();
         ksr.bundles[1].keys[0].key_identifier = "1".into();
         assert!(check_key_tag(&ksr).is_failure());
+    }
+
+    #[test]
+    fn empty_inputs_fail_without_panicking() {
+        let f = iana_fixture();
+        let mut k = f.ksr.clone();
+        k.bundles.clear();
+        let ksk = TestKey::new(257);
+        let mut prev = previous_skr(&f, &ksk);
+        prev.bundles.clear();
+        let r = check_ksr(&k, &KskPolicy::default(), Some(&prev), now());
+        assert!(!r.passed());
+        assert!(r.get(KSR_BUNDLE_COUNT).unwrap().is_failure());
+        assert!(r.get(KSR_CHAIN_KEYS).unwrap().is_failure());
+        let r = crate::skr::checks::check_skr(
+            &prev,
+            &crate::skr::checks::TrustAnchor {
+                ds: vec![],
+                dnskeys: vec![ksk.dnskey().clone()],
+                domain: Name::root(),
+            },
+            Some(&k),
+            now(),
+        );
+        assert!(!r.passed());
     }
 }

@@ -36,7 +36,10 @@ use crate::timeutil::{format_iso_duration, parse_duration};
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read KSK policy {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("bad KSK policy {path}: {msg}")]
     Parse { path: String, msg: String },
     #[error("bad KSK policy {path}: {msg}")]
@@ -60,7 +63,11 @@ pub struct ApprovedAlgorithm {
 
 impl ApprovedAlgorithm {
     pub fn new(algorithm: Algorithm) -> Self {
-        ApprovedAlgorithm { algorithm, rsa_sizes: Vec::new(), rsa_exponents: Vec::new() }
+        ApprovedAlgorithm {
+            algorithm,
+            rsa_sizes: Vec::new(),
+            rsa_exponents: Vec::new(),
+        }
     }
 
     /// The RSA sizes accepted (the explicit list or 2048/3072/4096).
@@ -141,7 +148,9 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     let s: Option<String> = Option::deserialize(d)?;
     match s {
         None => Ok(None),
-        Some(s) => parse_duration(&s).map(Some).map_err(serde::de::Error::custom),
+        Some(s) => parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -156,7 +165,11 @@ pub struct Bound<T> {
 
 impl<T> Bound<T> {
     fn new(min: Option<T>, max: Option<T>, source: impl Into<String>) -> Self {
-        Bound { min, max, source: source.into() }
+        Bound {
+            min,
+            max,
+            source: source.into(),
+        }
     }
     pub fn is_unbounded(&self) -> bool {
         self.min.is_none() && self.max.is_none()
@@ -168,18 +181,33 @@ impl Bound<Duration> {
     pub fn violation(&self, v: Duration) -> Option<String> {
         if let Some(min) = self.min {
             if v < min {
-                return Some(format!("{} < minimum {} ({})", fmt_dur(v), fmt_dur(min), self.source));
+                return Some(format!(
+                    "{} < minimum {} ({})",
+                    fmt_dur(v),
+                    fmt_dur(min),
+                    self.source
+                ));
             }
         }
         if let Some(max) = self.max {
             if v > max {
-                return Some(format!("{} > maximum {} ({})", fmt_dur(v), fmt_dur(max), self.source));
+                return Some(format!(
+                    "{} > maximum {} ({})",
+                    fmt_dur(v),
+                    fmt_dur(max),
+                    self.source
+                ));
             }
         }
         None
     }
     pub fn describe(&self) -> String {
-        format!("[{}, {}] ({})", self.min.map(fmt_dur).unwrap_or("-".into()), self.max.map(fmt_dur).unwrap_or("-".into()), self.source)
+        format!(
+            "[{}, {}] ({})",
+            self.min.map(fmt_dur).unwrap_or("-".into()),
+            self.max.map(fmt_dur).unwrap_or("-".into()),
+            self.source
+        )
     }
 }
 
@@ -305,16 +333,28 @@ impl KskPolicy {
 
     /// The default algorithm set (RFC 8624 §3.1 signing recommendations).
     pub fn default_algorithms() -> Vec<ApprovedAlgorithm> {
-        [Algorithm::RsaSha256, Algorithm::RsaSha512, Algorithm::EcdsaP256Sha256, Algorithm::EcdsaP384Sha384, Algorithm::Ed25519]
-            .into_iter()
-            .map(ApprovedAlgorithm::new)
-            .collect()
+        [
+            Algorithm::RsaSha256,
+            Algorithm::RsaSha512,
+            Algorithm::EcdsaP256Sha256,
+            Algorithm::EcdsaP384Sha384,
+            Algorithm::Ed25519,
+        ]
+        .into_iter()
+        .map(ApprovedAlgorithm::new)
+        .collect()
     }
 
     /// Parses a policy from TOML text and validates it.
     pub fn from_toml(text: &str, origin: &str) -> Result<KskPolicy, PolicyError> {
-        let p: KskPolicy = toml::from_str(text).map_err(|e| PolicyError::Parse { path: origin.into(), msg: e.to_string() })?;
-        p.validate().map_err(|msg| PolicyError::Invalid { path: origin.into(), msg })?;
+        let p: KskPolicy = toml::from_str(text).map_err(|e| PolicyError::Parse {
+            path: origin.into(),
+            msg: e.to_string(),
+        })?;
+        p.validate().map_err(|msg| PolicyError::Invalid {
+            path: origin.into(),
+            msg,
+        })?;
         Ok(p)
     }
 
@@ -325,7 +365,11 @@ impl KskPolicy {
         }
         let pairs_u = [
             ("bundles", self.min_bundles, self.max_bundles),
-            ("keys_per_bundle", self.min_keys_per_bundle, self.max_keys_per_bundle),
+            (
+                "keys_per_bundle",
+                self.min_keys_per_bundle,
+                self.max_keys_per_bundle,
+            ),
         ];
         for (n, a, b) in pairs_u {
             if let (Some(a), Some(b)) = (a, b) {
@@ -335,10 +379,22 @@ impl KskPolicy {
             }
         }
         let pairs_d = [
-            ("cycle_duration", self.min_cycle_duration, self.max_cycle_duration),
-            ("signature_validity", self.min_signature_validity, self.max_signature_validity),
+            (
+                "cycle_duration",
+                self.min_cycle_duration,
+                self.max_cycle_duration,
+            ),
+            (
+                "signature_validity",
+                self.min_signature_validity,
+                self.max_signature_validity,
+            ),
             ("overlap", self.min_overlap, self.max_overlap),
-            ("inception_interval", self.min_inception_interval, self.max_inception_interval),
+            (
+                "inception_interval",
+                self.min_inception_interval,
+                self.max_inception_interval,
+            ),
         ];
         for (n, a, b) in pairs_d {
             if let (Some(a), Some(b)) = (a, b) {
@@ -352,10 +408,16 @@ impl KskPolicy {
         }
         for a in self.algorithms.iter().flatten() {
             if !a.algorithm.can_sign() {
-                return Err(format!("algorithm {} must not be approved for new signatures (RFC 8624 §3.1)", a.algorithm));
+                return Err(format!(
+                    "algorithm {} must not be approved for new signatures (RFC 8624 §3.1)",
+                    a.algorithm
+                ));
             }
             if !a.algorithm.is_rsa() && (!a.rsa_sizes.is_empty() || !a.rsa_exponents.is_empty()) {
-                return Err(format!("rsa_sizes/rsa_exponents given for non-RSA algorithm {}", a.algorithm));
+                return Err(format!(
+                    "rsa_sizes/rsa_exponents given for non-RSA algorithm {}",
+                    a.algorithm
+                ));
             }
         }
         Ok(())
@@ -369,14 +431,18 @@ impl KskPolicy {
         let text = "default for text KSRs";
         let fmt_src = if iana { root } else { text };
 
-        let pick_u = |min: Option<usize>, max: Option<usize>, dmin: Option<usize>, dmax: Option<usize>| {
-            if min.is_some() || max.is_some() {
-                Bound::new(min, max, KSK)
-            } else {
-                Bound::new(dmin, dmax, fmt_src)
-            }
-        };
-        let pick_d = |min: Option<Duration>, max: Option<Duration>, dmin: Option<Duration>, dmax: Option<Duration>| {
+        let pick_u =
+            |min: Option<usize>, max: Option<usize>, dmin: Option<usize>, dmax: Option<usize>| {
+                if min.is_some() || max.is_some() {
+                    Bound::new(min, max, KSK)
+                } else {
+                    Bound::new(dmin, dmax, fmt_src)
+                }
+            };
+        let pick_d = |min: Option<Duration>,
+                      max: Option<Duration>,
+                      dmin: Option<Duration>,
+                      dmax: Option<Duration>| {
             if min.is_some() || max.is_some() {
                 Bound::new(min, max, KSK)
             } else {
@@ -390,20 +456,40 @@ impl KskPolicy {
             pick_u(self.min_bundles, self.max_bundles, Some(1), None)
         };
         let cycle_duration = if iana {
-            pick_d(self.min_cycle_duration, self.max_cycle_duration, Some(Duration::days(79)), Some(Duration::days(81)))
+            pick_d(
+                self.min_cycle_duration,
+                self.max_cycle_duration,
+                Some(Duration::days(79)),
+                Some(Duration::days(81)),
+            )
         } else {
             pick_d(self.min_cycle_duration, self.max_cycle_duration, None, None)
         };
-        let keys_per_bundle = pick_u(self.min_keys_per_bundle, self.max_keys_per_bundle, Some(1), Some(2));
+        let keys_per_bundle = pick_u(
+            self.min_keys_per_bundle,
+            self.max_keys_per_bundle,
+            Some(1),
+            Some(2),
+        );
         let distinct_keys = match self.max_distinct_keys {
             Some(m) => Bound::new(Some(1), Some(m), KSK),
             None if iana => Bound::new(Some(1), Some(3), root),
             None => Bound::new(Some(1), None, text),
         };
         let inception_interval = if iana {
-            pick_d(self.min_inception_interval, self.max_inception_interval, Some(Duration::days(9)), Some(Duration::days(11)))
+            pick_d(
+                self.min_inception_interval,
+                self.max_inception_interval,
+                Some(Duration::days(9)),
+                Some(Duration::days(11)),
+            )
         } else {
-            pick_d(self.min_inception_interval, self.max_inception_interval, None, None)
+            pick_d(
+                self.min_inception_interval,
+                self.max_inception_interval,
+                None,
+                None,
+            )
         };
 
         let mut signature_validity = Vec::new();
@@ -414,41 +500,73 @@ impl KskPolicy {
                 Some(rp.max_signature_validity),
                 "the KSR's request policy",
             ));
-            overlap.push(Bound::new(Some(rp.min_validity_overlap), Some(rp.max_validity_overlap), "the KSR's request policy"));
+            overlap.push(Bound::new(
+                Some(rp.min_validity_overlap),
+                Some(rp.max_validity_overlap),
+                "the KSR's request policy",
+            ));
         }
         if self.min_signature_validity.is_some() || self.max_signature_validity.is_some() {
-            signature_validity.push(Bound::new(self.min_signature_validity, self.max_signature_validity, KSK));
+            signature_validity.push(Bound::new(
+                self.min_signature_validity,
+                self.max_signature_validity,
+                KSK,
+            ));
         }
         if self.min_overlap.is_some() || self.max_overlap.is_some() {
             overlap.push(Bound::new(self.min_overlap, self.max_overlap, KSK));
         }
         if overlap.is_empty() {
             // Without any claim, consecutive periods must at least not leave a gap.
-            overlap.push(Bound::new(Some(Duration::ZERO), None, format!("{fmt_src}: no gap")));
+            overlap.push(Bound::new(
+                Some(Duration::ZERO),
+                None,
+                format!("{fmt_src}: no gap"),
+            ));
         }
 
-        let ttl = ksr.bundles.iter().flat_map(|b| b.keys.iter()).map(|k| k.ttl).max().unwrap_or(0);
+        let ttl = ksr
+            .bundles
+            .iter()
+            .flat_map(|b| b.keys.iter())
+            .map(|k| k.ttl)
+            .max()
+            .unwrap_or(0);
         let safety = |knob: Option<Duration>, claimed: Option<Duration>| match (knob, claimed) {
             (Some(k), _) => Bound::new(Some(k), None, KSK),
             (None, Some(c)) => Bound::new(Some(c), None, "the KSR's request policy"),
-            (None, None) => Bound::new(Some(Duration::seconds(ttl as i64)), None, format!("{text}: the DNSKEY TTL, RFC 7583 §3.3.1")),
+            (None, None) => Bound::new(
+                Some(Duration::seconds(ttl as i64)),
+                None,
+                format!("{text}: the DNSKEY TTL, RFC 7583 §3.3.1"),
+            ),
         };
         let publish_safety = safety(self.publish_safety, rp.map(|p| p.publish_safety));
         let retire_safety = safety(self.retire_safety, rp.map(|p| p.retire_safety));
 
         EffectivePolicy {
-            accepted_domains: self.accepted_domains.clone().unwrap_or_else(|| vec![".".into()]),
+            accepted_domains: self
+                .accepted_domains
+                .clone()
+                .unwrap_or_else(|| vec![".".into()]),
             bundles,
             cycle_duration,
             keys_per_bundle,
             distinct_keys,
-            algorithms: self.algorithms.clone().unwrap_or_else(KskPolicy::default_algorithms),
+            algorithms: self
+                .algorithms
+                .clone()
+                .unwrap_or_else(KskPolicy::default_algorithms),
             signature_validity,
             overlap,
             inception_interval,
             publish_safety,
             retire_safety,
-            horizon: Some(self.horizon.unwrap_or(if iana { Duration::days(180) } else { Duration::days(366) })),
+            horizon: Some(self.horizon.unwrap_or(if iana {
+                Duration::days(180)
+            } else {
+                Duration::days(366)
+            })),
             require_proof_of_possession: self.require_proof_of_possession.unwrap_or(false),
         }
     }
@@ -467,7 +585,10 @@ impl KskPolicy {
 /// Reads and validates a KSK policy file (TOML).
 pub fn load(path: &Path) -> Result<KskPolicy, PolicyError> {
     let p = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io { path: p.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+        path: p.clone(),
+        source,
+    })?;
     KskPolicy::from_toml(&text, &p)
 }
 
@@ -498,18 +619,31 @@ algorithm = "ECDSAP256SHA256"
         assert_eq!(p.max_bundles, Some(20));
         assert_eq!(p.max_signature_validity, Some(Duration::days(21)));
         assert_eq!(p.min_overlap, Some(Duration::days(1)));
-        assert_eq!(p.algorithms.as_ref().unwrap()[0].accepted_rsa_exponents(), vec![65537]);
-        assert_eq!(p.algorithms.as_ref().unwrap()[1].algorithm, Algorithm::EcdsaP256Sha256);
+        assert_eq!(
+            p.algorithms.as_ref().unwrap()[0].accepted_rsa_exponents(),
+            vec![65537]
+        );
+        assert_eq!(
+            p.algorithms.as_ref().unwrap()[1].algorithm,
+            Algorithm::EcdsaP256Sha256
+        );
         assert_eq!(p.accepted_names().unwrap().len(), 1);
     }
 
     #[test]
     fn bad_policies_are_rejected() {
-        assert!(KskPolicy::from_toml("max_bundle = 3", "t").is_err(), "unknown key");
+        assert!(
+            KskPolicy::from_toml("max_bundle = 3", "t").is_err(),
+            "unknown key"
+        );
         assert!(KskPolicy::from_toml("horizon = \"soon\"", "t").is_err());
         assert!(KskPolicy::from_toml("min_bundles = 5\nmax_bundles = 2", "t").is_err());
         assert!(KskPolicy::from_toml("[[algorithms]]\nalgorithm = \"RSASHA1\"", "t").is_err());
-        assert!(KskPolicy::from_toml("[[algorithms]]\nalgorithm = \"ECDSAP256SHA256\"\nrsa_sizes = [2048]", "t").is_err());
+        assert!(KskPolicy::from_toml(
+            "[[algorithms]]\nalgorithm = \"ECDSAP256SHA256\"\nrsa_sizes = [2048]",
+            "t"
+        )
+        .is_err());
         assert!(KskPolicy::from_toml("accepted_domains = [\"a..b\"]", "t").is_err());
         let e = load(Path::new("/nonexistent/kskit-policy.toml")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/kskit-policy.toml"));
@@ -520,14 +654,23 @@ algorithm = "ECDSAP256SHA256"
         KskPolicy::root().validate().unwrap();
         KskPolicy::small_registry().validate().unwrap();
         KskPolicy::default().validate().unwrap();
-        assert!(KskPolicy::small_registry().accepted_names().unwrap().is_empty());
+        assert!(KskPolicy::small_registry()
+            .accepted_names()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn bounds_report_violations() {
         let b = Bound::new(Some(Duration::days(9)), Some(Duration::days(12)), "x");
         assert!(b.violation(Duration::days(10)).is_none());
-        assert!(b.violation(Duration::days(8)).unwrap().contains("< minimum P9D"));
-        assert!(b.violation(Duration::days(13)).unwrap().contains("> maximum P12D"));
+        assert!(b
+            .violation(Duration::days(8))
+            .unwrap()
+            .contains("< minimum P9D"));
+        assert!(b
+            .violation(Duration::days(13))
+            .unwrap()
+            .contains("> maximum P12D"));
     }
 }

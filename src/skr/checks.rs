@@ -12,7 +12,9 @@ use crate::checks::{CheckResult, Report};
 use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::presentation::parse_records;
 use crate::dnssec::verify::verify_rrsig;
-use crate::dnssec::{rtype, DigestType, Dnskey, DnssecError, Ds, Name, RData, RrSet, Rrsig, FLAG_REVOKE};
+use crate::dnssec::{
+    rtype, DigestType, Dnskey, DnssecError, Ds, Name, RData, RrSet, Rrsig, FLAG_REVOKE,
+};
 use crate::ksr::model::{Format, Ksr, RequestBundle};
 use crate::skr::model::{ResponseBundle, Skr};
 use crate::timeutil::{format_rfc3339, from_rrsig_time};
@@ -69,18 +71,32 @@ pub fn parse_trust_anchor(text: &str) -> Result<TrustAnchor, TrustAnchorError> {
     let mut dnskeys = Vec::new();
     for r in records {
         match &domain {
-            Some(d) if !same_name(d, &r.name) => return Err(TrustAnchorError::MixedOwners(to_presentation(d), to_presentation(&r.name))),
+            Some(d) if !same_name(d, &r.name) => {
+                return Err(TrustAnchorError::MixedOwners(
+                    to_presentation(d),
+                    to_presentation(&r.name),
+                ))
+            }
             Some(_) => {}
             None => domain = Some(r.name.clone()),
         }
         match r.rdata {
             RData::Ds(d) => ta_ds.push(d),
             RData::Dnskey(k) => dnskeys.push(k),
-            other => return Err(TrustAnchorError::UnsupportedType(rtype::name(other.rtype()), to_presentation(&r.name))),
+            other => {
+                return Err(TrustAnchorError::UnsupportedType(
+                    rtype::name(other.rtype()),
+                    to_presentation(&r.name),
+                ))
+            }
         }
     }
     let domain = domain.ok_or(TrustAnchorError::Empty)?;
-    Ok(TrustAnchor { ds: ta_ds, dnskeys, domain })
+    Ok(TrustAnchor {
+        ds: ta_ds,
+        dnskeys,
+        domain,
+    })
 }
 
 impl TrustAnchor {
@@ -91,7 +107,10 @@ impl TrustAnchor {
         let mut plain = key.clone();
         plain.flags &= !FLAG_REVOKE;
         self.ds.iter().any(|d| d.matches(&self.domain, &plain))
-            || self.dnskeys.iter().any(|k| k.algorithm == key.algorithm && k.public_key == key.public_key)
+            || self
+                .dnskeys
+                .iter()
+                .any(|k| k.algorithm == key.algorithm && k.public_key == key.public_key)
     }
 }
 
@@ -137,9 +156,18 @@ fn label(b: &ResponseBundle) -> String {
 /// The bundle's RRset of type `t` (DNSKEY, CDS or CDNSKEY), if it has one.
 fn rrset(domain: &Name, b: &ResponseBundle, t: u16) -> Option<RrSet> {
     let (ttl, rdatas): (u32, Vec<RData>) = match t {
-        rtype::DNSKEY => (b.keys.first().map(|k| k.ttl).unwrap_or(0), b.keys.iter().map(|k| RData::Dnskey(k.dnskey.clone())).collect()),
+        rtype::DNSKEY => (
+            b.keys.first().map(|k| k.ttl).unwrap_or(0),
+            b.keys
+                .iter()
+                .map(|k| RData::Dnskey(k.dnskey.clone()))
+                .collect(),
+        ),
         rtype::CDS => (b.cds_ttl, b.cds.iter().cloned().map(RData::Cds).collect()),
-        rtype::CDNSKEY => (b.cdnskey_ttl, b.cdnskey.iter().cloned().map(RData::Cdnskey).collect()),
+        rtype::CDNSKEY => (
+            b.cdnskey_ttl,
+            b.cdnskey.iter().cloned().map(RData::Cdnskey).collect(),
+        ),
         _ => return None,
     };
     RrSet::new(domain.clone(), ttl, rdatas).ok()
@@ -148,10 +176,11 @@ fn rrset(domain: &Name, b: &ResponseBundle, t: u16) -> Option<RrSet> {
 /// The key of the bundle whose signature `sig` verifies over the covered RRset.
 fn verifying_key<'a>(domain: &Name, b: &'a ResponseBundle, sig: &Rrsig) -> Option<&'a Dnskey> {
     let set = rrset(domain, b, sig.type_covered)?;
-    b.keys
-        .iter()
-        .map(|k| &k.dnskey)
-        .find(|k| k.key_tag() == sig.key_tag && k.algorithm == sig.algorithm && verify_rrsig(&set, sig, k).is_ok())
+    b.keys.iter().map(|k| &k.dnskey).find(|k| {
+        k.key_tag() == sig.key_tag
+            && k.algorithm == sig.algorithm
+            && verify_rrsig(&set, sig, k).is_ok()
+    })
 }
 
 fn sorted(skr: &Skr) -> Vec<&ResponseBundle> {
@@ -171,28 +200,50 @@ pub fn check_sig_verify(skr: &Skr) -> CheckResult {
         for s in &b.signatures {
             n += 1;
             let sig = &s.rrsig;
-            let what = format!("{}: RRSIG {} by key tag {}", label(b), rtype::name(sig.type_covered), sig.key_tag);
+            let what = format!(
+                "{}: RRSIG {} by key tag {}",
+                label(b),
+                rtype::name(sig.type_covered),
+                sig.key_tag
+            );
             if !same_name(&sig.signer_name, &skr.domain) {
-                problems.push(format!("{what} names signer {}, not {}", to_presentation(&sig.signer_name), to_presentation(&skr.domain)));
+                problems.push(format!(
+                    "{what} names signer {}, not {}",
+                    to_presentation(&sig.signer_name),
+                    to_presentation(&skr.domain)
+                ));
                 continue;
             }
             let Some(set) = rrset(&skr.domain, b, sig.type_covered) else {
                 problems.push(format!("{what} covers an RRset the bundle does not have"));
                 continue;
             };
-            let candidates: Vec<&Dnskey> =
-                b.keys.iter().map(|k| &k.dnskey).filter(|k| k.key_tag() == sig.key_tag && k.algorithm == sig.algorithm).collect();
+            let candidates: Vec<&Dnskey> = b
+                .keys
+                .iter()
+                .map(|k| &k.dnskey)
+                .filter(|k| k.key_tag() == sig.key_tag && k.algorithm == sig.algorithm)
+                .collect();
             if candidates.is_empty() {
-                problems.push(format!("{what}: no key with that tag and algorithm in the bundle"));
+                problems.push(format!(
+                    "{what}: no key with that tag and algorithm in the bundle"
+                ));
                 continue;
             }
-            let errs: Vec<String> = candidates.iter().filter_map(|k| verify_rrsig(&set, sig, k).err().map(|e| e.to_string())).collect();
+            let errs: Vec<String> = candidates
+                .iter()
+                .filter_map(|k| verify_rrsig(&set, sig, k).err().map(|e| e.to_string()))
+                .collect();
             if errs.len() == candidates.len() {
                 problems.push(format!("{what} does not verify: {}", errs.join(", ")));
             }
         }
     }
-    CheckResult::from_problems(SKR_SIG_VERIFY, problems, format!("all {n} signatures in {} bundles verify", skr.bundles.len()))
+    CheckResult::from_problems(
+        SKR_SIG_VERIFY,
+        problems,
+        format!("all {n} signatures in {} bundles verify", skr.bundles.len()),
+    )
 }
 
 /// SKR-TRUST-ANCHOR: the SKR is for the trust anchor's domain and every key
@@ -204,7 +255,11 @@ pub fn check_trust_anchor(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
     if !same_name(&skr.domain, &ta.domain) {
         return CheckResult::fail(
             SKR_TRUST_ANCHOR,
-            format!("the SKR is for {} but the trust anchor for {}", to_presentation(&skr.domain), to_presentation(&ta.domain)),
+            format!(
+                "the SKR is for {} but the trust anchor for {}",
+                to_presentation(&skr.domain),
+                to_presentation(&ta.domain)
+            ),
         );
     }
     let mut problems = Vec::new();
@@ -215,20 +270,41 @@ pub fn check_trust_anchor(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
                 Some(k) if ta.pins(k) => {
                     signers.insert(k.key_tag());
                 }
-                Some(k) => problems.push(format!("{}: signing key tag {} is not pinned by the trust anchor", label(b), k.key_tag())),
+                Some(k) => problems.push(format!(
+                    "{}: signing key tag {} is not pinned by the trust anchor",
+                    label(b),
+                    k.key_tag()
+                )),
                 None => {
                     // Unverifiable signatures are SKR-SIG-VERIFY's; still, the named key must be pinned.
-                    let named: Vec<&Dnskey> =
-                        b.keys.iter().map(|k| &k.dnskey).filter(|k| k.key_tag() == s.rrsig.key_tag && k.algorithm == s.rrsig.algorithm).collect();
+                    let named: Vec<&Dnskey> = b
+                        .keys
+                        .iter()
+                        .map(|k| &k.dnskey)
+                        .filter(|k| {
+                            k.key_tag() == s.rrsig.key_tag && k.algorithm == s.rrsig.algorithm
+                        })
+                        .collect();
                     if !named.iter().any(|k| ta.pins(k)) {
-                        problems.push(format!("{}: signature by key tag {} is by no trust-anchored key", label(b), s.rrsig.key_tag));
+                        problems.push(format!(
+                            "{}: signature by key tag {} is by no trust-anchored key",
+                            label(b),
+                            s.rrsig.key_tag
+                        ));
                     }
                 }
             }
         }
     }
     let tags: Vec<String> = signers.iter().map(|t| t.to_string()).collect();
-    CheckResult::from_problems(SKR_TRUST_ANCHOR, problems, format!("every signing key is trust-anchored (key tags {})", tags.join(", ")))
+    CheckResult::from_problems(
+        SKR_TRUST_ANCHOR,
+        problems,
+        format!(
+            "every signing key is trust-anchored (key tags {})",
+            tags.join(", ")
+        ),
+    )
 }
 
 /// SKR-DNSKEY-SIGNED: every bundle's DNSKEY RRset carries a verifying RRSIG
@@ -238,11 +314,19 @@ pub fn check_trust_anchor(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
 pub fn check_dnskey_signed(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
     let mut problems = Vec::new();
     for b in &skr.bundles {
-        let ok = b.signatures.iter().filter(|s| s.rrsig.type_covered == rtype::DNSKEY).any(|s| {
-            verifying_key(&skr.domain, b, &s.rrsig).is_some_and(|k| !k.is_revoked() && ta.pins(k))
-        });
+        let ok = b
+            .signatures
+            .iter()
+            .filter(|s| s.rrsig.type_covered == rtype::DNSKEY)
+            .any(|s| {
+                verifying_key(&skr.domain, b, &s.rrsig)
+                    .is_some_and(|k| !k.is_revoked() && ta.pins(k))
+            });
         if !ok {
-            problems.push(format!("{}: the DNSKEY RRset has no valid signature by a trust-anchored KSK", label(b)));
+            problems.push(format!(
+                "{}: the DNSKEY RRset has no valid signature by a trust-anchored KSK",
+                label(b)
+            ));
         }
     }
     if skr.bundles.is_empty() {
@@ -251,7 +335,10 @@ pub fn check_dnskey_signed(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
     CheckResult::from_problems(
         SKR_DNSKEY_SIGNED,
         problems,
-        format!("the DNSKEY RRset of all {} bundles is signed by a trust-anchored KSK", skr.bundles.len()),
+        format!(
+            "the DNSKEY RRset of all {} bundles is signed by a trust-anchored KSK",
+            skr.bundles.len()
+        ),
     )
 }
 
@@ -260,7 +347,11 @@ fn zsk_set(keys: impl Iterator<Item = Dnskey>) -> BTreeSet<Vec<u8>> {
 }
 
 fn tags_of(set: &BTreeSet<Vec<u8>>) -> String {
-    let v: Vec<String> = set.iter().filter_map(|w| Dnskey::from_wire(w).ok()).map(|k| k.key_tag().to_string()).collect();
+    let v: Vec<String> = set
+        .iter()
+        .filter_map(|w| Dnskey::from_wire(w).ok())
+        .map(|k| k.key_tag().to_string())
+        .collect();
     if v.is_empty() {
         "none".into()
     } else {
@@ -269,7 +360,12 @@ fn tags_of(set: &BTreeSet<Vec<u8>>) -> String {
 }
 
 fn skr_zsks(b: &ResponseBundle) -> BTreeSet<Vec<u8>> {
-    zsk_set(b.keys.iter().filter(|k| !k.dnskey.is_sep()).map(|k| k.dnskey.clone()))
+    zsk_set(
+        b.keys
+            .iter()
+            .filter(|k| !k.dnskey.is_sep())
+            .map(|k| k.dnskey.clone()),
+    )
 }
 
 fn ksr_zsks(b: &RequestBundle) -> BTreeSet<Vec<u8>> {
@@ -286,11 +382,18 @@ fn ksr_zsks(b: &RequestBundle) -> BTreeSet<Vec<u8>> {
 pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
     let mut problems = Vec::new();
     if !same_name(&skr.domain, &ksr.domain) {
-        problems.push(format!("the SKR is for {}, the KSR for {}", to_presentation(&skr.domain), to_presentation(&ksr.domain)));
+        problems.push(format!(
+            "the SKR is for {}, the KSR for {}",
+            to_presentation(&skr.domain),
+            to_presentation(&ksr.domain)
+        ));
     }
     if ksr.format == Format::Iana {
         if skr.id != ksr.id {
-            problems.push(format!("the SKR id {} is not the KSR id {}", skr.id, ksr.id));
+            problems.push(format!(
+                "the SKR id {} is not the KSR id {}",
+                skr.id, ksr.id
+            ));
         }
         for kb in &ksr.bundles {
             let Some(sb) = skr.bundles.iter().find(|s| s.id == kb.id) else {
@@ -298,7 +401,11 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
                 continue;
             };
             if sb.inception != kb.inception {
-                problems.push(format!("{}: inception differs from the requested {}", label(sb), format_rfc3339(kb.inception)));
+                problems.push(format!(
+                    "{}: inception differs from the requested {}",
+                    label(sb),
+                    format_rfc3339(kb.inception)
+                ));
             }
             if sb.expiration != kb.expiration {
                 problems.push(format!(
@@ -310,7 +417,12 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
             }
             let (want, got) = (ksr_zsks(kb), skr_zsks(sb));
             if want != got {
-                problems.push(format!("{}: ZSKs {} differ from the requested {}", label(sb), tags_of(&got), tags_of(&want)));
+                problems.push(format!(
+                    "{}: ZSKs {} differ from the requested {}",
+                    label(sb),
+                    tags_of(&got),
+                    tags_of(&want)
+                ));
             }
         }
         for sb in &skr.bundles {
@@ -321,19 +433,28 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
         return CheckResult::from_problems(
             SKR_MATCHES_KSR,
             problems,
-            format!("all {} bundles match the KSR (id, inception, expiration, ZSKs)", ksr.bundles.len()),
+            format!(
+                "all {} bundles match the KSR (id, inception, expiration, ZSKs)",
+                ksr.bundles.len()
+            ),
         );
     }
     let mut kbs: Vec<&RequestBundle> = ksr.bundles.iter().collect();
     kbs.sort_by_key(|b| b.inception);
     for kb in &kbs {
         if !skr.bundles.iter().any(|s| s.inception == kb.inception) {
-            problems.push(format!("the KSR bundle at {} has no SKR bundle starting then", format_rfc3339(kb.inception)));
+            problems.push(format!(
+                "the KSR bundle at {} has no SKR bundle starting then",
+                format_rfc3339(kb.inception)
+            ));
         }
     }
     for sb in &skr.bundles {
         match kbs.iter().rev().find(|k| k.inception <= sb.inception) {
-            None => problems.push(format!("{} begins before the KSR's first bundle", label(sb))),
+            None => problems.push(format!(
+                "{} begins before the KSR's first bundle",
+                label(sb)
+            )),
             Some(kb) => {
                 let (want, got) = (ksr_zsks(kb), skr_zsks(sb));
                 if want != got {
@@ -370,12 +491,20 @@ pub fn check_coverage(skr: &Skr, ksr: Option<&Ksr>) -> CheckResult {
     let mut reach: Option<OffsetDateTime> = None;
     for b in &bundles {
         let Some(end) = response_bundle_end(b) else {
-            problems.push(format!("{} has no expiration and no DNSKEY signature", label(b)));
+            problems.push(format!(
+                "{} has no expiration and no DNSKEY signature",
+                label(b)
+            ));
             continue;
         };
         if let Some(r) = reach {
             if b.inception > r {
-                problems.push(format!("gap from {} to {} before {}", format_rfc3339(r), format_rfc3339(b.inception), label(b)));
+                problems.push(format!(
+                    "gap from {} to {} before {}",
+                    format_rfc3339(r),
+                    format_rfc3339(b.inception),
+                    label(b)
+                ));
             }
         }
         reach = Some(reach.map_or(end, |r| r.max(end)));
@@ -387,19 +516,36 @@ pub fn check_coverage(skr: &Skr, ksr: Option<&Ksr>) -> CheckResult {
         return CheckResult::from_problems(
             SKR_COVERAGE,
             problems,
-            format!("no gap from {} to {} (no KSR to compare with)", format_rfc3339(first.inception), format_rfc3339(reach)),
+            format!(
+                "no gap from {} to {} (no KSR to compare with)",
+                format_rfc3339(first.inception),
+                format_rfc3339(reach)
+            ),
         );
     };
     let start = k.bundles.iter().map(|b| b.inception).min();
-    let end = k.bundles.iter().filter_map(|b| b.expiration).max().or_else(|| k.bundles.iter().map(|b| b.inception).max());
+    let end = k
+        .bundles
+        .iter()
+        .filter_map(|b| b.expiration)
+        .max()
+        .or_else(|| k.bundles.iter().map(|b| b.inception).max());
     if let Some(s) = start {
         if first.inception > s {
-            problems.push(format!("the SKR begins {} after the requested start {}", format_rfc3339(first.inception), format_rfc3339(s)));
+            problems.push(format!(
+                "the SKR begins {} after the requested start {}",
+                format_rfc3339(first.inception),
+                format_rfc3339(s)
+            ));
         }
     }
     if let Some(e) = end {
         if reach < e {
-            problems.push(format!("the SKR ends {} before the requested end {}", format_rfc3339(reach), format_rfc3339(e)));
+            problems.push(format!(
+                "the SKR ends {} before the requested end {}",
+                format_rfc3339(reach),
+                format_rfc3339(e)
+            ));
         }
     }
     CheckResult::from_problems(
@@ -429,25 +575,49 @@ pub fn check_no_early_expiry(skr: &Skr) -> CheckResult {
         for s in &b.signatures {
             let inc = from_rrsig_time(s.rrsig.inception, b.inception);
             let exp = from_rrsig_time(s.rrsig.expiration, b.inception);
-            let what = format!("{}: RRSIG {} by key tag {}", label(b), rtype::name(s.rrsig.type_covered), s.rrsig.key_tag);
+            let what = format!(
+                "{}: RRSIG {} by key tag {}",
+                label(b),
+                rtype::name(s.rrsig.type_covered),
+                s.rrsig.key_tag
+            );
             if inc > b.inception {
-                problems.push(format!("{what} is valid only from {}, after the bundle begins", format_rfc3339(inc)));
+                problems.push(format!(
+                    "{what} is valid only from {}, after the bundle begins",
+                    format_rfc3339(inc)
+                ));
             }
             if exp <= inc {
-                problems.push(format!("{what} expires ({}) before its inception", format_rfc3339(exp)));
+                problems.push(format!(
+                    "{what} expires ({}) before its inception",
+                    format_rfc3339(exp)
+                ));
             } else if let Some(u) = until {
                 if exp < u {
-                    problems.push(format!("{what} expires {} before the next bundle takes over ({})", format_rfc3339(exp), format_rfc3339(u)));
+                    problems.push(format!(
+                        "{what} expires {} before the next bundle takes over ({})",
+                        format_rfc3339(exp),
+                        format_rfc3339(u)
+                    ));
                 }
             }
         }
     }
-    CheckResult::from_problems(SKR_NO_EARLY_EXPIRY, problems, "no signature expires before the next bundle takes over")
+    CheckResult::from_problems(
+        SKR_NO_EARLY_EXPIRY,
+        problems,
+        "no signature expires before the next bundle takes over",
+    )
 }
 
 /// The RFC 8078 §4 CDNSKEY delete form: `0 3 0 AA==`.
 pub fn cdnskey_delete() -> Dnskey {
-    Dnskey { flags: 0, protocol: 3, algorithm: 0, public_key: vec![0] }
+    Dnskey {
+        flags: 0,
+        protocol: 3,
+        algorithm: 0,
+        public_key: vec![0],
+    }
 }
 
 /// SKR-CDS-CONSISTENT: each bundle's CDS and CDNSKEY RRsets (RFC 7344 §3)
@@ -457,8 +627,15 @@ pub fn cdnskey_delete() -> Dnskey {
 /// records; and each is signed by a trust-anchored KSK (RFC 7344 §4.1). Not
 /// applicable when no bundle publishes CDS or CDNSKEY. No knob.
 pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
-    if skr.bundles.iter().all(|b| b.cds.is_empty() && b.cdnskey.is_empty()) {
-        return CheckResult::not_applicable(SKR_CDS_CONSISTENT, "no bundle publishes CDS or CDNSKEY");
+    if skr
+        .bundles
+        .iter()
+        .all(|b| b.cds.is_empty() && b.cdnskey.is_empty())
+    {
+        return CheckResult::not_applicable(
+            SKR_CDS_CONSISTENT,
+            "no bundle publishes CDS or CDNSKEY",
+        );
     }
     let mut problems = Vec::new();
     for b in &skr.bundles {
@@ -466,15 +643,25 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
             continue;
         }
         let lb = label(b);
-        let ksks: Vec<&Dnskey> = b.keys.iter().map(|k| &k.dnskey).filter(|k| k.is_sep()).collect();
-        let deletes = b.cds.iter().filter(|d| d.is_delete()).count() + b.cdnskey.iter().filter(|k| k.algorithm == 0).count();
+        let ksks: Vec<&Dnskey> = b
+            .keys
+            .iter()
+            .map(|k| &k.dnskey)
+            .filter(|k| k.is_sep())
+            .collect();
+        let deletes = b.cds.iter().filter(|d| d.is_delete()).count()
+            + b.cdnskey.iter().filter(|k| k.algorithm == 0).count();
         let total = b.cds.len() + b.cdnskey.len();
         if deletes > 0 && deletes < total {
-            problems.push(format!("{lb}: CDS/CDNSKEY mix the RFC 8078 delete form with normal records"));
+            problems.push(format!(
+                "{lb}: CDS/CDNSKEY mix the RFC 8078 delete form with normal records"
+            ));
             continue;
         }
         if deletes > 0 {
-            if b.cds.iter().any(|d| *d != Ds::delete()) || b.cdnskey.iter().any(|k| *k != cdnskey_delete()) {
+            if b.cds.iter().any(|d| *d != Ds::delete())
+                || b.cdnskey.iter().any(|k| *k != cdnskey_delete())
+            {
                 problems.push(format!("{lb}: a delete record is not exactly CDS 0 0 0 00 / CDNSKEY 0 3 0 AA== (RFC 8078 §4)"));
             }
         } else {
@@ -487,22 +674,33 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
                     Some(k) => {
                         cds_tags.insert(k.key_tag());
                     }
-                    None => problems.push(format!("{lb}: CDS for key tag {} matches no KSK of the bundle", d.key_tag)),
+                    None => problems.push(format!(
+                        "{lb}: CDS for key tag {} matches no KSK of the bundle",
+                        d.key_tag
+                    )),
                 }
             }
             let mut cdnskey_tags = BTreeSet::new();
             for c in &b.cdnskey {
-                if ksks.iter().any(|k| *k == c) {
+                if ksks.contains(&c) {
                     cdnskey_tags.insert(c.key_tag());
                 } else {
-                    problems.push(format!("{lb}: CDNSKEY key tag {} is not a KSK of the bundle", c.key_tag()));
+                    problems.push(format!(
+                        "{lb}: CDNSKEY key tag {} is not a KSK of the bundle",
+                        c.key_tag()
+                    ));
                 }
             }
             if !b.cds.is_empty() && !b.cdnskey.is_empty() && cds_tags != cdnskey_tags {
-                problems.push(format!("{lb}: CDS names key tags {cds_tags:?} but CDNSKEY {cdnskey_tags:?}"));
+                problems.push(format!(
+                    "{lb}: CDS names key tags {cds_tags:?} but CDNSKEY {cdnskey_tags:?}"
+                ));
             }
         }
-        for (t, present) in [(rtype::CDS, !b.cds.is_empty()), (rtype::CDNSKEY, !b.cdnskey.is_empty())] {
+        for (t, present) in [
+            (rtype::CDS, !b.cds.is_empty()),
+            (rtype::CDNSKEY, !b.cdnskey.is_empty()),
+        ] {
             if !present {
                 continue;
             }
@@ -510,13 +708,23 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
                 .signatures
                 .iter()
                 .filter(|s| s.rrsig.type_covered == t)
-                .any(|s| verifying_key(&skr.domain, b, &s.rrsig).is_some_and(|k| !k.is_revoked() && ta.pins(k)));
+                .any(|s| {
+                    verifying_key(&skr.domain, b, &s.rrsig)
+                        .is_some_and(|k| !k.is_revoked() && ta.pins(k))
+                });
             if !signed {
-                problems.push(format!("{lb}: the {} RRset has no valid signature by a trust-anchored KSK", rtype::name(t)));
+                problems.push(format!(
+                    "{lb}: the {} RRset has no valid signature by a trust-anchored KSK",
+                    rtype::name(t)
+                ));
             }
         }
     }
-    CheckResult::from_problems(SKR_CDS_CONSISTENT, problems, "CDS and CDNSKEY name the bundles' KSKs (or the delete form) and are signed")
+    CheckResult::from_problems(
+        SKR_CDS_CONSISTENT,
+        problems,
+        "CDS and CDNSKEY name the bundles' KSKs (or the delete form) and are signed",
+    )
 }
 
 /// SKR-NOT-EXPIRED: at `now`, the SKR still has a bundle whose signatures
@@ -525,10 +733,18 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
 pub fn check_not_expired(skr: &Skr, now: OffsetDateTime) -> CheckResult {
     match skr.bundles.iter().filter_map(response_bundle_end).max() {
         None => CheckResult::fail(SKR_NOT_EXPIRED, "the SKR has no bundle with an end time"),
-        Some(end) if end <= now => {
-            CheckResult::fail(SKR_NOT_EXPIRED, format!("every bundle ended by {}; now is {}", format_rfc3339(end), format_rfc3339(now)))
-        }
-        Some(end) => CheckResult::pass(SKR_NOT_EXPIRED, format!("the SKR is usable until {}", format_rfc3339(end))),
+        Some(end) if end <= now => CheckResult::fail(
+            SKR_NOT_EXPIRED,
+            format!(
+                "every bundle ended by {}; now is {}",
+                format_rfc3339(end),
+                format_rfc3339(now)
+            ),
+        ),
+        Some(end) => CheckResult::pass(
+            SKR_NOT_EXPIRED,
+            format!("the SKR is usable until {}", format_rfc3339(end)),
+        ),
     }
 }
 
@@ -552,8 +768,18 @@ mod tests {
                 let dk = dnskey_rrset(&ksr.domain, &keys);
                 let cds = vec![ksk.dnskey().ds(&ksr.domain, DigestType::Sha256)];
                 let cdnskey = vec![ksk.dnskey().clone()];
-                let cds_set = RrSet::new(ksr.domain.clone(), 0, cds.iter().cloned().map(RData::Cds).collect()).unwrap();
-                let cdk_set = RrSet::new(ksr.domain.clone(), 0, cdnskey.iter().cloned().map(RData::Cdnskey).collect()).unwrap();
+                let cds_set = RrSet::new(
+                    ksr.domain.clone(),
+                    0,
+                    cds.iter().cloned().map(RData::Cds).collect(),
+                )
+                .unwrap();
+                let cdk_set = RrSet::new(
+                    ksr.domain.clone(),
+                    0,
+                    cdnskey.iter().cloned().map(RData::Cdnskey).collect(),
+                )
+                .unwrap();
                 let signatures = vec![
                     sign_set(ksk, &dk, kb.inception, exp),
                     sign_set(ksk, &cds_set, kb.inception, exp),
@@ -572,11 +798,24 @@ mod tests {
                 }
             })
             .collect();
-        Skr { format: ksr.format, id: ksr.id.clone(), domain: ksr.domain.clone(), serial: ksr.serial, ksk_policy: None, zsk_policy: None, bundles, generated: None }
+        Skr {
+            format: ksr.format,
+            id: ksr.id.clone(),
+            domain: ksr.domain.clone(),
+            serial: ksr.serial,
+            ksk_policy: None,
+            zsk_policy: None,
+            bundles,
+            generated: None,
+        }
     }
 
     fn ta_for(k: &TestKey) -> TrustAnchor {
-        TrustAnchor { ds: vec![k.dnskey().ds(&Name::root(), DigestType::Sha256)], dnskeys: vec![], domain: Name::root() }
+        TrustAnchor {
+            ds: vec![k.dnskey().ds(&Name::root(), DigestType::Sha256)],
+            dnskeys: vec![],
+            domain: Name::root(),
+        }
     }
 
     fn now() -> OffsetDateTime {
@@ -591,9 +830,16 @@ mod tests {
         let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
         assert!(r.passed(), "{r}");
         assert!(r.results.iter().all(|c| c.applicable), "{r}");
-        assert_eq!(r.results.iter().map(|c| c.id).collect::<Vec<_>>(), ALL.to_vec());
+        assert_eq!(
+            r.results.iter().map(|c| c.id).collect::<Vec<_>>(),
+            ALL.to_vec()
+        );
         // A DNSKEY trust anchor works as well as a DS one.
-        let ta = TrustAnchor { ds: vec![], dnskeys: vec![ksk.dnskey().clone()], domain: Name::root() };
+        let ta = TrustAnchor {
+            ds: vec![],
+            dnskeys: vec![ksk.dnskey().clone()],
+            domain: Name::root(),
+        };
         assert!(check_skr(&skr, &ta, None, now()).passed());
     }
 
@@ -605,7 +851,10 @@ mod tests {
         skr.bundles[4].signatures[0].rrsig.signature[3] ^= 0x40;
         let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
         let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
-        assert!(fails.contains(&SKR_SIG_VERIFY) && fails.contains(&SKR_DNSKEY_SIGNED), "{r}");
+        assert!(
+            fails.contains(&SKR_SIG_VERIFY) && fails.contains(&SKR_DNSKEY_SIGNED),
+            "{r}"
+        );
         assert!(r.get(SKR_SIG_VERIFY).unwrap().message.contains("bundle-4"));
     }
 
@@ -617,7 +866,12 @@ mod tests {
         let skr = sign(&f.ksr, &ksk);
         let r = check_skr(&skr, &ta_for(&other), Some(&f.ksr), now());
         let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
-        assert!(fails.contains(&SKR_TRUST_ANCHOR) && fails.contains(&SKR_DNSKEY_SIGNED) && fails.contains(&SKR_CDS_CONSISTENT), "{r}");
+        assert!(
+            fails.contains(&SKR_TRUST_ANCHOR)
+                && fails.contains(&SKR_DNSKEY_SIGNED)
+                && fails.contains(&SKR_CDS_CONSISTENT),
+            "{r}"
+        );
         assert!(!fails.contains(&SKR_SIG_VERIFY));
         let mut wrong_domain = ta_for(&ksk);
         wrong_domain.domain = crate::dnssec::parse_name("example.").unwrap();
@@ -649,12 +903,20 @@ mod tests {
         skr.bundles.remove(4);
         let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
         let fails: Vec<&str> = r.failures().iter().map(|c| c.id).collect();
-        assert!(fails.contains(&SKR_COVERAGE) && fails.contains(&SKR_MATCHES_KSR) && fails.contains(&SKR_NO_EARLY_EXPIRY), "{r}");
+        assert!(
+            fails.contains(&SKR_COVERAGE)
+                && fails.contains(&SKR_MATCHES_KSR)
+                && fails.contains(&SKR_NO_EARLY_EXPIRY),
+            "{r}"
+        );
         // Dropping the last bundle leaves the requested end uncovered.
         let mut skr = sign(&f.ksr, &ksk);
         skr.bundles.pop();
         let r = check_coverage(&skr, Some(&f.ksr));
-        assert!(r.is_failure() && r.message.contains("before the requested end"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("before the requested end"),
+            "{r}"
+        );
         assert!(check_coverage(&skr, None).passed);
     }
 
@@ -671,9 +933,14 @@ mod tests {
         assert!(r.is_failure() && r.message.contains("mix"), "{r}");
         // A CDS for a key not in the bundle.
         let mut s3 = skr.clone();
-        s3.bundles[1].cds = vec![TestKey::new(257).dnskey().ds(&Name::root(), DigestType::Sha256)];
+        s3.bundles[1].cds = vec![TestKey::new(257)
+            .dnskey()
+            .ds(&Name::root(), DigestType::Sha256)];
         let r = check_cds_consistent(&s3, &ta);
-        assert!(r.is_failure() && r.message.contains("matches no KSK"), "{r}");
+        assert!(
+            r.is_failure() && r.message.contains("matches no KSK"),
+            "{r}"
+        );
         // None published: not applicable.
         let mut s4 = skr.clone();
         for b in &mut s4.bundles {
@@ -700,11 +967,17 @@ mod tests {
 
     #[test]
     fn trust_anchor_parsing() {
-        let ta = parse_trust_anchor(". IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5\n").unwrap();
+        let ta = parse_trust_anchor(
+            ". IN DS 19036 8 2 49AAC11D7B6F6446702E54A1607371607A1A41855200FD2CE1CDDE32F24E8FB5\n",
+        )
+        .unwrap();
         assert_eq!(ta.ds.len(), 1);
         assert_eq!(ta.ds[0].key_tag, 19036);
         assert!(ta.domain.is_root());
-        assert!(matches!(parse_trust_anchor(""), Err(TrustAnchorError::Empty)));
+        assert!(matches!(
+            parse_trust_anchor(""),
+            Err(TrustAnchorError::Empty)
+        ));
         assert!(parse_trust_anchor(". IN DS 1 8 2 00\nexample. IN DS 1 8 2 00").is_err());
         assert!(parse_trust_anchor(". 0 IN A 192.0.2.1").is_err());
     }
