@@ -226,6 +226,12 @@ fn keygen_list_sign_all_algorithms() {
     let tok = inv.slots.iter().filter_map(|s| s.token.as_ref()).find(|t| t.label == "KSK Token").unwrap();
     assert!(tok.logged_in, "{:?}", tok.login_error);
     assert!(tok.keys.iter().all(|k| k.has_private == Some(true)));
+    // generated private keys are token objects, sensitive and not extractable
+    let flags = private_key_flags("KSK Token");
+    assert_eq!(flags.len(), cases.len());
+    for (label, token, sensitive, extractable, sign) in flags {
+        assert!(token && sensitive && !extractable && sign, "{label}");
+    }
     // JSON form serialises
     let json = serde_json::to_string(&inv).unwrap();
     assert!(json.contains("\"label\":\"KSK Token\""));
@@ -315,7 +321,6 @@ fn import_soft_keys_and_sign_count() {
             assert_eq!(s.sign_count(), i);
         }
     }
-    // the imported private key is sensitive and not extractable: check with pkcs11-tool if present
     let inv = pkcs11::list(
         Path::new(MODULE),
         &ListOptions { pin: Some(zeroize::Zeroizing::new(PIN.to_string())), ..Default::default() },
@@ -328,6 +333,12 @@ fn import_soft_keys_and_sign_count() {
     let soft = kskit::backends::soft::generate(Algorithm::EcdsaP256Sha256, None, KSK).unwrap();
     let e = pkcs11::import_key(&uri, &soft, "imported-13", &opts()).unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
+    // the imported private keys are token objects, sensitive and not extractable
+    let flags = private_key_flags("imp");
+    assert_eq!(flags.len(), 4);
+    for (label, token, sensitive, extractable, sign) in flags {
+        assert!(token && sensitive && !extractable && sign, "{label}");
+    }
 }
 
 #[test]
@@ -338,6 +349,7 @@ fn clear_errors() {
     }
     let hsm = Hsm::new("ALL");
     hsm.init_token("errs");
+    make_duplicate_labels("errs", "dup");
     let uri = hsm.uri("errs", None);
     pkcs11::keygen(&uri, Algorithm::EcdsaP256Sha256, None, "ksk", &opts()).unwrap();
 
@@ -375,35 +387,16 @@ fn clear_errors() {
     let e = pkcs11::keygen(&uri, Algorithm::EcdsaP256Sha256, None, "ksk", &opts()).unwrap_err();
     assert_eq!(e.to_string(), "a key with label \"ksk\" already exists on token \"errs\"; choose another label");
 
-    // duplicate labels made by another tool: ask for id=
-    for id in ["0a", "0b"] {
-        let out = Command::new("pkcs11-tool")
-            .env("SOFTHSM2_CONF", &hsm.conf)
-            .args(["--module", MODULE, "--token-label", "errs", "--login", "--pin", PIN])
-            .args(["--keypairgen", "--key-type", "EC:prime256v1", "--label", "dup", "--id", id])
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => panic!("pkcs11-tool failed: {}", String::from_utf8_lossy(&o.stderr)),
-            Err(e) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("pkcs11-tool (opensc) is required in CI: {e}");
-                }
-                eprintln!("note: pkcs11-tool missing, duplicate-label case skipped");
-                break;
-            }
-        }
-    }
-    if Command::new("pkcs11-tool").arg("--help").output().is_ok() {
-        let e = Pkcs11Signer::open(&hsm.uri("errs", Some("dup")), Algorithm::EcdsaP256Sha256, KSK, &opts()).unwrap_err();
-        let m = e.to_string();
-        assert!(m.starts_with("2 keys have label \"dup\" on token \"errs\": use id="), "{m}");
-        assert!(m.contains("0a") && m.contains("0b"), "{m}");
-        // and with id= it works
-        let u: Pkcs11Uri = format!("pkcs11:token=errs;object=dup;id=%0b?module-path={MODULE}&pin-value={PIN}").parse().unwrap();
-        let s = Pkcs11Signer::open(&u, Algorithm::EcdsaP256Sha256, KSK, &opts()).unwrap();
-        check_signing(&s, Algorithm::EcdsaP256Sha256);
-    }
+    // duplicate labels (made by another tool): ask for id=
+    let e = Pkcs11Signer::open(&hsm.uri("errs", Some("dup")), Algorithm::EcdsaP256Sha256, KSK, &opts()).unwrap_err();
+    let m = e.to_string();
+    assert!(m.starts_with("2 keys have label \"dup\" on token \"errs\": use id="), "{m}");
+    assert!(m.contains("0a") && m.contains("0b"), "{m}");
+    // and with id= it works
+    let u: Pkcs11Uri = format!("pkcs11:token=errs;object=dup;id=%0b?module-path={MODULE}&pin-value={PIN}").parse().unwrap();
+    let s = Pkcs11Signer::open(&u, Algorithm::EcdsaP256Sha256, KSK, &opts()).unwrap();
+    check_signing(&s, Algorithm::EcdsaP256Sha256);
+    drop(s);
 
     // wrong PIN: its own error with the token's PIN flags; no second attempt in this run
     let bad: Pkcs11Uri = format!("pkcs11:token=errs;object=ksk?module-path={MODULE}&pin-value=0000").parse().unwrap();
@@ -412,4 +405,89 @@ fn clear_errors() {
     assert!(e.to_string().starts_with("wrong PIN for token \"errs\"; token PIN flags:"), "{e}");
     let e = Pkcs11Signer::open(&hsm.uri("errs", Some("ksk")), Algorithm::EcdsaP256Sha256, KSK, &opts()).unwrap_err();
     assert!(matches!(e, Pkcs11Error::SecondLogin { .. }), "{e}");
+}
+
+/// Makes two EC key pairs labelled `label` (ids 0a and 0b) with cryptoki
+/// directly, as another tool would; kskit itself refuses duplicate labels.
+/// Runs while no kskit session is open (the module is not initialised).
+fn make_duplicate_labels(token: &str, label: &str) {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::Attribute;
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).unwrap();
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).map(|i| i.label() == token).unwrap_or(false))
+        .unwrap();
+    let s = ctx.open_rw_session(slot).unwrap();
+    s.login(UserType::User, Some(&AuthPin::from(PIN))).unwrap();
+    let p256 = vec![0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+    for id in [0x0au8, 0x0b] {
+        let public = [
+            Attribute::Token(true),
+            Attribute::Verify(true),
+            Attribute::EcParams(p256.clone()),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(vec![id]),
+        ];
+        let private = [
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Sign(true),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(vec![id]),
+        ];
+        s.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private).unwrap();
+    }
+    s.logout().unwrap();
+    drop(s);
+    ctx.finalize().unwrap();
+}
+
+/// (label, CKA_TOKEN, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_SIGN) of every
+/// private key on `token`, read with cryptoki directly while no kskit
+/// session is open.
+fn private_key_flags(token: &str) -> Vec<(String, bool, bool, bool, bool)> {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+    let ctx = Pkcs11::new(MODULE).unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).unwrap();
+    let slot = ctx
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).map(|i| i.label() == token).unwrap_or(false))
+        .unwrap();
+    let s = ctx.open_ro_session(slot).unwrap();
+    s.login(UserType::User, Some(&AuthPin::from(PIN))).unwrap();
+    let mut out = Vec::new();
+    for h in s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)]).unwrap() {
+        let attrs = s
+            .get_attributes(h, &[AttributeType::Label, AttributeType::Token, AttributeType::Sensitive, AttributeType::Extractable, AttributeType::Sign])
+            .unwrap();
+        let mut row = (String::new(), false, false, true, false);
+        for a in attrs {
+            match a {
+                Attribute::Label(l) => row.0 = String::from_utf8_lossy(&l).into_owned(),
+                Attribute::Token(b) => row.1 = b,
+                Attribute::Sensitive(b) => row.2 = b,
+                Attribute::Extractable(b) => row.3 = b,
+                Attribute::Sign(b) => row.4 = b,
+                _ => {}
+            }
+        }
+        out.push(row);
+    }
+    s.logout().unwrap();
+    drop(s);
+    ctx.finalize().unwrap();
+    out
 }

@@ -47,6 +47,8 @@ pub enum KeyRefError {
 }
 
 /// Where a key lives.
+// A handful of these exist per run; keeping the URI inline keeps matching simple.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyRef {
     /// A keystore id, key tag or unique prefix, resolved by the keystore.

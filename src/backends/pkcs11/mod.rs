@@ -56,7 +56,7 @@ pub enum Pkcs11Error {
     TokenAmbiguous { module: PathBuf, wanted: String, n: usize, matches: Vec<String> },
     #[error("wrong PIN for token {token:?}; {flags}")]
     WrongPin { token: String, flags: PinFlags },
-    #[error("the user PIN of token {token:?} is locked; unblock it with the SO-PIN (e.g. sc-hsm-tool --unlock-pin or pkcs11-tool --init-pin --login --login-type so)")]
+    #[error("the user PIN of token {token:?} is locked; unblock it with the SO-PIN (e.g. pkcs11-tool --module MODULE --login --login-type so --init-pin)")]
     PinLocked { token: String },
     #[error("token {token:?} reports that the next wrong PIN locks it (final try); kskit does not try a login unless --allow-final-try is given")]
     FinalTry { token: String },
@@ -1077,7 +1077,6 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
         };
         Ok((inv, tokens))
     })?;
-    worker.set_slot(0);
     for (slot_id, label, final_try, login_required, initialized) in tokens {
         if !initialized {
             continue;
