@@ -20,6 +20,7 @@ mod hsm;
 mod init;
 mod key;
 mod ksr;
+mod policy;
 mod skr;
 mod zsk;
 
@@ -54,6 +55,9 @@ pub enum Command {
     /// Key Signing Requests: generate (ZSK side), verify and sign (KSK side).
     #[command(subcommand)]
     Ksr(ksr::KsrCommand),
+    /// Policy: check kskit.toml for impossible timings.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Signed Key Responses: verify and import (ZSK side).
     #[command(subcommand)]
     Skr(skr::SkrCommand),
@@ -169,6 +173,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Zsk(c) => zsk::run(c, ctx),
         Command::Ksr(c) => ksr::run(c, ctx),
         Command::Skr(c) => skr::run(c, ctx),
+        Command::Policy(c) => policy::run(c, ctx),
     }
 }
 

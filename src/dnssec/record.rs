@@ -25,7 +25,10 @@ pub mod rtype {
 
     /// The mnemonic of a type (RFC 3597 `TYPEnnn` for unnamed ones).
     pub fn name(t: u16) -> String {
-        hickory_proto::rr::RecordType::from(t).to_string()
+        match hickory_proto::rr::RecordType::from(t) {
+            hickory_proto::rr::RecordType::Unknown(n) => format!("TYPE{n}"),
+            r => r.to_string(),
+        }
     }
 
     /// Parses a mnemonic or `TYPEnnn`.
@@ -198,6 +201,7 @@ mod tests {
     #[test]
     fn rtype_names() {
         assert_eq!(rtype::name(rtype::CDNSKEY), "CDNSKEY");
+        assert_eq!(rtype::name(65280), "TYPE65280");
         assert_eq!(rtype::parse("cds"), Some(rtype::CDS));
         assert_eq!(rtype::parse("TYPE65534"), Some(65534));
         assert_eq!(rtype::parse("NOPE"), None);
