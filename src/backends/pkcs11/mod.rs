@@ -705,6 +705,9 @@ impl Signer for Pkcs11Signer {
     }
 }
 
+/// The least time kskit waits for C_GenerateKeyPair.
+pub const KEYGEN_MIN_TIMEOUT: Duration = Duration::from_secs(300);
+
 fn key_pair_gen_mechanism(alg: Algorithm) -> Option<MechanismType> {
     match alg {
         Algorithm::RsaSha256 | Algorithm::RsaSha512 => Some(MechanismType::RSA_PKCS_KEY_PAIR_GEN),
@@ -745,7 +748,9 @@ pub fn keygen(uri: &Pkcs11Uri, alg: Algorithm, bits: Option<u32>, label: &str, o
     let id: [u8; 16] = rand::random();
     let id = id.to_vec();
     let (l, i, tl, m) = (label.to_string(), id.clone(), token.label.clone(), token.module.clone());
-    token.worker.call("generating the key pair", move |st: &mut State| {
+    // Key generation on a smartcard can take minutes (RSA-4096); allow at least 5.
+    let gen_timeout = token.worker.timeout().max(KEYGEN_MIN_TIMEOUT);
+    token.worker.call_with_timeout("generating the key pair", gen_timeout, move |st: &mut State| {
         let s = st.session()?;
         let common_pub = vec![
             Attribute::Token(true),

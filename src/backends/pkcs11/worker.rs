@@ -123,12 +123,27 @@ impl Worker {
         R: Send + 'static,
         F: FnOnce(&mut State) -> Result<R, Pkcs11Error> + Send + 'static,
     {
-        self.inner.call(what, f)
+        self.inner.call(what, self.inner.timeout, f)
+    }
+
+    /// Like [`Worker::call`] with its own timeout (for slow operations such
+    /// as RSA key generation on a card).
+    pub fn call_with_timeout<R, F>(&self, what: &str, timeout: Duration, f: F) -> Result<R, Pkcs11Error>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut State) -> Result<R, Pkcs11Error> + Send + 'static,
+    {
+        self.inner.call(what, timeout, f)
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
     }
 }
 
 impl Inner {
-    fn call<R, F>(&self, what: &str, f: F) -> Result<R, Pkcs11Error>
+    fn call<R, F>(&self, what: &str, timeout: Duration, f: F) -> Result<R, Pkcs11Error>
     where
         R: Send + 'static,
         F: FnOnce(&mut State) -> Result<R, Pkcs11Error> + Send + 'static,
@@ -145,7 +160,7 @@ impl Inner {
             let tx = guard.as_ref().ok_or_else(|| Pkcs11Error::Other("PKCS#11 worker is closed".into()))?;
             tx.send(job).map_err(|_| Pkcs11Error::Other("PKCS#11 worker thread has stopped".into()))?;
         }
-        match rrx.recv_timeout(self.timeout) {
+        match rrx.recv_timeout(timeout) {
             Ok(r) => r,
             Err(RecvTimeoutError::Timeout) => {
                 self.hung.store(true, Ordering::SeqCst);
@@ -153,7 +168,7 @@ impl Inner {
                 Err(Pkcs11Error::Timeout {
                     module: self.module.clone(),
                     slot,
-                    secs: self.timeout.as_secs(),
+                    secs: timeout.as_secs(),
                     what: what.to_string(),
                 })
             }
@@ -167,7 +182,7 @@ impl Inner {
     /// the timeout; then stops the thread. A hung worker is left alone.
     fn shutdown(&self) {
         if !self.hung.load(Ordering::SeqCst) {
-            let _ = self.call("closing the session", |st| {
+            let _ = self.call("closing the session", self.timeout, |st| {
                 st.cleanup();
                 Ok(())
             });
