@@ -305,7 +305,7 @@ fn interrupted_save_leaves_old_state_and_stale_temps_are_cleaned() {
     fs::write(dir.join(".keys.json.Xy12ab.kskit-tmp"), b"{\"version\":1,\"keys\":[{\"id\":").unwrap();
     fs::write(dir.join("private").join(".example.org-zsk-1-0000.age.Ab34cd.kskit-tmp"), b"age-enc").unwrap();
     let ks = Keystore::open(&dir).unwrap();
-    assert_eq!(ks.keys(), &[first.clone()]);
+    assert_eq!(ks.keys(), std::slice::from_ref(&first));
     for d in [dir.clone(), dir.join("private")] {
         for e in fs::read_dir(&d).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -323,7 +323,7 @@ fn interrupted_save_leaves_old_state_and_stale_temps_are_cleaned() {
     let key = soft::generate(Algorithm::Ed25519, None, 256).unwrap();
     let r = ks.store_soft_key(&key, &parse_name("example.org").unwrap(), Role::Zsk, &KeyEncryption::Passphrase(pass("pw")), OffsetDateTime::now_utc());
     assert!(r.is_err());
-    assert_eq!(ks.keys(), &[first.clone()]);
+    assert_eq!(ks.keys(), std::slice::from_ref(&first));
     let names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !fsutil::is_temp_name(n)), "{names:?}");
     let privs: Vec<String> =
