@@ -1,0 +1,273 @@
+//! Shared helpers for the integration tests that drive the `kskit` binary
+//! and outside tools (Knot DNS's keymgr, SoftHSM2).
+//!
+//! Include with `mod common;` from a test file. Every helper runs commands
+//! with an explicit working directory and environment, so tests running in
+//! parallel never share state through the process environment.
+//!
+//! Outside tools: [`require_tools`] returns `false` (and prints a note) when
+//! one is missing, so a test can skip; when `CI=true` a missing tool fails
+//! the test instead, so CI can never pass by skipping.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The passphrase used for the software keys the tests generate.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+/// The SoftHSM2 module shipped by Debian's softhsm2 package.
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// User PIN of the test tokens.
+pub const USER_PIN: &str = "1234";
+/// SO PIN of the test tokens.
+pub const SO_PIN: &str = "5678";
+
+/// Whether the tests run in CI (`CI=true`), where missing tools are failures.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether `prog` can be started (it is looked up on PATH).
+pub fn tool_exists(prog: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(prog).is_file()))
+}
+
+/// Whether every program in `progs` exists on PATH and every file in
+/// `files` exists. When something is missing: panics under `CI=true`,
+/// otherwise prints a note naming `what` and the package to install and
+/// returns `false` so the caller can skip.
+pub fn require_tools(what: &str, package: &str, progs: &[&str], files: &[&str]) -> bool {
+    let mut missing: Vec<String> = progs.iter().filter(|p| !tool_exists(p)).map(|p| p.to_string()).collect();
+    missing.extend(files.iter().filter(|f| !Path::new(f).exists()).map(|f| f.to_string()));
+    if missing.is_empty() {
+        return true;
+    }
+    if in_ci() {
+        panic!("CI=true but {what} is missing ({missing:?}); install the {package} package");
+    }
+    eprintln!("note: {what} is not installed ({missing:?}; package {package}); skipping this test");
+    false
+}
+
+/// A `kskit` command with no inherited kskit environment, working in `dir`,
+/// with the test passphrase for software keys.
+pub fn kskit(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kskit"));
+    c.env_remove("KSKIT_PASSPHRASE")
+        .env_remove("KSKIT_CONFIG")
+        .env_remove("KSKIT_PIN")
+        .env("KSKIT_PASSPHRASE", PASSPHRASE)
+        .current_dir(dir);
+    c
+}
+
+/// Runs a command and returns its output (panics only if it cannot start).
+pub fn output(c: &mut Command) -> Output {
+    c.output().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", c.get_program()))
+}
+
+/// Runs `kskit ARGS` in `dir`.
+pub fn run_kskit<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
+    output(kskit(dir).args(args))
+}
+
+/// stdout and stderr of a finished command, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Asserts the command exited 0 and returns its stdout.
+#[track_caller]
+pub fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what} failed ({:?}):\n{}", o.status.code(), text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `p` as a `&str` (test paths are always UTF-8: they come from tempdir).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// `kskit init DIR --zone ZONE` in `parent`; returns DIR.
+pub fn kskit_init(parent: &Path, name: &str, zone: &str) -> PathBuf {
+    let dir = parent.join(name);
+    ok(run_kskit(parent, &["init", s(&dir), "--zone", zone]), "kskit init");
+    dir
+}
+
+/// The keystore entries of the kskit directory `dir` (`kskit --json key list`).
+pub fn key_list(dir: &Path) -> Vec<serde_json::Value> {
+    let out = ok(run_kskit(dir, &["--json", "key", "list"]), "kskit key list");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("key list is not JSON: {e}\n{out}"))
+}
+
+/// Generates a software KSK in the kskit directory `dir`; returns its key tag.
+pub fn kskit_generate_ksk(dir: &Path, algorithm: &str) -> u16 {
+    ok(run_kskit(dir, &["key", "generate", "--role", "ksk", "--algorithm", algorithm]), "kskit key generate");
+    let keys = key_list(dir);
+    let ksk = keys.iter().find(|k| k["role"] == "ksk").expect("the KSK is in the keystore");
+    ksk["key_tag"].as_u64().and_then(|t| u16::try_from(t).ok()).expect("key tag")
+}
+
+/// Writes `kskit key ds KEY` (the DS record line) to `path`.
+pub fn kskit_write_ds(dir: &Path, key: &str, path: &Path) {
+    let ds = ok(run_kskit(dir, &["key", "ds", key]), "kskit key ds");
+    assert!(ds.contains(" DS "), "not a DS record: {ds}");
+    std::fs::write(path, ds).expect("write trust anchor");
+}
+
+/// Copies `src` to `dst` with one base64 character of the first signature
+/// of an `RRSIG DNSKEY` record changed (Knot/BIND text layout: the signature
+/// starts two lines below the RRSIG's first line). Returns the changed line.
+pub fn tamper_text_rrsig(src: &Path, dst: &Path) -> String {
+    let data = std::fs::read_to_string(src).expect("read SKR");
+    let mut lines: Vec<String> = data.lines().map(str::to_owned).collect();
+    let i = lines.iter().position(|l| l.contains("RRSIG DNSKEY")).expect("an RRSIG DNSKEY record");
+    let line = lines.get_mut(i + 2).expect("signature line");
+    let indent = line.len() - line.trim_start().len();
+    let c = line[indent..].chars().next().expect("base64 text");
+    let swapped = if c == 'A' { 'B' } else { 'A' };
+    line.replace_range(indent..indent + c.len_utf8(), &swapped.to_string());
+    let changed = line.clone();
+    std::fs::write(dst, lines.join("\n") + "\n").expect("write tampered SKR");
+    changed
+}
+
+/// A SoftHSM2 configuration and token directory of its own, in a temp dir.
+/// Commands get it through `SOFTHSM2_CONF` (see [`SoftHsm::cmd`]).
+pub struct SoftHsm {
+    pub dir: tempfile::TempDir,
+    pub conf: PathBuf,
+}
+
+impl SoftHsm {
+    /// Whether SoftHSM2 is installed (see [`require_tools`]).
+    pub fn available() -> bool {
+        require_tools("SoftHSM2", "softhsm2", &["softhsm2-util"], &[SOFTHSM_MODULE])
+    }
+
+    /// A fresh configuration; `mechanisms` (e.g. the smartcard set) limits
+    /// `slots.mechanisms` when given.
+    pub fn new(mechanisms: Option<&str>) -> SoftHsm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).expect("token dir");
+        let conf = dir.path().join("softhsm2.conf");
+        let mut c = format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n", tokens.display());
+        if let Some(m) = mechanisms {
+            c.push_str(&format!("slots.mechanisms = {m}\n"));
+        }
+        std::fs::write(&conf, c).expect("write softhsm2.conf");
+        SoftHsm { dir, conf }
+    }
+
+    /// `softhsm2-util --init-token --free --label LABEL` with the test PINs.
+    pub fn init_token(&self, label: &str) {
+        let o = output(
+            Command::new("softhsm2-util")
+                .env("SOFTHSM2_CONF", &self.conf)
+                .args(["--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", USER_PIN]),
+        );
+        assert!(o.status.success(), "softhsm2-util --init-token failed: {}", text(&o));
+    }
+
+    /// The RFC 7512 URI of token `label` with the module path and the test
+    /// PIN (`pin-value`, which kskit accepts with a warning: fine in tests).
+    pub fn token_uri(&self, label: &str) -> String {
+        format!("pkcs11:token={}?module-path={SOFTHSM_MODULE}&pin-value={USER_PIN}", label.replace(' ', "%20"))
+    }
+
+    /// Adds `pin-value` to a key locator printed by kskit (which carries
+    /// `module-path` but never a PIN).
+    pub fn with_pin(locator: &str) -> String {
+        let sep = if locator.contains('?') { '&' } else { '?' };
+        format!("{locator}{sep}pin-value={USER_PIN}")
+    }
+
+    /// A kskit command in `dir` that sees this SoftHSM2 configuration.
+    pub fn kskit(&self, dir: &Path) -> Command {
+        let mut c = kskit(dir);
+        c.env("SOFTHSM2_CONF", &self.conf);
+        c
+    }
+}
+
+/// A Knot DNS offline-KSK pair (ZSK side and KSK side) in a temp dir, from
+/// the shared fixture configurations with `@DIR@` replaced.
+pub struct Knot {
+    pub dir: tempfile::TempDir,
+    pub zsk_conf: PathBuf,
+    pub ksk_conf: PathBuf,
+}
+
+/// The Knot configuration templates used when `../shared` is absent: the
+/// same content as `../shared/fixtures/knot/{zsk,ksk}-side.conf`.
+const KNOT_CONF_TEMPLATE: &str = "database:
+    storage: @DIR@/@SIDE@
+    kasp-db: @DIR@/@SIDE@/kasp
+policy:
+  - id: offline
+    algorithm: ecdsap256sha256
+    offline-ksk: on
+    manual: on
+    zsk-lifetime: 30d
+    rrsig-lifetime: 14d
+    rrsig-refresh: 7d
+    dnskey-ttl: 3600
+    zone-max-ttl: 3600
+    cds-cdnskey-publish: always
+zone:
+  - domain: example.com.
+    storage: @DIR@/@SIDE@
+    dnssec-signing: on
+    dnssec-policy: offline
+";
+
+impl Knot {
+    /// Whether keymgr is installed (see [`require_tools`]).
+    pub fn available() -> bool {
+        require_tools("Knot DNS (keymgr)", "knot", &["keymgr"], &[])
+    }
+
+    /// A fresh pair of Knot configurations for zone example.com. Uses
+    /// `../shared/fixtures/knot/*-side.conf` when present, else the same
+    /// configuration embedded above.
+    pub fn new() -> Knot {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/knot");
+        let mut confs = Vec::new();
+        for side in ["zsk", "ksk"] {
+            std::fs::create_dir_all(dir.path().join(side)).expect("knot dir");
+            let template = std::fs::read_to_string(fixtures.join(format!("{side}-side.conf")))
+                .unwrap_or_else(|_| KNOT_CONF_TEMPLATE.replace("@SIDE@", side));
+            let conf = dir.path().join(format!("{side}-side.conf"));
+            std::fs::write(&conf, template.replace("@DIR@", s(dir.path()))).expect("write knot conf");
+            confs.push(conf);
+        }
+        let ksk_conf = confs.pop().expect("two confs");
+        let zsk_conf = confs.pop().expect("two confs");
+        Knot { dir, zsk_conf, ksk_conf }
+    }
+
+    fn keymgr(conf: &Path, args: &[&str]) -> Output {
+        output(Command::new("keymgr").arg("-c").arg(conf).arg("example.com.").args(args))
+    }
+
+    /// `keymgr -c zsk-side.conf example.com. ARGS`.
+    pub fn zsk(&self, args: &[&str]) -> Output {
+        Self::keymgr(&self.zsk_conf, args)
+    }
+
+    /// `keymgr -c ksk-side.conf example.com. ARGS`.
+    pub fn ksk(&self, args: &[&str]) -> Output {
+        Self::keymgr(&self.ksk_conf, args)
+    }
+
+    /// The version line of `keymgr --version`.
+    pub fn version() -> String {
+        let o = output(Command::new("keymgr").arg("--version"));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+}
