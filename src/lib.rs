@@ -1,6 +1,7 @@
 //! kskit: offline DNSSEC KSK signing toolkit. See docs/architecture.md.
 
 pub mod backends;
+pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod config;
