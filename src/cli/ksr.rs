@@ -29,6 +29,8 @@ pub enum KsrCommand {
     Verify(VerifyArgs),
     /// KSK side: check a KSR, confirm its digest, sign it with the KSK(s), write the SKR.
     Sign(SignArgs),
+    /// KSK side: check and sign the KSRs of many zones in one run, with one login per token.
+    SignBatch(super::batch::SignBatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +136,7 @@ pub fn run(cmd: KsrCommand, ctx: &Context) -> Result<i32> {
         KsrCommand::Generate(a) => generate(a, ctx),
         KsrCommand::Verify(a) => verify(a, ctx),
         KsrCommand::Sign(a) => sign(a, ctx),
+        KsrCommand::SignBatch(a) => super::batch::run(a, ctx),
     }
 }
 
@@ -401,7 +404,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
 }
 
 /// Asks the operator on the terminal; anything but "yes" aborts.
-fn confirm(question: &str) -> Result<()> {
+pub(crate) fn confirm(question: &str) -> Result<()> {
     use std::io::{BufRead, Write};
     let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty");
     let Ok(mut tty) = tty else {
@@ -419,7 +422,7 @@ fn confirm(question: &str) -> Result<()> {
 
 /// The `<ResponsePolicy><KSK>` of an IANA SKR: the KSR's validity and
 /// overlap bounds, and the signing KSKs' algorithms.
-fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
+pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
     let base = ksr.request_policy.clone();
     let mut algorithms: Vec<AlgorithmPolicy> = Vec::new();
     for k in ksks {

@@ -19,6 +19,8 @@ mod digest;
 mod hsm;
 mod init;
 mod key;
+mod batch;
+mod bench;
 mod ksr;
 mod policy;
 mod skr;
@@ -68,6 +70,8 @@ pub enum Command {
     /// PKCS#11 HSMs and smartcards: list tokens and keys, generate or import keys.
     #[command(subcommand)]
     Hsm(hsm::HsmCommand),
+    /// Signing and verification rates per algorithm (software or PKCS#11), and ceremony scenarios.
+    Bench(bench::BenchArgs),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -167,6 +171,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
         Command::Digest(a) => digest::run(a, ctx),
         Command::Hsm(c) => hsm::run(c, ctx),
+        Command::Bench(a) => bench::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Init(a) => init::run(a, ctx),
         Command::Key(c) => key::run(c, ctx),

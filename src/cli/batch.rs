@@ -1,0 +1,271 @@
+//! `kskit ksr sign-batch DIR|FILES... --ksk KEYREF -o OUTDIR`: a batch
+//! ceremony signing the KSRs of many zones in one run, with every KSK opened
+//! (and every token logged in) once.
+//!
+//! Every KSR is read and checked before the first signature; one failing
+//! KSR stops the batch with nothing signed. The operator confirms once, for
+//! the whole list (each file's SHA-256 is printed, plus the SHA-256 of that
+//! list). Every SKR is parsed back and checked against the KSKs and its KSR
+//! before anything is written; then each SKR is written atomically to
+//! OUTDIR/ZONE-FILE-NAME.skr. Existing output files are refused up front.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use time::OffsetDateTime;
+
+use super::ksr::CdsArg;
+use super::{parse_time_arg, print_json, write_output, Context, SecretArgs};
+use crate::digest::FileDigest;
+use crate::dnssec::{Algorithm, DigestType};
+use crate::keys::keyref::KeyRef;
+use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::ksr::checks::check_ksr;
+use crate::ksr::ksk_policy::{self, KskPolicy};
+use crate::ksr::model::{Format, Ksr};
+use crate::skr::sign::{count_signatures, sign_ksr, CdsMode, Ksk, SignOptions};
+
+#[derive(Args, Debug)]
+pub struct SignBatchArgs {
+    /// KSR files, or directories whose regular files are all KSRs (not recursive).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// A KSK that signs every KSR: keystore id or key tag, file:PATH, or a pkcs11: URI. Repeat for several.
+    #[arg(long = "ksk", required = true)]
+    pub ksks: Vec<String>,
+    /// DNSSEC algorithm of a token KSK that is not in the keystore.
+    #[arg(long)]
+    pub ksk_algorithm: Option<Algorithm>,
+    /// Output directory for the SKRs (created if missing; existing SKR files are refused).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// KSK-side policy file (TOML); its `accepted_domains` must name the zones.
+    /// Default: the root and the zones of kskit.toml.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Check as of this time instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Do not ask for confirmation (scripted runs).
+    #[arg(long)]
+    pub yes: bool,
+    /// CDS/CDNSKEY to pre-sign in every bundle: none, publish, delete.
+    #[arg(long, value_enum)]
+    pub cds: Option<CdsArg>,
+    /// CDS digest types when publishing.
+    #[arg(long, value_delimiter = ',', default_value = "sha256")]
+    pub cds_digest: Vec<DigestType>,
+    /// Try a token login even when the token reports "final try".
+    #[arg(long)]
+    pub allow_final_try: bool,
+    /// Seconds each token call may take before kskit gives up.
+    #[arg(long)]
+    pub token_timeout: Option<u64>,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+/// One KSR of the batch, read and checked.
+pub(crate) struct BatchItem {
+    pub file: PathBuf,
+    pub ksr: Ksr,
+    pub digest: FileDigest,
+    pub output: PathBuf,
+}
+
+/// What signing a batch produced.
+pub(crate) struct BatchOutcome {
+    /// (output path, SKR text) per KSR, in input order.
+    pub skrs: Vec<(PathBuf, String)>,
+    pub bundles: usize,
+    pub signatures: usize,
+    /// Seconds spent signing and checking (after the KSKs were opened).
+    pub seconds: f64,
+}
+
+/// The input files: files as given, directories expanded to their regular
+/// files in name order.
+pub(crate) fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    if out.is_empty() {
+        bail!("no KSR files in {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(out)
+}
+
+/// Reads and checks every KSR; returns the items, or the names of the files
+/// that failed with their failed checks.
+pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolicy, now: OffsetDateTime) -> Result<(Vec<BatchItem>, Vec<String>)> {
+    let mut items = Vec::with_capacity(files.len());
+    let mut failed = Vec::new();
+    let mut outputs = std::collections::HashSet::new();
+    for f in files {
+        let data = super::read_file(f)?;
+        let digest = FileDigest::of(&data);
+        let ksr = crate::formats::parse_ksr_any(&data).with_context(|| format!("{} is not a valid KSR", f.display()))?;
+        let report = check_ksr(&ksr, policy, None, now);
+        if !report.passed() {
+            let names: Vec<String> = report.failures().iter().map(|c| format!("{} {}", c.id, c.message)).collect();
+            failed.push(format!("{}: {}", f.display(), names.join("; ")));
+        }
+        let stem = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ksr".into());
+        let stem = stem.strip_suffix(".ksr").unwrap_or(&stem).to_string();
+        let output = outdir.join(format!("{stem}.skr"));
+        if !outputs.insert(output.clone()) {
+            bail!("two KSRs would be answered in the same file {} (rename one)", output.display());
+        }
+        if output.exists() {
+            bail!("{} exists already; refusing to overwrite an SKR (use a new output directory)", output.display());
+        }
+        items.push(BatchItem { file: f.clone(), ksr, digest, output });
+    }
+    Ok((items, failed))
+}
+
+/// Signs every checked KSR with `ksks`, then parses back and checks each
+/// SKR against the KSKs and its KSR. Nothing is written here.
+pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions) -> Result<BatchOutcome> {
+    let start = Instant::now();
+    let mut skrs = Vec::with_capacity(items.len());
+    let (mut bundles, mut signatures) = (0usize, 0usize);
+    for it in items {
+        let mut o = opts.clone();
+        if it.ksr.format == Format::Iana {
+            o.ksk_policy = Some(super::ksr::response_ksk_policy(&it.ksr, ksks));
+        }
+        let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |_, _| {}).with_context(|| format!("signing {}", it.file.display()))?;
+        skr.generated = Some((crate::timeutil::whole_seconds(OffsetDateTime::now_utc()), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+        let text = crate::formats::write_skr(&skr, it.ksr.format);
+        let back = crate::formats::parse_skr_any(text.as_bytes())
+            .with_context(|| format!("internal error: the SKR for {} does not parse back", it.file.display()))?;
+        let ta = crate::skr::checks::TrustAnchor {
+            domain: it.ksr.domain.clone(),
+            ds: vec![],
+            dnskeys: ksks.iter().map(|k| k.signer.dnskey().clone()).collect(),
+        };
+        let at = it.ksr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::now_utc());
+        let rep = crate::skr::checks::check_skr(&back, &ta, Some(&it.ksr), at);
+        if !rep.passed() {
+            eprintln!("{}", rep.to_text().trim_end());
+            bail!("internal error: the SKR made for {} does not pass the SKR checks; nothing written", it.file.display());
+        }
+        bundles += skr.bundles.len();
+        signatures += skr.bundles.iter().map(|b| b.signatures.len()).sum::<usize>();
+        skrs.push((it.output.clone(), text));
+    }
+    Ok(BatchOutcome { skrs, bundles, signatures, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// The KSK-side policy for the batch: the file given, else the root and the
+/// zones of kskit.toml.
+fn policy_for(a: &SignBatchArgs, ctx: &Context) -> Result<KskPolicy> {
+    if let Some(p) = &a.policy {
+        return ksk_policy::load(p).with_context(|| format!("KSK policy {}", p.display()));
+    }
+    let mut domains = vec![".".to_string()];
+    if ctx.config_path.exists() {
+        domains.extend(ctx.config()?.zones);
+    }
+    Ok(KskPolicy { accepted_domains: Some(domains), ..KskPolicy::default() })
+}
+
+pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
+    let now = match &a.now {
+        Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let files = expand_inputs(&a.inputs)?;
+    let policy = policy_for(&a, ctx)?;
+    let (items, failed) = read_and_check(&files, &a.output, &policy, now)?;
+    if !failed.is_empty() {
+        for f in &failed {
+            eprintln!("KSR REJECTED {f}");
+        }
+        if ctx.json {
+            print_json(&serde_json::json!({"signed": false, "rejected": failed}))?;
+        }
+        eprintln!("kskit: refusing to sign the batch: {} of {} KSR(s) failed their checks (kskit ksr verify FILE shows why)", failed.len(), items.len());
+        return Ok(super::EXIT_FAILED);
+    }
+    let cds = match a.cds {
+        Some(CdsArg::Publish) => CdsMode::Publish(a.cds_digest.clone()),
+        Some(CdsArg::Delete) => CdsMode::Delete,
+        Some(CdsArg::None) | None => CdsMode::None,
+    };
+    let opts = SignOptions { cds, ..SignOptions::default() };
+    let mut total = 0usize;
+    let mut listing = String::new();
+    for it in &items {
+        total += count_signatures(&it.ksr, a.ksks.len(), &opts)?;
+        listing.push_str(&format!("{}  {}\n", it.digest.hex(), it.file.display()));
+    }
+    let list_digest = FileDigest::of(listing.as_bytes());
+    if !ctx.json {
+        print!("{listing}");
+        println!("{} KSRs accepted: every check passed", items.len());
+        println!("SHA-256 of this list {}", list_digest.hex());
+        println!("{}", list_digest.words_grouped());
+    }
+    eprintln!("about to make {total} signatures for {} KSRs with {} KSK(s)", items.len(), a.ksks.len());
+    if !a.yes {
+        super::ksr::confirm(&format!("Sign these {} KSRs (list SHA-256 {})? Type yes to proceed: ", items.len(), list_digest.hex()))?;
+    }
+    // Open every KSK once: one login per token for the whole batch.
+    let ks = ctx.keystore().ok();
+    let mut cached: Option<crate::secrets::Secret> = None;
+    let secret = &a.secret;
+    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
+        if secret.identity.is_some() {
+            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
+        }
+        if cached.is_none() {
+            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
+        }
+        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
+        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
+    };
+    let hints = OpenHints {
+        algorithm: a.ksk_algorithm,
+        flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
+        allow_final_try: a.allow_final_try,
+        timeout: a.token_timeout.map(std::time::Duration::from_secs),
+    };
+    let mut opened: Vec<(OpenedKey, String)> = Vec::new();
+    for r in &a.ksks {
+        let kr: KeyRef = r.parse()?;
+        let (k, id) = open_key(&kr, ks.as_ref(), &mut decryption, &hints).with_context(|| format!("cannot open KSK {kr}"))?;
+        opened.push((k, id));
+    }
+    let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
+    let out = sign_items(&items, &ksks, &opts)?;
+    std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
+    for (path, text) in &out.skrs {
+        write_output(path, text.as_bytes())?;
+    }
+    let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum();
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "signed": true, "ksrs": items.len(), "bundles": out.bundles, "signatures": out.signatures,
+            "token_sign_operations": token_ops, "signing_seconds": out.seconds,
+            "files": out.skrs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        println!("wrote {} SKRs to {} ({} bundles, {} signatures in {:.2} s)", out.skrs.len(), a.output.display(), out.bundles, out.signatures, out.seconds);
+    }
+    Ok(0)
+}
