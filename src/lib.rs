@@ -11,6 +11,7 @@ pub mod formats;
 pub mod keys;
 pub mod ksr;
 pub mod secrets;
+pub mod parent;
 pub mod policy;
 pub mod skr;
 pub mod timeutil;
