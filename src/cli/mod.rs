@@ -22,6 +22,7 @@ mod key;
 mod batch;
 mod bench;
 mod ksr;
+mod parent;
 mod policy;
 mod skr;
 mod zsk;
@@ -72,6 +73,9 @@ pub enum Command {
     Hsm(hsm::HsmCommand),
     /// Signing and verification rates per algorithm (software or PKCS#11), and ceremony scenarios.
     Bench(bench::BenchArgs),
+    /// Parent side of KSK rollovers: poll the parent's servers for the DS RRset.
+    #[command(subcommand)]
+    Parent(parent::ParentCommand),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -179,6 +183,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Ksr(c) => ksr::run(c, ctx),
         Command::Skr(c) => skr::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
+        Command::Parent(c) => parent::run(c, ctx),
     }
 }
 

@@ -1,0 +1,248 @@
+//! `kskit parent poll`: is the DS RRset the zone's CDS set implies published
+//! at every parent authoritative server? See docs/parent.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{parse_time_arg, print_json, Context};
+use crate::config::Config;
+use crate::dnssec::name::to_presentation;
+use crate::dnssec::{parse_name, DigestType, Name};
+use crate::keys::keystore::Role;
+use crate::parent::discover::{discover_parent_servers, resolvers_from_resolv_conf};
+use crate::parent::query::{parse_server, query_all, QueryOptions};
+use crate::parent::{ds_text, judge, overall, rcode_name, ExpectedDs, Observation, Transport, Verdict};
+
+#[derive(Subcommand, Debug)]
+pub enum ParentCommand {
+    /// Ask every parent server for the zone's DS RRset and compare it with
+    /// the expected set (exit 0 seen at every server, 1 not seen, 2 error).
+    Poll(PollArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PollArgs {
+    /// The child zone (default: the configuration's first zone).
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// A parent authoritative server, ADDR[:PORT] (repeatable). Default: the
+    /// policy's parent_servers, else discovered from the parent's NS RRset.
+    #[arg(long = "server")]
+    pub servers: Vec<String>,
+    /// Query over TCP only (default: UDP, TCP when the reply is truncated).
+    #[arg(long)]
+    pub tcp: bool,
+    /// Seconds to wait for each server's reply (per transport attempt).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    /// The expected DS set: DS or CDS (and optionally DNSKEY or CDNSKEY)
+    /// records in presentation format. Default: the CDS/CDNSKEY of the
+    /// imported SKR's bundle in force, else the keystore's current KSKs.
+    #[arg(long)]
+    pub expect_ds: Option<PathBuf>,
+    /// Recursive resolver ADDR[:PORT] for discovering the parent's servers
+    /// (repeatable; default: the nameservers of /etc/resolv.conf).
+    #[arg(long)]
+    pub resolver: Vec<String>,
+    /// Pick the SKR bundle and keys in force at this time instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+pub fn run(cmd: ParentCommand, ctx: &Context) -> Result<i32> {
+    match cmd {
+        ParentCommand::Poll(a) => poll(a, ctx),
+    }
+}
+
+#[derive(Serialize)]
+struct ServerReport {
+    server: String,
+    transport: Transport,
+    rcode: Option<String>,
+    aa: Option<bool>,
+    ds: Vec<String>,
+    seen: bool,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct PollReport {
+    zone: String,
+    expected_from: String,
+    delete: bool,
+    expected: Vec<String>,
+    seen: bool,
+    reason: String,
+    servers: Vec<ServerReport>,
+}
+
+/// The configuration when the file exists (a broken one is an error).
+fn optional_config(ctx: &Context) -> Result<Option<Config>> {
+    if ctx.config_path.exists() {
+        Ok(Some(ctx.config()?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn need<'a>(cfg: &'a Option<Config>, ctx: &Context, what: &str) -> Result<&'a Config> {
+    cfg.as_ref().with_context(|| {
+        format!("no configuration at {} to take {what} from (give it on the command line, or create one with `kskit init`)", ctx.config_path.display())
+    })
+}
+
+fn poll(a: PollArgs, ctx: &Context) -> Result<i32> {
+    let now = match &a.now {
+        Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let cfg = optional_config(ctx)?;
+    let zone: Name = match &a.zone {
+        Some(z) => parse_name(z)?,
+        None => need(&cfg, ctx, "the zone")?.zone()?,
+    };
+    let zone = zone.to_lowercase();
+    let digests: Vec<DigestType> = cfg.as_ref().map(|c| c.policy.cds_digests.clone()).unwrap_or_else(|| vec![DigestType::Sha256]);
+    let timeout = Duration::from_secs(a.timeout);
+
+    let (expected, expected_from) = expected_set(&a, ctx, &cfg, &zone, &digests, now)?;
+    let servers = servers(&a, &cfg, &zone, timeout)?;
+    if servers.is_empty() {
+        bail!("no parent servers to ask (give --server, or set parent_servers in the policy)");
+    }
+
+    let opts = QueryOptions { timeout, tcp_only: a.tcp, recursion_desired: false };
+    let results = query_all(&servers, &zone, &opts);
+    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge(&zone, &expected, o)).collect();
+    let rows: Vec<(String, &Observation, &Verdict)> =
+        servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
+    let all = overall(&rows);
+
+    let report = PollReport {
+        zone: to_presentation(&zone),
+        expected_from,
+        delete: expected.is_delete(),
+        expected: expected.ds_text(),
+        seen: all.seen,
+        reason: all.reason.clone(),
+        servers: servers
+            .iter()
+            .zip(results.iter())
+            .zip(verdicts.iter())
+            .map(|((s, (t, o)), v)| {
+                let (rcode, aa, ds) = match o {
+                    Observation::Answer(x) => (Some(rcode_name(x.rcode)), Some(x.authoritative), x.ds.iter().map(ds_text).collect()),
+                    _ => (None, None, vec![]),
+                };
+                ServerReport { server: s.to_string(), transport: *t, rcode, aa, ds, seen: v.seen, reason: v.reason.clone() }
+            })
+            .collect(),
+    };
+    if ctx.json {
+        print_json(&report)?;
+    } else {
+        print_text(&report);
+    }
+    Ok(if all.seen { 0 } else { super::EXIT_FAILED })
+}
+
+fn print_text(r: &PollReport) {
+    println!("Parent DS for {} (expected from {})", r.zone, r.expected_from);
+    if r.delete {
+        println!("  expected: no DS (RFC 8078 delete)");
+    }
+    for e in &r.expected {
+        println!("  expected: DS {e}");
+    }
+    for s in &r.servers {
+        let head = match (&s.rcode, s.aa) {
+            (Some(rc), Some(aa)) => format!("{} {rc}{}", s.transport, if aa { " aa" } else { "" }),
+            _ => s.transport.to_string(),
+        };
+        println!("{} ({head}): {} - {}", s.server, if s.seen { "seen" } else { "NOT SEEN" }, s.reason);
+        for d in &s.ds {
+            println!("    DS {d}");
+        }
+    }
+    println!("{}: {}", if r.seen { "SEEN" } else { "NOT SEEN" }, r.reason);
+}
+
+/// The expected DS set and where it came from: --expect-ds, else the CDS/CDNSKEY
+/// of the imported SKR's bundle in force at `now`, else the keystore's KSKs.
+fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, digests: &[DigestType], now: OffsetDateTime) -> Result<(ExpectedDs, String)> {
+    if let Some(p) = &a.expect_ds {
+        let text = String::from_utf8(super::read_file(p)?).with_context(|| format!("{} is not text", p.display()))?;
+        let recs = crate::dnssec::presentation::parse_records(&text, Some(zone), Some(3600)).with_context(|| format!("{} is not valid presentation format", p.display()))?;
+        let e = ExpectedDs::from_records(zone, &recs, digests).with_context(|| format!("{}", p.display()))?;
+        return Ok((e, format!("file {}", p.display())));
+    }
+    need(cfg, ctx, "the expected DS set (or give --expect-ds)")?;
+    let zname = to_presentation(zone);
+    if let Some((path, skr)) = super::skr::current_skr(ctx, &zname)? {
+        let bundle = skr
+            .bundles
+            .iter()
+            .filter(|b| b.inception <= now && b.expiration.is_none_or(|x| x > now))
+            .max_by_key(|b| b.inception)
+            .with_context(|| format!("the imported SKR {} has no bundle in force at {}", path.display(), crate::timeutil::format_rfc3339(now)))?;
+        if !bundle.cds.is_empty() || !bundle.cdnskey.is_empty() {
+            let e = ExpectedDs::from_cds(zone, &bundle.cds, &bundle.cdnskey, digests)?;
+            return Ok((e, format!("SKR {} bundle {}", path.display(), bundle.id)));
+        }
+    }
+    let ks = ctx.keystore()?;
+    let keys = ks
+        .keys()
+        .iter()
+        .filter(|k| k.zone.eq_ignore_ascii_case(&zname) && matches!(k.role, Role::Ksk | Role::Csk))
+        .filter(|k| k.flags & crate::dnssec::FLAG_REVOKE == 0)
+        .filter(|k| k.timing.publish.is_none_or(|t| t <= now))
+        .filter(|k| k.timing.retire.is_none_or(|t| t > now) && k.timing.remove.is_none_or(|t| t > now))
+        .map(|k| k.dnskey().map_err(anyhow::Error::from))
+        .collect::<Result<Vec<_>>>()?;
+    if keys.is_empty() {
+        bail!("no expected DS set for {zname}: no --expect-ds, no CDS/CDNSKEY in an imported SKR, and no current KSK in the keystore");
+    }
+    let e = ExpectedDs::from_cds(zone, &[], &keys, digests)?;
+    Ok((e, format!("keystore KSKs ({})", keys.iter().map(|k| k.key_tag().to_string()).collect::<Vec<_>>().join(", "))))
+}
+
+/// The servers to ask: --server, else the policy's parent_servers, else
+/// discovered through a recursive resolver.
+fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -> Result<Vec<SocketAddr>> {
+    let given: Vec<String> = if !a.servers.is_empty() {
+        a.servers.clone()
+    } else {
+        cfg.as_ref().map(|c| c.policy.parent_servers.clone()).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for s in &given {
+        for addr in parse_server(s)? {
+            if !out.contains(&addr) {
+                out.push(addr);
+            }
+        }
+    }
+    if !out.is_empty() {
+        return Ok(out);
+    }
+    let resolvers: Vec<SocketAddr> = if !a.resolver.is_empty() {
+        let mut v = Vec::new();
+        for r in &a.resolver {
+            v.extend(parse_server(r)?);
+        }
+        v
+    } else {
+        let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        resolvers_from_resolv_conf(&text)
+    };
+    let (_, found) = discover_parent_servers(zone, &resolvers, timeout)?;
+    Ok(found)
+}
