@@ -1,16 +1,20 @@
 //! kskit: offline DNSSEC KSK signing toolkit. See docs/architecture.md.
 
 pub mod backends;
+pub mod ceremony;
 pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod custody;
 pub mod digest;
 pub mod dnssec;
+pub mod export;
 pub mod formats;
 pub mod keys;
 pub mod ksr;
 pub mod secrets;
+pub mod signzone;
 pub mod parent;
 pub mod policy;
 pub mod skr;
