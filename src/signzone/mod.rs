@@ -1,0 +1,411 @@
+//! A small online signer: a zone's records, the pre-signed DNSKEY, CDS and
+//! CDNSKEY RRsets of the SKR bundle in force, and the active ZSKs in; the
+//! signed zone out. It signs every authoritative RRset (RFC 4035 §2.2),
+//! builds the NSEC chain (RFC 4034 §4, RFC 4035 §2.3) and handles
+//! delegations and glue (RFC 4035 §2.2, §2.4). Pure: records in, records
+//! out; the CLI (`crate::cli::signzone`) reads and writes files and opens
+//! keys. Not done: NSEC3, SOA serial increments, incremental re-signing
+//! (every run signs everything). See docs/handoff.md.
+
+pub mod nsec;
+
+use std::collections::{BTreeMap, HashSet};
+
+use rand::Rng;
+
+use self::nsec::{canonical_key, format_nsec_rdata, nsec_record, CanonicalKey};
+use crate::backends::Signer;
+use crate::dnssec::name::to_presentation;
+use crate::dnssec::presentation::format_record;
+use crate::dnssec::sign::sign_rrset;
+use crate::dnssec::{rtype, DnssecError, Dnskey, Name, RData, Record, RrSet, Rrsig};
+
+/// What is wrong with a zone or the keys given to sign it.
+#[derive(Debug, thiserror::Error)]
+pub enum SignZoneError {
+    #[error("{name} is not at or below the zone apex {zone}")]
+    OutOfZone { name: String, zone: String },
+    #[error("the zone has no SOA record at its apex {0}")]
+    NoSoa(String),
+    #[error("the zone has {0} SOA records at its apex; exactly one is allowed")]
+    ManySoa(usize),
+    #[error("SOA record at {0}, which is not the zone apex")]
+    SoaNotAtApex(String),
+    #[error("malformed SOA RDATA at the apex")]
+    BadSoa,
+    #[error("the zone has no NS RRset at its apex {0}")]
+    NoApexNs(String),
+    #[error("{0} has a CNAME and other data")]
+    CnameAndOther(String),
+    #[error("DS at the zone apex {0}: a zone's DS RRset belongs in the parent zone")]
+    DsAtApex(String),
+    #[error("DS at {0}, which is not a delegation point (no NS RRset there)")]
+    DsWithoutDelegation(String),
+    #[error("no ZSK is given to sign the zone")]
+    NoZsk,
+    #[error("the SKR bundle holds no DNSKEY RRset")]
+    NoDnskeys,
+    #[error("ZSK {tag} ({algorithm}) is not in the DNSKEY RRset of the SKR bundle: its signatures would not validate (was the SKR made for these ZSKs?)")]
+    ZskNotPublished { tag: u16, algorithm: u8 },
+    #[error("{0}")]
+    Dnssec(#[from] DnssecError),
+}
+
+/// Signature timing and parallelism.
+#[derive(Debug, Clone)]
+pub struct SignOptions {
+    /// RRSIG inception (seconds since the epoch).
+    pub inception: u32,
+    /// RRSIG expiration before jitter.
+    pub expiration: u32,
+    /// Each RRset's expiration is moved earlier by a random 0..=jitter
+    /// seconds (capped at half the validity), so that signatures do not all
+    /// expire, and need refreshing, at the same moment.
+    pub jitter: u32,
+    /// Signing threads (at least 1).
+    pub threads: usize,
+}
+
+/// Counts of what was signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SignStats {
+    /// Authoritative names (each with an NSEC).
+    pub names: usize,
+    /// RRsets signed with the ZSKs (NSEC included).
+    pub rrsets_signed: usize,
+    pub signatures: usize,
+    pub delegations: usize,
+    /// Names below a delegation (glue): published, not signed, no NSEC.
+    pub glue_names: usize,
+}
+
+/// A signed zone: records in canonical order, each RRset followed by its RRSIGs.
+#[derive(Debug, Clone)]
+pub struct SignedZone {
+    pub zone: Name,
+    pub records: Vec<Record>,
+    pub stats: SignStats,
+}
+
+/// Types the signer makes or takes from the SKR: dropped from the input.
+pub const REPLACED_TYPES: [u16; 7] =
+    [rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY, rtype::RRSIG, rtype::NSEC, rtype::NSEC3, rtype::NSEC3PARAM];
+
+/// Whether the input record is replaced by the signer (DNSSEC records it
+/// makes itself or takes from the SKR).
+pub fn is_replaced(r: &Record) -> bool {
+    REPLACED_TYPES.contains(&r.rtype())
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    name: Option<Name>,
+    /// type -> (TTL, RDATA)
+    sets: BTreeMap<u16, (u32, Vec<RData>)>,
+}
+
+fn p(n: &Name) -> String {
+    to_presentation(n)
+}
+
+/// Every owner must be at or below the apex: a zone holds only its own
+/// subtree (RFC 1034 §4.2.1).
+pub fn check_in_zone(zone: &Name, records: &[Record]) -> Result<(), SignZoneError> {
+    let zk = canonical_key(zone);
+    match records.iter().find(|r| !canonical_key(&r.name).starts_with(&zk)) {
+        Some(r) => Err(SignZoneError::OutOfZone { name: p(&r.name), zone: p(zone) }),
+        None => Ok(()),
+    }
+}
+
+/// Exactly one SOA record, at the apex (RFC 1035 §5.2, RFC 1034 §4.2.1);
+/// returns the NSEC TTL: the lesser of the SOA MINIMUM field and the SOA's
+/// own TTL (RFC 4035 §2.3 as updated by RFC 9077 §3.3).
+pub fn check_soa(zone: &Name, records: &[Record]) -> Result<u32, SignZoneError> {
+    let zk = canonical_key(zone);
+    if let Some(r) = records.iter().find(|r| r.rtype() == rtype::SOA && canonical_key(&r.name) != zk) {
+        return Err(SignZoneError::SoaNotAtApex(p(&r.name)));
+    }
+    let soas: Vec<&Record> = records.iter().filter(|r| r.rtype() == rtype::SOA).collect();
+    let mut distinct: Vec<Vec<u8>> = soas.iter().map(|r| r.rdata.to_wire()).collect();
+    distinct.sort();
+    distinct.dedup();
+    let soa = match (soas.first(), distinct.len()) {
+        (None, _) => return Err(SignZoneError::NoSoa(p(zone))),
+        (Some(s), 1) => s,
+        (Some(_), n) => return Err(SignZoneError::ManySoa(n)),
+    };
+    let wire = soa.rdata.to_wire();
+    let min = wire
+        .len()
+        .checked_sub(4)
+        .and_then(|i| wire.get(i..))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or(SignZoneError::BadSoa)?;
+    Ok(min.min(soa.ttl))
+}
+
+/// A CNAME owner has no other data (RFC 1034 §3.6.2, RFC 2181 §10.1; only
+/// the DNSSEC records RRSIG and NSEC may sit beside it, RFC 4035 §2.5).
+fn check_cname_exclusive(node: &Node) -> Result<(), SignZoneError> {
+    if node.sets.contains_key(&rtype::CNAME) && node.sets.len() > 1 {
+        return Err(SignZoneError::CnameAndOther(node.name.as_ref().map(p).unwrap_or_default()));
+    }
+    Ok(())
+}
+
+/// DS RRsets only at delegation points, never at the apex (RFC 4035 §2.4,
+/// RFC 4034 §5: the DS is the parent's record of a child zone).
+fn check_ds_placement(node: &Node, is_apex: bool, is_delegation: bool) -> Result<(), SignZoneError> {
+    if !node.sets.contains_key(&rtype::DS) {
+        return Ok(());
+    }
+    let name = node.name.as_ref().map(p).unwrap_or_default();
+    if is_apex {
+        return Err(SignZoneError::DsAtApex(name));
+    }
+    if !is_delegation {
+        return Err(SignZoneError::DsWithoutDelegation(name));
+    }
+    Ok(())
+}
+
+/// Every ZSK that signs must be in the apex DNSKEY RRset the SKR
+/// provides, or validators find no key for its RRSIGs (RFC 4035 §2.2, §5.3.1).
+pub fn check_zsks_published(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<(), SignZoneError> {
+    if zsks.is_empty() {
+        return Err(SignZoneError::NoZsk);
+    }
+    if dnskeys.is_empty() {
+        return Err(SignZoneError::NoDnskeys);
+    }
+    for z in zsks {
+        let k = z.dnskey();
+        if !dnskeys.iter().any(|d| d.flags == k.flags && d.algorithm == k.algorithm && d.public_key == k.public_key) {
+            return Err(SignZoneError::ZskNotPublished { tag: k.key_tag(), algorithm: k.algorithm });
+        }
+    }
+    Ok(())
+}
+
+/// Signs `zone`. `input` is the unsigned zone (DNSKEY, CDS, CDNSKEY, RRSIG,
+/// NSEC, NSEC3 and NSEC3PARAM records in it are dropped); `presigned` the
+/// SKR bundle's DNSKEY, CDNSKEY and CDS records with their RRSIGs
+/// (`crate::export::zonefile_records`), published as they are; `zsks` the
+/// active ZSKs, each of which signs every authoritative RRset.
+///
+/// Authoritative RRsets are those at the apex and at names that are
+/// neither delegations nor below one; at a delegation (NS below the apex)
+/// only the DS RRset is signed, and names below a delegation (glue) are
+/// published unsigned and get no NSEC (RFC 4035 §2.2, §2.3).
+pub fn sign_zone(
+    zone: &Name,
+    input: &[Record],
+    presigned: &[Record],
+    zsks: &[&dyn Signer],
+    opts: &SignOptions,
+) -> Result<SignedZone, SignZoneError> {
+    let zone = zone.to_lowercase();
+    let records: Vec<Record> = input
+        .iter()
+        .filter(|r| !is_replaced(r))
+        .map(|r| Record::new(r.name.to_lowercase(), r.ttl, r.rdata.clone()))
+        .collect();
+    check_in_zone(&zone, &records)?;
+    check_in_zone(&zone, presigned)?;
+    let nsec_ttl = check_soa(&zone, &records)?;
+    let dnskeys: Vec<Dnskey> = presigned
+        .iter()
+        .filter_map(|r| match &r.rdata {
+            RData::Dnskey(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    check_zsks_published(zsks, &dnskeys)?;
+
+    // Group into names and RRsets; an RRset's TTL is the least of its
+    // records' (RFC 2181 §5.2), duplicate RDATA dropped (RFC 2181 §5).
+    let mut nodes: BTreeMap<CanonicalKey, Node> = BTreeMap::new();
+    for r in &records {
+        let node = nodes.entry(canonical_key(&r.name)).or_default();
+        node.name.get_or_insert_with(|| r.name.clone());
+        let set = node.sets.entry(r.rtype()).or_insert((r.ttl, Vec::new()));
+        set.0 = set.0.min(r.ttl);
+        if !set.1.contains(&r.rdata) {
+            set.1.push(r.rdata.clone());
+        }
+    }
+    let apex_key = canonical_key(&zone);
+    if !nodes.get(&apex_key).is_some_and(|n| n.sets.contains_key(&rtype::NS)) {
+        return Err(SignZoneError::NoApexNs(p(&zone)));
+    }
+    // Pre-signed apex RRsets, by type: (records, RRSIGs covering them).
+    let mut pre: BTreeMap<u16, (Vec<Record>, Vec<Record>)> = BTreeMap::new();
+    for r in presigned {
+        match &r.rdata {
+            RData::Rrsig(s) => pre.entry(s.type_covered).or_default().1.push(r.clone()),
+            _ => pre.entry(r.rtype()).or_default().0.push(r.clone()),
+        }
+    }
+    pre.retain(|_, (recs, _)| !recs.is_empty());
+
+    let delegations: HashSet<CanonicalKey> =
+        nodes.iter().filter(|(k, n)| **k != apex_key && n.sets.contains_key(&rtype::NS)).map(|(k, _)| k.clone()).collect();
+    let below_delegation = |k: &CanonicalKey| (apex_key.len() + 1..k.len()).any(|l| k.get(..l).is_some_and(|a| delegations.contains(a)));
+
+    // Decide, per name, what is signed and which names get an NSEC.
+    let mut stats = SignStats::default();
+    let mut chain: Vec<CanonicalKey> = Vec::new();
+    for (k, node) in &nodes {
+        let is_apex = *k == apex_key;
+        let is_delegation = delegations.contains(k);
+        if below_delegation(k) {
+            stats.glue_names += 1;
+            continue;
+        }
+        check_cname_exclusive(node)?;
+        check_ds_placement(node, is_apex, is_delegation)?;
+        if is_delegation {
+            stats.delegations += 1;
+        }
+        chain.push(k.clone());
+    }
+    stats.names = chain.len();
+
+    // The NSEC chain over the authoritative names, closing at the apex.
+    let mut nsecs: BTreeMap<CanonicalKey, Record> = BTreeMap::new();
+    for (i, k) in chain.iter().enumerate() {
+        let Some(node) = nodes.get(k) else { continue };
+        let Some(owner) = node.name.clone() else { continue };
+        let next_key = chain.get(i + 1).unwrap_or(&apex_key);
+        let next = nodes.get(next_key).and_then(|n| n.name.clone()).unwrap_or_else(|| zone.clone());
+        let mut types: Vec<u16> = node.sets.keys().copied().collect();
+        if *k == apex_key {
+            types.extend(pre.keys().copied());
+        }
+        // The NSEC itself is signed at every name, so RRSIG is always in
+        // the bitmap, even at a delegation without DS (RFC 4034 §4.1.2).
+        types.push(rtype::NSEC);
+        types.push(rtype::RRSIG);
+        nsecs.insert(k.clone(), nsec_record(&owner, &next, &types, nsec_ttl));
+    }
+
+    // Everything to sign with the ZSKs, in output order.
+    let mut to_sign: Vec<RrSet> = Vec::new();
+    for k in &chain {
+        let Some(node) = nodes.get(k) else { continue };
+        let Some(owner) = node.name.clone() else { continue };
+        let is_delegation = delegations.contains(k);
+        for (t, (ttl, rdatas)) in &node.sets {
+            if is_delegation && *t != rtype::DS {
+                continue;
+            }
+            to_sign.push(RrSet::new(owner.clone(), *ttl, rdatas.clone())?);
+        }
+        if let Some(n) = nsecs.get(k) {
+            to_sign.push(RrSet::from_records(std::slice::from_ref(n))?);
+        }
+    }
+    let sigs = sign_all(&to_sign, zsks, &zone, opts)?;
+    stats.rrsets_signed = to_sign.len();
+    stats.signatures = sigs.iter().map(Vec::len).sum();
+    let mut sig_of: BTreeMap<(CanonicalKey, u16), Vec<Rrsig>> = BTreeMap::new();
+    for (set, s) in to_sign.iter().zip(sigs) {
+        sig_of.insert((canonical_key(&set.name), set.rtype), s);
+    }
+
+    // Output: names in canonical order; SOA first at the apex, then types in
+    // numeric order, each RRset followed by its RRSIGs.
+    let mut out: Vec<Record> = Vec::with_capacity(records.len() * 2 + presigned.len());
+    for (k, node) in &nodes {
+        let Some(owner) = node.name.clone() else { continue };
+        let is_apex = *k == apex_key;
+        // (type, own RRset or None for a pre-signed one)
+        let mut sets: Vec<(u16, Option<(u32, Vec<RData>)>)> = node.sets.iter().map(|(t, (ttl, rd))| (*t, Some((*ttl, rd.clone())))).collect();
+        if let Some(n) = nsecs.get(k) {
+            sets.push((rtype::NSEC, Some((n.ttl, vec![n.rdata.clone()]))));
+        }
+        if is_apex {
+            sets.extend(pre.keys().map(|t| (*t, None)));
+        }
+        sets.sort_by_key(|(t, _)| (*t != rtype::SOA, *t));
+        for (t, set) in sets {
+            match set {
+                Some((ttl, rdatas)) => {
+                    out.extend(rdatas.into_iter().map(|rd| Record::new(owner.clone(), ttl, rd)));
+                    if let Some(s) = sig_of.get(&(k.clone(), t)) {
+                        out.extend(s.iter().map(|g| Record::new(owner.clone(), ttl, RData::Rrsig(g.clone()))));
+                    }
+                }
+                None => {
+                    if let Some((recs, rsigs)) = pre.get(&t) {
+                        out.extend(recs.iter().cloned());
+                        out.extend(rsigs.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    Ok(SignedZone { zone, records: out, stats })
+}
+
+/// Signs each RRset with every ZSK, on `opts.threads` threads; the result
+/// is in the order of `sets`. Each signature is verified before use
+/// (`crate::dnssec::sign::sign_rrset`).
+fn sign_all(sets: &[RrSet], zsks: &[&dyn Signer], signer_name: &Name, opts: &SignOptions) -> Result<Vec<Vec<Rrsig>>, SignZoneError> {
+    if sets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let validity = opts.expiration.wrapping_sub(opts.inception);
+    let jitter = opts.jitter.min(validity / 2);
+    let threads = opts.threads.clamp(1, sets.len());
+    let chunk = sets.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sets
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<Vec<Vec<Rrsig>>, DnssecError> {
+                    let mut rng = rand::thread_rng();
+                    part.iter()
+                        .map(|set| {
+                            let exp = opts.expiration.wrapping_sub(if jitter > 0 { rng.gen_range(0..=jitter) } else { 0 });
+                            zsks.iter().map(|k| sign_rrset(*k, set, signer_name, opts.inception, exp)).collect()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(sets.len());
+        for h in handles {
+            let part = h.join().map_err(|_| DnssecError::Signing("a signing thread panicked".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+/// The signed zone in presentation format, one record per line (NSEC
+/// written with type mnemonics), after a comment header `header`.
+pub fn format_zone(z: &SignedZone, header: &str) -> String {
+    let mut s = String::new();
+    for l in header.lines() {
+        s.push_str("; ");
+        s.push_str(l);
+        s.push('\n');
+    }
+    for r in &z.records {
+        match &r.rdata {
+            RData::Other { rtype: rtype::NSEC, data } => match format_nsec_rdata(data) {
+                Some(rd) => s.push_str(&format!("{} {} IN NSEC {rd}", crate::dnssec::presentation::format_name(&r.name), r.ttl)),
+                None => s.push_str(&format_record(r)),
+            },
+            _ => s.push_str(&format_record(r)),
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;
