@@ -40,6 +40,11 @@ pub fn bundle_end(skr: &Skr, b: &ResponseBundle) -> Result<OffsetDateTime, Expor
     response_bundle_end(b).ok_or_else(|| ExportError::NoEnd { zone: zone_text(skr), id: b.id.clone() })
 }
 
+/// The end of a bundle as RFC 3339 text, `unknown` without one.
+pub fn response_end_text(b: &ResponseBundle) -> String {
+    response_bundle_end(b).map(format_rfc3339).unwrap_or_else(|| "unknown".into())
+}
+
 /// The bundle in force at `at`: of the bundles whose period
 /// `[inception, end)` contains `at`, the one that started last (bundles
 /// overlap; the newer one takes over when it starts, as Knot's and BIND's

@@ -20,6 +20,9 @@ mod hsm;
 mod init;
 mod key;
 mod batch;
+mod check;
+mod export;
+mod signzone;
 mod bench;
 mod ksr;
 mod parent;
@@ -64,6 +67,12 @@ pub enum Command {
     /// Signed Key Responses: verify and import (ZSK side).
     #[command(subcommand)]
     Skr(skr::SkrCommand),
+    /// Hand the imported SKR to the online signer: Knot or BIND SKR file, or zone-file records.
+    Export(export::ExportArgs),
+    /// Sign a zone file: pre-signed DNSKEY/CDS/CDNSKEY from the SKR, the rest with the active ZSKs, NSEC chain.
+    SignZone(signzone::SignZoneArgs),
+    /// Nagios/Icinga check of the imported SKR: days left, bundle in force, DNSKEY response size.
+    Check(check::CheckArgs),
     /// Run the whole offline KSK cycle on software keys in a temporary directory.
     Demo(demo::DemoArgs),
     /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
@@ -174,6 +183,9 @@ pub fn main() -> i32 {
 pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
         Command::Digest(a) => digest::run(a, ctx),
+        Command::Export(a) => export::run(a, ctx),
+        Command::SignZone(a) => signzone::run(a, ctx),
+        Command::Check(a) => check::run(a, ctx),
         Command::Hsm(c) => hsm::run(c, ctx),
         Command::Bench(a) => bench::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),

@@ -1,0 +1,143 @@
+//! `kskit sign-zone ZONEFILE -o SIGNED`: a small online signer. The
+//! DNSKEY, CDNSKEY and CDS RRsets come pre-signed from the SKR bundle in
+//! force; the active ZSKs of the keystore sign the rest; NSEC chain,
+//! delegations and glue as RFC 4035 §2 says (`crate::signzone`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use time::OffsetDateTime;
+
+use super::{parse_time_arg, print_json, Context, SecretArgs};
+use crate::backends::Signer;
+use crate::dnssec::name::to_presentation;
+use crate::export::{bundle_in_force, response_end_text, zonefile_records};
+use crate::keys::keyref::KeyRef;
+use crate::keys::keystore::{KeyMeta, Role};
+use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::signzone::{format_zone, sign_zone, SignOptions};
+use crate::timeutil::{format_rfc3339, to_rrsig_time};
+
+#[derive(Args, Debug)]
+pub struct SignZoneArgs {
+    /// The unsigned zone file (presentation format; $ORIGIN and $TTL honoured).
+    pub zonefile: PathBuf,
+    /// Zone (default: the first zone of kskit.toml).
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Sign as of this time: RFC 3339, `now` or `+10d`. Default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The signed zone file (written atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Signing threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds a token operation may take before it is abandoned (PKCS#11 ZSKs).
+    #[arg(long)]
+    pub token_timeout: Option<u64>,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+}
+
+/// The zone's ZSKs active at `at` (RFC 7583 §3.3: Active <= at < Retire).
+pub fn active_zsks<'a>(keys: &'a [KeyMeta], zone: &str, at: OffsetDateTime) -> Vec<&'a KeyMeta> {
+    keys.iter()
+        .filter(|k| k.zone.eq_ignore_ascii_case(zone) && k.role == Role::Zsk)
+        .filter(|k| k.timing.active.is_some_and(|a| a <= at) && k.timing.retire.is_none_or(|r| at < r))
+        .collect()
+}
+
+pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
+    let cfg = ctx.config()?;
+    let zone = super::export::zone_arg(ctx, &a.zone)?;
+    let zone_text = to_presentation(&zone);
+    let now = OffsetDateTime::now_utc();
+    let at = match &a.at {
+        Some(t) => parse_time_arg(t, now)?,
+        None => crate::timeutil::whole_seconds(now),
+    };
+    let text = String::from_utf8(super::read_file(&a.zonefile)?).with_context(|| format!("{} is not UTF-8 text", a.zonefile.display()))?;
+    let input = crate::dnssec::presentation::parse_records(&text, Some(&zone), None)
+        .with_context(|| format!("{} is not a valid zone file", a.zonefile.display()))?;
+
+    let (skr_path, skr) = super::skr::current_skr(ctx, &zone_text)?
+        .with_context(|| format!("no SKR imported for {zone_text} (run `kskit skr import` first)"))?;
+    let bundle = bundle_in_force(&skr, at).with_context(|| format!("cannot sign {zone_text} with {}", skr_path.display()))?;
+    let presigned = zonefile_records(&skr, bundle);
+
+    let ks = ctx.keystore()?;
+    let metas = active_zsks(ks.keys(), &zone_text, at);
+    if metas.is_empty() {
+        bail!("no ZSK of {zone_text} is active at {} (see `kskit key list`; `kskit zsk pregenerate` makes them)", format_rfc3339(at));
+    }
+    let mut cached: Option<crate::secrets::Secret> = None;
+    let secret = &a.secret;
+    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
+        if secret.identity.is_some() {
+            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
+        }
+        if cached.is_none() {
+            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
+        }
+        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
+        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
+    };
+    let hints = OpenHints {
+        algorithm: None,
+        flags: Role::Zsk.flags(),
+        allow_final_try: false,
+        timeout: a.token_timeout.map(std::time::Duration::from_secs),
+    };
+    let mut opened: Vec<OpenedKey> = Vec::new();
+    for m in &metas {
+        let (k, _) = open_key(&KeyRef::Keystore(m.id.clone()), Some(&ks), &mut decryption, &hints)
+            .with_context(|| format!("cannot open ZSK {}", m.id))?;
+        opened.push(k);
+    }
+    let signers: Vec<&dyn Signer> = opened.iter().map(|k| k.signer()).collect();
+
+    let p = &cfg.policy;
+    let inception = at - p.inception_offset.0;
+    let expiration = at + p.signature_validity.0;
+    // A jitter of a tenth of the validity, at most 12 hours.
+    let tenth: time::Duration = p.signature_validity.0 / 10i32;
+    let jitter = tenth.min(time::Duration::hours(12)).whole_seconds().max(0) as u32;
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let opts = SignOptions { inception: to_rrsig_time(inception), expiration: to_rrsig_time(expiration), jitter, threads };
+    let signed = sign_zone(&zone, &input, &presigned, &signers, &opts).with_context(|| format!("cannot sign {}", a.zonefile.display()))?;
+
+    let tags: Vec<String> = metas.iter().map(|m| format!("{} ({})", m.key_tag, m.algorithm)).collect();
+    let header = format!(
+        "{zone_text} signed by kskit {} at {} with ZSK {}\nsignatures valid {} .. {} (less up to {jitter} s of jitter)\nDNSKEY, CDNSKEY and CDS from SKR bundle {} (until {}) of {}",
+        env!("CARGO_PKG_VERSION"),
+        format_rfc3339(at),
+        tags.join(", "),
+        format_rfc3339(inception),
+        format_rfc3339(expiration),
+        bundle.id,
+        response_end_text(bundle),
+        skr_path.display()
+    );
+    super::write_output(&a.output, format_zone(&signed, &header).as_bytes())?;
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "zone": zone_text, "output": a.output, "at": format_rfc3339(at), "zsks": metas.iter().map(|m| &m.id).collect::<Vec<_>>(),
+            "bundle": bundle.id, "bundle_until": response_end_text(bundle), "threads": threads, "stats": signed.stats,
+        }))?;
+    } else {
+        let s = &signed.stats;
+        println!(
+            "signed {zone_text}: {} names, {} RRsets signed ({} signatures), {} delegations, {} glue names; wrote {}",
+            s.names,
+            s.rrsets_signed,
+            s.signatures,
+            s.delegations,
+            s.glue_names,
+            a.output.display()
+        );
+    }
+    Ok(0)
+}
