@@ -191,3 +191,87 @@ fn tampered_kskit_skr_is_rejected_by_kskit_and_knot() {
     let o = knot.zsk(&["import-skr", s(&bad)]);
     assert!(!o.status.success(), "keymgr import-skr accepted the tampered SKR:\n{}", text(&o));
 }
+
+/// The zone kskit's SKR is for, as an unsigned zone file.
+const ZONE_FILE: &str = "$TTL 3600
+@ SOA ns1 hostmaster 1 3600 900 604800 300
+@ NS ns1
+ns1 A 192.0.2.1
+www A 192.0.2.2
+";
+
+/// Stops the knotd it holds when dropped (also when an assertion fails).
+struct Knotd(std::process::Child);
+
+impl Drop for Knotd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The end of the chain: Knot's server signs the zone with its ZSKs and the
+/// DNSKEY/CDS/CDNSKEY signatures imported from kskit's SKR, and an
+/// independent validator (ldns-verify-zone) accepts the signed zone with
+/// kskit's KSK DS as trust anchor, and rejects it with another key's DS.
+/// knotd listens on no interface: it only signs and writes the zone file.
+#[test]
+fn knotd_signs_the_zone_with_kskit_skr_and_ldns_validates_it() {
+    if !Knot::available() || !require_tools("knotd and ldns-verify-zone", "knot, ldnsutils", &["knotd", "ldns-verify-zone"], &[]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let knot = Knot::new();
+    let (_ksr, skr, _kdir, ta, tag) = knot_ksr_signed_by_kskit(t, &knot);
+    ok(knot.zsk(&["import-skr", s(&skr)]), "keymgr import-skr");
+
+    // The zone storage of the ZSK side's configuration is DIR/zsk.
+    let zone_file = knot.dir.path().join("zsk/example.com.zone");
+    std::fs::write(&zone_file, ZONE_FILE).unwrap();
+    let rundir = knot.dir.path().join("run");
+    std::fs::create_dir(&rundir).unwrap();
+    let conf = knot.dir.path().join("knotd.conf");
+    let zsk_conf = std::fs::read_to_string(&knot.zsk_conf).unwrap();
+    std::fs::write(&conf, format!("server:\n    rundir: {}\n{zsk_conf}", s(&rundir))).unwrap();
+    let log = knot.dir.path().join("knotd.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = std::process::Command::new("knotd")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .expect("start knotd");
+    let mut knotd = Knotd(child);
+    // Wait for knotd to write the signed zone (a guard against hanging, not a timing check).
+    let mut done = false;
+    for _ in 0..600 {
+        let l = std::fs::read_to_string(&log).unwrap_or_default();
+        if l.contains("zone file updated") {
+            done = true;
+            break;
+        }
+        if let Ok(Some(status)) = knotd.0.try_wait() {
+            panic!("knotd exited ({status}):\n{l}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(knotd);
+    let l = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(done, "knotd did not write the signed zone:\n{l}");
+    assert!(l.contains("using offline records"), "knotd did not use the imported SKR:\n{l}");
+
+    let signed = std::fs::read_to_string(&zone_file).unwrap();
+    let by_kskit = |rtype: &str| signed.lines().any(|l| l.contains(&format!("RRSIG\t{rtype} 13 2 ")) && l.contains(&format!(" {tag} example.com. ")));
+    assert!(by_kskit("DNSKEY") && by_kskit("CDS") && by_kskit("CDNSKEY"), "the zone lacks kskit's KSK signatures:\n{signed}");
+
+    let o = output(std::process::Command::new("ldns-verify-zone").arg("-k").arg(&ta).arg(&zone_file));
+    assert!(o.status.success(), "ldns-verify-zone rejected the Knot-signed zone with kskit's DS:\n{}", text(&o));
+    let other = kskit_init(t, "other-ksk", "example.com.");
+    let other_tag = kskit_generate_ksk(&other, "ECDSAP256SHA256");
+    let wrong = t.join("other.ds");
+    kskit_write_ds(&other, &other_tag.to_string(), &wrong);
+    let o = output(std::process::Command::new("ldns-verify-zone").arg("-k").arg(&wrong).arg(&zone_file));
+    assert!(!o.status.success(), "ldns-verify-zone accepted the zone with an unrelated DS:\n{}", text(&o));
+}
