@@ -20,6 +20,14 @@ pub enum KeyCommand {
     Ds(DsArgs),
     /// Print a key's DNSKEY record in presentation format.
     Dnskey(KeyArg),
+    /// Back up a software key, age-encrypted to custodians' recipients (any one can restore).
+    Backup(super::custody::BackupArgs),
+    /// Restore a key from a backup file into the keystore (refuses a duplicate).
+    Restore(super::custody::RestoreArgs),
+    /// Split a software key M-of-N (Shamir) into share files, one per custodian.
+    Split(super::custody::SplitArgs),
+    /// Restore a key from any M share files.
+    Combine(super::custody::CombineArgs),
 }
 
 #[derive(Args, Debug)]
@@ -59,6 +67,10 @@ pub fn run(cmd: KeyCommand, ctx: &Context) -> Result<i32> {
         KeyCommand::List => list(ctx),
         KeyCommand::Ds(a) => ds(a, ctx),
         KeyCommand::Dnskey(a) => dnskey(a, ctx),
+        KeyCommand::Backup(a) => super::custody::backup(a, ctx),
+        KeyCommand::Restore(a) => super::custody::restore(a, ctx),
+        KeyCommand::Split(a) => super::custody::split(a, ctx),
+        KeyCommand::Combine(a) => super::custody::combine(a, ctx),
     }
 }
 

@@ -14,6 +14,8 @@ use crate::backends::soft::{KeyDecryption, KeyEncryption};
 use crate::config::Config;
 use crate::keys::keystore::Keystore;
 
+mod ceremony;
+mod custody;
 mod demo;
 mod digest;
 mod hsm;
@@ -85,6 +87,11 @@ pub enum Command {
     /// Parent side of KSK rollovers: poll the parent's servers for the DS RRset.
     #[command(subcommand)]
     Parent(parent::ParentCommand),
+    /// Key ceremonies: run a script with a hash-chained transcript, verify a transcript, print a script.
+    #[command(subcommand)]
+    Ceremony(ceremony::CeremonyCommand),
+    /// Write the KSK's trust anchor: DS, DNSKEY or RFC 7958 XML.
+    TrustAnchor(custody::TrustAnchorArgs),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -187,6 +194,8 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::SignZone(a) => signzone::run(a, ctx),
         Command::Check(a) => check::run(a, ctx),
         Command::Hsm(c) => hsm::run(c, ctx),
+        Command::Ceremony(c) => ceremony::run(c, ctx),
+        Command::TrustAnchor(a) => custody::trust_anchor(a, ctx),
         Command::Bench(a) => bench::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Init(a) => init::run(a, ctx),
