@@ -363,3 +363,117 @@ fn bad_arguments_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("other.example."), "{}", text(&o));
 }
+
+// ---- in-process fake servers: answers real servers do not give on demand ----
+
+#[derive(Clone, Copy)]
+enum Fake {
+    /// AA clear, DS present: a lame server or a cached copy.
+    Lame,
+    /// Replies with the wrong id.
+    WrongId,
+    /// SERVFAIL.
+    ServFail,
+    /// UDP reply with TC set; the full answer only over TCP on the same port.
+    Truncate,
+}
+
+fn ds_rdata() -> Vec<u8> {
+    let mut v = vec![0x30, 0x39, 13, 2]; // 12345, ECDSAP256SHA256, SHA-256
+    v.extend(data_encoding::HEXUPPER.decode(DS_NEW.rsplit(' ').next().unwrap().as_bytes()).unwrap());
+    v
+}
+
+fn fake_reply(query: &Message, aa: bool, with_ds: bool) -> Message {
+    use hickory_proto::rr::rdata::NULL;
+    use hickory_proto::rr::{RData, Record};
+    let mut m = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    m.metadata.authoritative = aa;
+    m.add_queries(query.queries.clone());
+    if with_ds {
+        let owner = query.queries[0].name().clone();
+        m.add_answer(Record::from_rdata(owner, 3600, RData::Unknown { code: RecordType::DS, rdata: NULL::with(ds_rdata()) }));
+    }
+    m
+}
+
+/// Serves `kind` on a UDP socket (and a TCP listener on the same port for
+/// `Truncate`) for at most `max` queries or until 10 s without one.
+fn fake_server(kind: Fake, max: usize) -> (String, std::thread::JoinHandle<()>) {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = TcpListener::bind(addr).unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let h = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        for _ in 0..max {
+            let Ok((n, peer)) = udp.recv_from(&mut buf) else { return };
+            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
+            let reply = match kind {
+                Fake::Lame => fake_reply(&q, false, true),
+                Fake::WrongId => {
+                    let mut r = fake_reply(&q, true, true);
+                    r.metadata.id = q.metadata.id.wrapping_add(1);
+                    r
+                }
+                Fake::ServFail => {
+                    let mut r = fake_reply(&q, true, false);
+                    r.metadata.response_code = ResponseCode::ServFail;
+                    r
+                }
+                Fake::Truncate => {
+                    let mut r = fake_reply(&q, true, false);
+                    r.metadata.truncation = true;
+                    r
+                }
+            };
+            let _ = udp.send_to(&reply.to_vec().unwrap(), peer);
+            if let Fake::Truncate = kind {
+                use std::io::{Read, Write};
+                tcp.set_nonblocking(false).unwrap();
+                let Ok((mut s, _)) = tcp.accept() else { return };
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut len = [0u8; 2];
+                if s.read_exact(&mut len).is_err() {
+                    return;
+                }
+                let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
+                if s.read_exact(&mut msg).is_err() {
+                    return;
+                }
+                let Ok(q) = Message::from_vec(&msg) else { return };
+                let full = fake_reply(&q, true, true).to_vec().unwrap();
+                let mut out = (full.len() as u16).to_be_bytes().to_vec();
+                out.extend(full);
+                let _ = s.write_all(&out);
+            }
+        }
+    });
+    (addr.to_string(), h)
+}
+
+#[test]
+fn lame_wrong_id_and_servfail_are_not_seen_and_truncation_falls_back_to_tcp() {
+    let t = tempfile::tempdir().unwrap();
+    let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
+    let (lame, h1) = fake_server(Fake::Lame, 1);
+    let (wrong, h2) = fake_server(Fake::WrongId, 1);
+    let (servfail, h3) = fake_server(Fake::ServFail, 1);
+    let (tc, h4) = fake_server(Fake::Truncate, 1);
+    let servers = [lame.clone(), wrong.clone(), servfail.clone(), tc.clone()];
+    let (code, v, out) = poll(t.path(), &exp, &servers, &["--timeout", "2"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(v["seen"], false);
+    let r = |a: &str| server_entry(&v, a)["reason"].as_str().unwrap().to_string();
+    assert!(r(&lame).contains("not authoritative"), "{v}");
+    assert_eq!(server_entry(&v, &lame)["seen"], false);
+    assert!(r(&wrong).contains("mismatched") && r(&wrong).contains("id"), "{v}");
+    assert!(r(&servfail).contains("SERVFAIL"), "{v}");
+    let tcs = server_entry(&v, &tc);
+    assert_eq!(tcs["transport"], "udp+tcp", "{v}");
+    assert_eq!(tcs["seen"], true, "{v}");
+    assert_eq!(tcs["ds"][0], DS_NEW);
+    for h in [h1, h2, h3, h4] {
+        h.join().unwrap();
+    }
+}
