@@ -47,6 +47,8 @@ pub enum SignZoneError {
     NoDnskeys,
     #[error("ZSK {tag} ({algorithm}) is not in the DNSKEY RRset of the SKR bundle: its signatures would not validate (was the SKR made for these ZSKs?)")]
     ZskNotPublished { tag: u16, algorithm: u8 },
+    #[error("the DNSKEY RRset has algorithm {algorithm} keys but no ZSK of that algorithm signs: every RRset must be signed with each algorithm of the apex DNSKEY RRset (RFC 4035 §2.2, RFC 6840 §5.11), and validators such as BIND's dnssec-verify reject the zone; use ZSKs of the KSK's algorithm")]
+    AlgorithmNotCovered { algorithm: u8 },
     #[error("{0}")]
     Dnssec(#[from] DnssecError),
 }
@@ -189,6 +191,18 @@ pub fn check_zsks_published(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<
     Ok(())
 }
 
+/// Every algorithm of the apex DNSKEY RRset must sign every RRset (the
+/// algorithm rule, RFC 4035 §2.2 and RFC 6840 §5.11): with the KSK offline,
+/// that needs a ZSK of each algorithm of the DNSKEY RRset.
+pub fn check_algorithm_rule(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<(), SignZoneError> {
+    for k in dnskeys.iter().filter(|k| k.is_zone_key()) {
+        if !zsks.iter().any(|z| z.dnskey().algorithm == k.algorithm) {
+            return Err(SignZoneError::AlgorithmNotCovered { algorithm: k.algorithm });
+        }
+    }
+    Ok(())
+}
+
 /// Signs `zone`. `input` is the unsigned zone (DNSKEY, CDS, CDNSKEY, RRSIG,
 /// NSEC, NSEC3 and NSEC3PARAM records in it are dropped); `presigned` the
 /// SKR bundle's DNSKEY, CDNSKEY and CDS records with their RRSIGs
@@ -223,6 +237,7 @@ pub fn sign_zone(
         })
         .collect();
     check_zsks_published(zsks, &dnskeys)?;
+    check_algorithm_rule(zsks, &dnskeys)?;
 
     // Group into names and RRsets; an RRset's TTL is the least of its
     // records' (RFC 2181 §5.2), duplicate RDATA dropped (RFC 2181 §5).

@@ -145,6 +145,10 @@ fn refuses_bad_zones_and_unpublished_zsks() {
     let other = soft::generate(Algorithm::EcdsaP256Sha256, None, 256).unwrap();
     assert!(matches!(sign_zone(&zone, &recs, &pre, &[&other], &o), Err(SignZoneError::ZskNotPublished { .. })));
     assert!(matches!(sign_zone(&zone, &recs, &pre, &[], &o), Err(SignZoneError::NoZsk)));
+    // An RSA KSK in the DNSKEY RRset with only an ECDSA ZSK: the algorithm rule.
+    let mut mixed = pre.clone();
+    mixed.push(Record::new(zone.clone(), 3600, RData::Dnskey(Dnskey::new(257, Algorithm::RsaSha256, vec![3, 1, 0, 1, 0xc3]))));
+    assert!(matches!(sign_zone(&zone, &recs, &mixed, &[&zsk], &o), Err(SignZoneError::AlgorithmNotCovered { algorithm: 8 })));
     let with = |extra: &str| {
         let mut r = recs.clone();
         r.extend(parse_records(extra, Some(&zone), Some(60)).unwrap());
