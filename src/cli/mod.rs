@@ -177,6 +177,9 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Log out of and close token sessions on Ctrl-C/SIGTERM too (a handler
+    // may already be installed; that is fine).
+    let _ = crate::backends::pkcs11::install_interrupt_cleanup();
     let ctx = Context { config_path: cli.config.clone(), json: cli.json };
     match run(cli.command, &ctx) {
         Ok(code) => code,

@@ -89,7 +89,11 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
                 at_line_start = true;
                 i += 1;
             }
-            ' ' | '\t' | '\r' => i += 1,
+            // Any other whitespace (form feed, vertical tab, Unicode spaces)
+            // separates tokens too; left to the token branch below it would
+            // make an empty token without advancing (an endless loop found by
+            // the tamper test).
+            c if c.is_whitespace() => i += 1,
             ';' => {
                 while chars.get(i).is_some_and(|c| *c != '\n') {
                     i += 1;
@@ -1078,6 +1082,18 @@ mod tests {
 
     fn rec(text: &str) -> Record {
         parse_record(text).unwrap()
+    }
+
+    /// Regression (tamper test finding): a form feed or other non-blank
+    /// whitespace between tokens once made the tokenizer loop forever.
+    #[test]
+    fn other_whitespace_separates_tokens() {
+        for ws in ['\u{c}', '\u{b}', '\u{a0}', '\u{2003}'] {
+            let text = format!("example.{ws}3600 IN{ws}A 192.0.2.1");
+            let r = parse_records(&text, None, None).unwrap();
+            assert_eq!(r.len(), 1);
+            assert_eq!(r[0].ttl, 3600);
+        }
     }
 
     #[test]

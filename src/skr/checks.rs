@@ -27,10 +27,14 @@ pub const SKR_COVERAGE: &str = "SKR-COVERAGE";
 pub const SKR_NO_EARLY_EXPIRY: &str = "SKR-NO-EARLY-EXPIRY";
 pub const SKR_CDS_CONSISTENT: &str = "SKR-CDS-CONSISTENT";
 pub const SKR_NOT_EXPIRED: &str = "SKR-NOT-EXPIRED";
+pub const SKR_BUNDLE_TIMES: &str = "SKR-BUNDLE-TIMES";
+pub const SKR_TTL: &str = "SKR-TTL";
 
 /// Every SKR check id, in the order [`check_skr`] runs them.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 10] = [
     SKR_SIG_VERIFY,
+    SKR_BUNDLE_TIMES,
+    SKR_TTL,
     SKR_TRUST_ANCHOR,
     SKR_DNSKEY_SIGNED,
     SKR_MATCHES_KSR,
@@ -124,6 +128,8 @@ pub fn check_skr(skr: &Skr, ta: &TrustAnchor, ksr: Option<&Ksr>, now: OffsetDate
         r.note("no KSR given: the SKR was not compared with a request (SKR-MATCHES-KSR) and coverage was checked for gaps only");
     }
     r.push(check_sig_verify(skr));
+    r.push(check_bundle_times(skr));
+    r.push(check_ttl(skr));
     r.push(check_trust_anchor(skr, ta));
     r.push(check_dnskey_signed(skr, ta));
     r.push(match ksr {
@@ -608,6 +614,93 @@ pub fn check_no_early_expiry(skr: &Skr) -> CheckResult {
         problems,
         "no signature expires before the next bundle takes over",
     )
+}
+
+/// SKR-BUNDLE-TIMES: a bundle's times are not signed, only its RRSIGs'
+/// are, so they must agree with the signatures or a changed time (a bundle
+/// published early or late) would go unnoticed. IANA: every RRSIG of a
+/// bundle is valid exactly from the bundle's inception to its expiration
+/// (the root's practice, and kskit's signer). Text: the bundle's start lies
+/// at the same offsets from its DNSKEY RRSIGs' inception and expiration in
+/// every bundle (Knot signs 90 minutes before the bundle, BIND and kskit at a
+/// fixed offset too), and within the signatures' validity. No knob.
+pub fn check_bundle_times(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut offsets: Option<(i64, i64, String)> = None;
+    for b in &skr.bundles {
+        for s in &b.signatures {
+            let inc = from_rrsig_time(s.rrsig.inception, b.inception);
+            let exp = from_rrsig_time(s.rrsig.expiration, b.inception);
+            match skr.format {
+                Format::Iana => {
+                    if inc != b.inception || Some(exp) != b.expiration {
+                        problems.push(format!(
+                            "{}: RRSIG {} by key tag {} is valid {}..{}, not the bundle's {}..{}",
+                            label(b),
+                            rtype::name(s.rrsig.type_covered),
+                            s.rrsig.key_tag,
+                            format_rfc3339(inc),
+                            format_rfc3339(exp),
+                            format_rfc3339(b.inception),
+                            b.expiration.map(format_rfc3339).unwrap_or_else(|| "(none)".into())
+                        ));
+                    }
+                }
+                Format::Text => {
+                    let before = (b.inception - inc).whole_seconds();
+                    let after = (exp - b.inception).whole_seconds();
+                    if before < 0 || after <= 0 {
+                        problems.push(format!("{}: the bundle starts outside its RRSIG {} validity", label(b), rtype::name(s.rrsig.type_covered)));
+                        continue;
+                    }
+                    match &offsets {
+                        None => offsets = Some((before, after, label(b))),
+                        Some((b0, a0, first)) if (*b0, *a0) != (before, after) => problems.push(format!(
+                            "{}: signed {before} s before and valid {after} s after the bundle start, but {first} is signed {b0} s before and valid {a0} s after",
+                            label(b)
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_BUNDLE_TIMES, problems, "every bundle's times agree with its signatures")
+}
+
+/// SKR-TTL: TTLs are not covered by signatures except as the RRSIG's
+/// original TTL, so each must agree with it: all records of an RRset share
+/// one TTL (RFC 2181 §5.2), and an RRSIG's TTL and original TTL equal the
+/// TTL of the RRset it covers (RFC 4034 §3, §3.1.4). No knob.
+pub fn check_ttl(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    for b in &skr.bundles {
+        let dnskey_ttl = b.keys.first().map(|k| k.ttl);
+        if b.keys.iter().any(|k| Some(k.ttl) != dnskey_ttl) {
+            problems.push(format!("{}: the DNSKEY records have different TTLs", label(b)));
+        }
+        for s in &b.signatures {
+            let want = match s.rrsig.type_covered {
+                rtype::DNSKEY => dnskey_ttl,
+                rtype::CDS => Some(b.cds_ttl),
+                rtype::CDNSKEY => Some(b.cdnskey_ttl),
+                _ => None,
+            };
+            if let Some(w) = want {
+                if s.ttl != w || s.rrsig.original_ttl != w {
+                    problems.push(format!(
+                        "{}: RRSIG {} by key tag {} has TTL {} and original TTL {}, but the RRset's TTL is {w}",
+                        label(b),
+                        rtype::name(s.rrsig.type_covered),
+                        s.rrsig.key_tag,
+                        s.ttl,
+                        s.rrsig.original_ttl
+                    ));
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_TTL, problems, "record, RRSIG and original TTLs agree")
 }
 
 /// The RFC 8078 §4 CDNSKEY delete form: `0 3 0 AA==`.
