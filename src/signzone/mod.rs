@@ -99,6 +99,9 @@ pub fn is_replaced(r: &Record) -> bool {
     REPLACED_TYPES.contains(&r.rtype())
 }
 
+/// An RRset of the input: TTL and RDATA.
+type OwnSet = (u32, Vec<RData>);
+
 #[derive(Debug, Default)]
 struct Node {
     name: Option<Name>,
@@ -337,7 +340,7 @@ pub fn sign_zone(
         let Some(owner) = node.name.clone() else { continue };
         let is_apex = *k == apex_key;
         // (type, own RRset or None for a pre-signed one)
-        let mut sets: Vec<(u16, Option<(u32, Vec<RData>)>)> = node.sets.iter().map(|(t, (ttl, rd))| (*t, Some((*ttl, rd.clone())))).collect();
+        let mut sets: Vec<(u16, Option<OwnSet>)> = node.sets.iter().map(|(t, (ttl, rd))| (*t, Some((*ttl, rd.clone())))).collect();
         if let Some(n) = nsecs.get(k) {
             sets.push((rtype::NSEC, Some((n.ttl, vec![n.rdata.clone()]))));
         }
