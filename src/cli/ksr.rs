@@ -323,11 +323,9 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     let mut opts = SignOptions { cds, ..SignOptions::default() };
     let total = count_signatures(&c.ksr, a.ksks.len(), &opts)?;
     let bundles = crate::skr::sign::plan_bundles(&c.ksr, &opts)?.len();
-    eprintln!("about to make {total} signatures ({bundles} SKR bundles x {} KSK(s)); on a smartcard at 2 signatures per second that is about {} s", a.ksks.len(), total.div_ceil(2));
-    if !a.yes {
-        confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), a.ksks.len()))?;
-    }
-    // Open every KSK before the first signature (one login per token).
+    eprintln!("about to make {total} signatures ({bundles} SKR bundles x {} KSK(s))", a.ksks.len());
+    // Open every KSK before the first signature (one login per token), and
+    // before the confirmation, so that the estimate uses the measured rate.
     let ks = ctx.keystore().ok();
     let mut cached: Option<crate::secrets::Secret> = None;
     let secret = &a.secret;
@@ -352,6 +350,23 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         let kr: KeyRef = r.parse()?;
         let (k, id) = open_key(&kr, ks.as_ref(), &mut decryption, &hints).with_context(|| format!("cannot open KSK {kr}"))?;
         opened.push((k, id));
+    }
+    // Time one signature per KSK: the estimate uses the tokens' measured
+    // rate (a smartcard makes about 2 per second, an HSM hundreds).
+    let probe = std::time::Instant::now();
+    for (k, id) in &opened {
+        k.signer().sign(b"kskit timing probe").with_context(|| format!("KSK {id} cannot sign"))?;
+    }
+    let per_sig = probe.elapsed().as_secs_f64() / opened.len().max(1) as f64;
+    // Not counted in token_sign_operations below (one per bundle, RRset and KSK).
+    let probe_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum();
+    eprintln!(
+        "measured {:.1} signatures per second on the KSK(s): signing will take about {:.0} s",
+        1.0 / per_sig.max(1e-6),
+        (per_sig * total as f64).ceil()
+    );
+    if !a.yes {
+        confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), a.ksks.len()))?;
     }
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     if c.ksr.format == Format::Iana {
@@ -389,11 +404,11 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     }
     write_output(&a.output, text.as_bytes())?;
     let d = FileDigest::of(text.as_bytes());
-    let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum();
+    let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum::<u64>().saturating_sub(probe_ops);
     if ctx.json {
         print_json(&serde_json::json!({
             "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total,
-            "token_sign_operations": token_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
+            "token_sign_operations": token_ops, "timing_probe_token_operations": probe_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
         }))?;
     } else {
         println!("wrote SKR {} ({} bundles, {total} signatures)", a.output.display(), skr.bundles.len());
