@@ -78,8 +78,18 @@ pub fn open_key(
             open_meta(meta, ks, decryption, hints)
         }
         KeyRef::Pkcs11(uri) => {
-            // A token key recorded in the keystore carries its algorithm and flags.
-            let known = ks.and_then(|ks| ks.keys().iter().find(|m| same_token_key(&m.locator, uri)));
+            // A token key recorded in the keystore carries its algorithm and
+            // flags: use the one record the URI names (attributes it leaves
+            // out match anything), never guess among several.
+            let matching: Vec<&KeyMeta> = ks.map(|ks| ks.keys().iter().filter(|m| same_token_key(&m.locator, uri)).collect()).unwrap_or_default();
+            if matching.len() > 1 {
+                return Err(OpenError::Other(format!(
+                    "{uri} matches {} keystore keys ({}): add object= or id= to the URI",
+                    matching.len(),
+                    matching.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let known = matching.first().copied();
             let (alg, flags) = match (known, hints.algorithm) {
                 (Some(m), _) => (m.algorithm, m.flags),
                 (None, Some(a)) => (a, hints.flags),
@@ -92,6 +102,16 @@ pub fn open_key(
             let ident = known.map(|m| m.id.clone()).or_else(|| uri.object.clone()).unwrap_or_else(|| uri.to_string());
             let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
             let signer = Pkcs11Signer::open(uri, alg, flags, &opts)?;
+            if let Some(m) = known {
+                if signer.dnskey().public_key != m.dnskey()?.public_key {
+                    return Err(OpenError::Other(format!(
+                        "{uri}: the key on the token is not the key keystore entry {} records (key tag {} expected, {} found)",
+                        m.id,
+                        m.key_tag,
+                        signer.dnskey().key_tag()
+                    )));
+                }
+            }
             Ok((OpenedKey::Pkcs11(Box::new(signer)), ident))
         }
     }
@@ -122,9 +142,34 @@ fn open_meta(
     Ok((OpenedKey::Pkcs11(Box::new(signer)), meta.id.clone()))
 }
 
-/// Whether a keystore locator names the same token object as `uri`
-/// (ignoring PIN and module query attributes).
+/// Whether a keystore locator names the token object `uri` selects: every
+/// token and object attribute the URI gives must equal the locator's
+/// (attributes the URI leaves out match anything; PIN and module query
+/// attributes are ignored). The URI must name an object (label or id).
 fn same_token_key(locator: &str, uri: &Pkcs11Uri) -> bool {
     let Ok(l) = locator.parse::<Pkcs11Uri>() else { return false };
-    l.token == uri.token && l.object == uri.object && l.id == uri.id && (l.serial.is_none() || uri.serial.is_none() || l.serial == uri.serial)
+    if uri.object.is_none() && uri.id.is_none() {
+        return false;
+    }
+    fn eq<T: PartialEq>(want: &Option<T>, have: &Option<T>) -> bool {
+        want.is_none() || want == have
+    }
+    eq(&uri.token, &l.token) && eq(&uri.object, &l.object) && eq(&uri.id, &l.id) && eq(&uri.serial, &l.serial)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_token_key;
+
+    #[test]
+    fn uri_attributes_left_out_match_anything() {
+        let loc = "pkcs11:token=KSK;object=ksk-2026;id=%01%02";
+        let u = |s: &str| s.parse().unwrap();
+        assert!(same_token_key(loc, &u("pkcs11:token=KSK;object=ksk-2026?module-path=/x.so&pin-value=1")));
+        assert!(same_token_key(loc, &u("pkcs11:object=ksk-2026")));
+        assert!(same_token_key(loc, &u("pkcs11:token=KSK;id=%01%02")));
+        assert!(!same_token_key(loc, &u("pkcs11:token=KSK;object=other")));
+        assert!(!same_token_key(loc, &u("pkcs11:token=Other;object=ksk-2026")));
+        assert!(!same_token_key(loc, &u("pkcs11:token=KSK")));
+    }
 }
