@@ -174,6 +174,8 @@ bk = {}
 if os.path.exists(os.path.join(R, "batch-kskit.json")):
     bk = json.load(open(os.path.join(R, "batch-kskit.json")))
 N = int(env.get("threads", "1"))
+loaded = float(env.get("load_before", "0 0 0").split()[0]) > int(env.get("cores", "1")) or \
+         float(env.get("load_after", "0 0 0").split()[0]) > int(env.get("cores", "1"))
 
 OSSL = {("RSASHA256", 2048): "rsa2048", ("RSASHA256", 3072): "rsa3072", ("RSASHA256", 4096): "rsa4096",
         ("RSASHA512", 2048): "rsa2048", ("ECDSAP256SHA256", 256): "nistp256", ("ECDSAP384SHA384", 384): "nistp384",
@@ -225,6 +227,14 @@ short = float(env.get("seconds", "3")) < 3 or int(env.get("zones", "1000")) < 10
 if short:
     L.append("**This is a short run** (%s s per phase, %s zones instead of 3 s and 1000): the numbers are "
              "noisier than a full run's. Rerun `benches/compare.sh` without variables for the full one." % (env.get("seconds"), env.get("zones")))
+    L.append("")
+if loaded:
+    L.append("**The machine was busy during this run** (load average %s before and %s after, on %s cores: other "
+             "builds were running). kskit, OpenSSL, SoftHSM2 and keymgr were measured one after the other, each under "
+             "whatever load there was at that moment, so ratios between them carry that noise (in an earlier short "
+             "run of this script on the same machine RSASHA256/2048 signed at about twice the rate measured here). "
+             "Rerun `benches/compare.sh` on an idle machine before drawing conclusions from a ratio near its target."
+             % (env.get("load_before"), env.get("load_after"), env.get("cores")))
     L.append("")
 L.append("How it is measured: `kskit bench` signs the RFC 4034 §3.1.8.1 signing input of an RRSIG over a DNSKEY "
          "RRset of two ZSKs and the KSK (same algorithm and size) by calling `Signer::sign` in a loop on each thread "
@@ -314,6 +324,10 @@ L.append("| | seconds | per zone (ms) | signatures | ratio (≥ 5) |")
 L.append("|---|---:|---:|---:|---|")
 if ks is not None:
     L.append("| kskit ksr sign-batch | %.2f | %.2f | %s | |" % (ks, ks * 1000 / max(zones, 1), bk.get("signatures", "?")))
+    if "signing_seconds" in bk:
+        L.append("| of which: signing, verifying each RRSIG, serialising and re-checking each SKR (in memory) | %.2f | %.2f | | |" % (bk["signing_seconds"], bk["signing_seconds"] * 1000 / max(zones, 1)))
+    if "check_seconds" in bk:
+        L.append("| of which: reading and checking the KSRs | %.2f | %.2f | | |" % (bk["check_seconds"], bk["check_seconds"] * 1000 / max(zones, 1)))
 if km is not None:
     r = ratio(km, ks)
     bars.append(("batch: keymgr time / kskit time", r, 5.0))
@@ -346,12 +360,17 @@ L.append("## Targets missed, by how much and why")
 L.append("")
 if not missed:
     L.append("None in this run.")
+def _r1(alg, bits):
+    a, key = case(soft, alg, bits, 1), OSSL.get((alg, bits))
+    return ratio(a["sign_per_sec"] if a else None, o1[key][0] if key in o1 else None)
+_rs = [x for x in [_r1("RSASHA256", b) for b in (2048, 3072, 4096)] if x is not None]
+rsa_gap_largest_at_2048 = bool(_rs) and _rs[0] == min(_rs)
 why = {
     "soft1-rsa": ("ring's RSA private-key operation against OpenSSL's. RSA signing is almost entirely one modular "
-                  "exponentiation (hashing and DNSSEC framing are under 1% of it), so the gap is the library's. "
-                  "OpenSSL 3.0 has a dedicated x86-64 code path (RSAZ, AVX2/AVX-512) for 2048-bit moduli, and the "
-                  "gap is largest exactly there; at 3072 bits, where it has no such path, kskit is on a par. Not "
-                  "profiled further; closing it means another RSA implementation, not kskit changes"),
+                  "exponentiation (hashing and DNSSEC framing are under 1%% of it), so the gap is the library's, not "
+                  "kskit's framing. OpenSSL 3.0 has dedicated x86-64 code (RSAZ) for 2048-bit moduli and the gap is "
+                  "%s there. Not profiled further; closing it means another RSA implementation"
+                  % ("largest" if rsa_gap_largest_at_2048 else "not largest")),
     "soft1-ec": ("ECDSA and Ed25519 signatures take tens of microseconds, so per-call costs show: kskit's soft "
                  "signer makes a new `SystemRandom` and a signature `Vec` for every call and ring draws each ECDSA "
                  "nonce from the OS, while `openssl speed` signs a ready digest in a tight loop. Not profiled further"),
@@ -367,7 +386,15 @@ why = {
             "sessions are guarded by process-wide locks)"),
     "batch": ("keymgr per zone is a process start, configuration and KASP database load, and the signatures; "
               "kskit pays its fixed costs once (process start, keystore, the scrypt decryption of the KSK file, "
-              "about a second), so the ratio grows with the number of zones and is meaningless for a handful"),
+              "about a second), so the ratio grows with the number of zones. Signing is not where kskit's time "
+              "goes: the signing phase (each signature, its verification, and parsing back and checking each "
+              "SKR) took %s s of the %s s; the rest is reading and checking every KSR, writing each SKR file "
+              "(atomically, with an fsync each), decrypting the KSK and process start%s. The KSR/SKR checks "
+              "(src/ksr/checks.rs, src/skr/checks.rs; the verify-skr scenario shows about %s ms per RRSIG) were not "
+              "written for speed; profiling them and the per-file fsync is the way to the target, not faster signing"
+              % (f(bk.get("signing_seconds"), 2), f(ks, 2),
+                 "" if "check_seconds" in bk else " (this run did not time those phases separately; newer builds report `check_seconds`)",
+                 f(next((1000 * x["seconds"] / max(x["signatures"], 1) for x in scen if x["scenario"] == "verify-skr"), None), 1))),
 }
 groups = {}
 for m in missed:
