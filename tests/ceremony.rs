@@ -366,8 +366,8 @@ fn three_of_five_split_restores_from_every_three_and_never_from_two() {
     assert!(run_kskit(a.path(), &args2).status.success());
     let mut c: Vec<String> = vec!["key".into(), "combine".into(), share(1).display().to_string(), share(2).display().to_string()];
     c.push(a.path().join("shares2/share-3-of-5.age").display().to_string());
-    for i in 0..3 {
-        c.extend(["--identity".into(), custodians[i].0.display().to_string()]);
+    for (idf, _) in custodians.iter().take(3) {
+        c.extend(["--identity".into(), idf.display().to_string()]);
     }
     c.extend(["-o".into(), "mixed.age".into(), "--recipient".into(), out_r.clone()]);
     let o = run_kskit(a.path(), &c);

@@ -94,7 +94,11 @@ fn files_json(f: &[FileRecord]) -> serde_json::Value {
 fn digest_files(paths: &[String]) -> Result<Vec<FileRecord>, String> {
     paths
         .iter()
-        .map(|p| std::fs::read(p).map(|d| FileRecord::of(p, &d)).map_err(|e| format!("cannot read {p}: {e}")))
+        .map(|p| {
+            std::fs::read(p)
+                .map(|d| FileRecord::of(p, &d))
+                .map_err(|e| format!("cannot read {p}: {e}"))
+        })
         .collect()
 }
 
@@ -111,19 +115,36 @@ struct CommandRun {
 /// Standard input is inherited (a command may prompt on the terminal).
 fn run_command(command: &str, env: &[(String, String)], console: &mut dyn Console) -> CommandRun {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(command).stdin(Stdio::inherit()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.arg("-c")
+        .arg(command)
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return CommandRun { exit_code: None, output: Vec::new(), truncated: false, error: Some(format!("cannot start sh: {e}")) },
+        Err(e) => {
+            return CommandRun {
+                exit_code: None,
+                output: Vec::new(),
+                truncated: false,
+                error: Some(format!("cannot start sh: {e}")),
+            }
+        }
     };
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
     let mut readers = Vec::new();
     let pipes: Vec<(bool, Box<dyn Read + Send>)> = [
-        child.stdout.take().map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
-        child.stderr.take().map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
+        child
+            .stdout
+            .take()
+            .map(|p| (false, Box::new(p) as Box<dyn Read + Send>)),
+        child
+            .stderr
+            .take()
+            .map(|p| (true, Box::new(p) as Box<dyn Read + Send>)),
     ]
     .into_iter()
     .flatten()
@@ -136,7 +157,10 @@ fn run_command(command: &str, env: &[(String, String)], console: &mut dyn Consol
                 match pipe.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if tx.send((is_err, buf.get(..n).unwrap_or_default().to_vec())).is_err() {
+                        if tx
+                            .send((is_err, buf.get(..n).unwrap_or_default().to_vec()))
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -163,14 +187,26 @@ fn run_command(command: &str, env: &[(String, String)], console: &mut dyn Consol
             exit_code: st.code(),
             output,
             truncated,
-            error: if st.code().is_none() { Some(format!("the command was killed ({st})")) } else { None },
+            error: if st.code().is_none() {
+                Some(format!("the command was killed ({st})"))
+            } else {
+                None
+            },
         },
-        Err(e) => CommandRun { exit_code: None, output, truncated, error: Some(format!("cannot wait for the command: {e}")) },
+        Err(e) => CommandRun {
+            exit_code: None,
+            output,
+            truncated,
+            error: Some(format!("cannot wait for the command: {e}")),
+        },
     }
 }
 
 fn show_step(s: &ResolvedStep, total: usize, console: &mut dyn Console) {
-    let mut t = format!("\n=== Step {}/{}: {} ===\n{}: {}", s.number, total, s.title, s.role, s.say);
+    let mut t = format!(
+        "\n=== Step {}/{}: {} ===\n{}: {}",
+        s.number, total, s.title, s.role, s.say
+    );
     if let Some(c) = &s.command_shown {
         t.push_str(&format!("\n$ {c}"));
     }
@@ -179,7 +215,10 @@ fn show_step(s: &ResolvedStep, total: usize, console: &mut dyn Console) {
 
 fn show_files(what: &str, files: &[FileRecord], console: &mut dyn Console) {
     for f in files {
-        console.show(&format!("{what} {} ({} bytes)\n  SHA-256 {}\n  {}", f.path, f.bytes, f.sha256, f.pgp_words));
+        console.show(&format!(
+            "{what} {} ({} bytes)\n  SHA-256 {}\n  {}",
+            f.path, f.bytes, f.sha256, f.pgp_words
+        ));
     }
 }
 
@@ -187,11 +226,21 @@ fn show_files(what: &str, files: &[FileRecord], console: &mut dyn Console) {
 /// the step ends), and a closing entry. Stops at the first failing command
 /// or missing declared file (recorded, outcome `failed`) or refused
 /// acknowledgement (outcome `aborted`). `host` and `user` describe where it ran.
-pub fn run(script: &Resolved, opts: &RunOptions, console: &mut dyn Console) -> Result<RunResult, CeremonyError> {
+pub fn run(
+    script: &Resolved,
+    opts: &RunOptions,
+    console: &mut dyn Console,
+) -> Result<RunResult, CeremonyError> {
     let mut w = TranscriptWriter::create(&opts.transcript)?;
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     w.append(
         "start",
         json!({
@@ -265,7 +314,11 @@ pub fn run(script: &Resolved, opts: &RunOptions, console: &mut dyn Console) -> R
                     show_files("wrote", &wr, console);
                     entry["writes"] = files_json(&wr);
                 }
-                Err(e) => error = Some(format!("a file the step should have written is missing: {e}")),
+                Err(e) => {
+                    error = Some(format!(
+                        "a file the step should have written is missing: {e}"
+                    ))
+                }
             }
         }
         if let Some(e) = &error {
@@ -281,7 +334,10 @@ pub fn run(script: &Resolved, opts: &RunOptions, console: &mut dyn Console) -> R
             console.show("(acknowledged by --yes)");
             Ok(true)
         } else {
-            console.acknowledge(&format!("Step {} ({}): type yes to confirm, anything else stops the ceremony: ", s.number, s.role))
+            console.acknowledge(&format!(
+                "Step {} ({}): type yes to confirm, anything else stops the ceremony: ",
+                s.number, s.role
+            ))
         };
         match ack {
             Ok(true) => {
@@ -306,6 +362,9 @@ pub fn run(script: &Resolved, opts: &RunOptions, console: &mut dyn Console) -> R
         Outcome::Completed => None,
         Outcome::Failed(n) | Outcome::Aborted(n) => Some(n),
     };
-    let closing = w.close(json!({"outcome": outcome.as_str(), "failed_step": failed_step}), &now_text())?;
+    let closing = w.close(
+        json!({"outcome": outcome.as_str(), "failed_step": failed_step}),
+        &now_text(),
+    )?;
     Ok(RunResult { outcome, closing })
 }

@@ -33,29 +33,52 @@ ol.steps>li{margin:1.2em 0;page-break-inside:avoid}.role{font-weight:bold}.cmd{f
 pub fn render_html(script: &Resolved, source: &str, script_sha256: &str) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    h.push_str(&format!("<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", escape(&script.title)));
+    h.push_str(&format!(
+        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&script.title)
+    ));
     h.push_str(&format!("<h1>{}</h1>\n", escape(&script.title)));
     if !script.description.trim().is_empty() {
-        h.push_str(&format!("<p class=\"description\">{}</p>\n", escape(script.description.trim())));
+        h.push_str(&format!(
+            "<p class=\"description\">{}</p>\n",
+            escape(script.description.trim())
+        ));
     }
     h.push_str(&format!(
         "<p>Script: <code>{}</code><br>SHA-256: <code>{}</code></p>\n",
         escape(source),
         escape(script_sha256)
     ));
-    h.push_str("<p>Date: <span class=\"line\"></span> &nbsp; Place: <span class=\"line\"></span></p>\n");
+    h.push_str(
+        "<p>Date: <span class=\"line\"></span> &nbsp; Place: <span class=\"line\"></span></p>\n",
+    );
     let values = script.shown_values();
     if !values.is_empty() {
-        h.push_str("<h2>Variables</h2>\n<table class=\"vars\">\n<tr><th>name</th><th>value</th></tr>\n");
+        h.push_str(
+            "<h2>Variables</h2>\n<table class=\"vars\">\n<tr><th>name</th><th>value</th></tr>\n",
+        );
         for (k, v) in &values {
-            h.push_str(&format!("<tr><td><code>{}</code></td><td><code>{}</code></td></tr>\n", escape(k), escape(v)));
+            h.push_str(&format!(
+                "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>\n",
+                escape(k),
+                escape(v)
+            ));
         }
         h.push_str("</table>\n");
     }
     h.push_str("<h2>Steps</h2>\n<ol class=\"steps\">\n");
     for s in &script.steps {
-        h.push_str(&format!("<li id=\"step-{}\">\n<h3>Step {}: {}</h3>\n", s.number, s.number, escape(&s.title)));
-        h.push_str(&format!("<p><span class=\"role\">{}</span>: {}</p>\n", escape(&s.role), escape(&s.say)));
+        h.push_str(&format!(
+            "<li id=\"step-{}\">\n<h3>Step {}: {}</h3>\n",
+            s.number,
+            s.number,
+            escape(&s.title)
+        ));
+        h.push_str(&format!(
+            "<p><span class=\"role\">{}</span>: {}</p>\n",
+            escape(&s.role),
+            escape(&s.say)
+        ));
         if let Some(c) = &s.command_shown {
             h.push_str(&format!("<div class=\"cmd\">{}</div>\n", escape(c)));
         }
@@ -86,6 +109,9 @@ mod tests {
 
     #[test]
     fn escapes_everything() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

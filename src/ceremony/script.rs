@@ -139,7 +139,16 @@ impl Resolved {
     pub fn shown_values(&self) -> BTreeMap<String, String> {
         self.values
             .iter()
-            .map(|(k, v)| (k.clone(), if self.secrets.contains(k) { "***".to_string() } else { v.clone() }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if self.secrets.contains(k) {
+                        "***".to_string()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
             .collect()
     }
 }
@@ -160,26 +169,35 @@ pub fn parse(text: &str) -> Result<Script, ScriptError> {
         }
     }
     for (i, st) in s.steps.iter().enumerate() {
-        let bad = |msg: &str| ScriptError::BadStep { step: i + 1, msg: msg.to_string() };
+        let bad = |msg: &str| ScriptError::BadStep {
+            step: i + 1,
+            msg: msg.to_string(),
+        };
         if st.role.trim().is_empty() {
             return Err(bad("the role is empty"));
         }
         if st.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            return Err(bad("the command is empty (leave it out for a step without a command)"));
+            return Err(bad(
+                "the command is empty (leave it out for a step without a command)",
+            ));
         }
     }
     Ok(s)
 }
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Parses `--var NAME=VALUE` arguments.
 pub fn parse_var_args(args: &[String]) -> Result<BTreeMap<String, String>, ScriptError> {
     let mut out = BTreeMap::new();
     for a in args {
-        let (k, v) = a.split_once('=').ok_or_else(|| ScriptError::BadVarArg(a.clone()))?;
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| ScriptError::BadVarArg(a.clone()))?;
         if !valid_name(k) {
             return Err(ScriptError::BadVarArg(a.clone()));
         }
@@ -208,7 +226,9 @@ fn pieces<'a>(t: &'a str, place: &str) -> Result<Vec<Piece<'a>>, ScriptError> {
             rest = after.get(3..).unwrap_or_default();
         } else if let Some(body) = after.strip_prefix("${") {
             out.push(Piece::Text(before));
-            let end = body.find('}').ok_or_else(|| ScriptError::Unterminated { place: place.to_string() })?;
+            let end = body.find('}').ok_or_else(|| ScriptError::Unterminated {
+                place: place.to_string(),
+            })?;
             let (name, tail) = body.split_at(end);
             out.push(Piece::Var(name.trim()));
             rest = tail.get(1..).unwrap_or_default();
@@ -269,7 +289,10 @@ impl Subst<'_> {
                     let v = self
                         .values
                         .get(name)
-                        .ok_or_else(|| ScriptError::UnknownVariable { place: place.to_string(), name: name.to_string() })?;
+                        .ok_or_else(|| ScriptError::UnknownVariable {
+                            place: place.to_string(),
+                            name: name.to_string(),
+                        })?;
                     let secret = self.secrets.contains(name);
                     match mode {
                         Mode::Raw => out.push_str(v),
@@ -297,7 +320,14 @@ pub fn resolve(
     let declared: Vec<&str> = script.variables.keys().map(String::as_str).collect();
     for k in given.keys() {
         if !script.variables.contains_key(k) {
-            return Err(ScriptError::UndeclaredVar(k.clone(), if declared.is_empty() { "none".into() } else { declared.join(", ") }));
+            return Err(ScriptError::UndeclaredVar(
+                k.clone(),
+                if declared.is_empty() {
+                    "none".into()
+                } else {
+                    declared.join(", ")
+                },
+            ));
         }
     }
     let known = |n: &str| script.variables.contains_key(n) || builtins.contains_key(n);
@@ -313,7 +343,12 @@ pub fn resolve(
     }
     for (i, s) in script.steps.iter().enumerate() {
         let n = i + 1;
-        for (what, t) in [("title", &s.title), ("role", &s.role), ("say", &s.say), ("confirm", &s.confirm)] {
+        for (what, t) in [
+            ("title", &s.title),
+            ("role", &s.role),
+            ("say", &s.say),
+            ("confirm", &s.confirm),
+        ] {
             templates.push((format!("step {n} {what}"), t));
         }
         if let Some(c) = &s.command {
@@ -329,17 +364,26 @@ pub fn resolve(
     for (place, t) in &templates {
         for name in used_vars(t, place)? {
             if !known(&name) {
-                return Err(ScriptError::UnknownVariable { place: place.clone(), name });
+                return Err(ScriptError::UnknownVariable {
+                    place: place.clone(),
+                    name,
+                });
             }
         }
     }
     // Missing values, all at once.
-    let missing: Vec<(&String, &Variable)> =
-        script.variables.iter().filter(|(k, v)| !given.contains_key(*k) && v.default.is_none()).collect();
+    let missing: Vec<(&String, &Variable)> = script
+        .variables
+        .iter()
+        .filter(|(k, v)| !given.contains_key(*k) && v.default.is_none())
+        .collect();
     if !missing.is_empty() {
         return Err(ScriptError::Missing(
             missing.iter().map(|(k, _)| (*k).clone()).collect(),
-            missing.iter().map(|(k, v)| format!("{k}: {}", v.description)).collect(),
+            missing
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.description))
+                .collect(),
         ));
     }
     // Values: builtins, given, then defaults resolved to a fixed point.
@@ -347,9 +391,18 @@ pub fn resolve(
     for (k, v) in given {
         values.insert(k.clone(), v.clone());
     }
-    let secrets: BTreeSet<String> = script.variables.iter().filter(|(_, v)| v.secret).map(|(k, _)| k.clone()).collect();
-    let mut pending: Vec<(&String, &String)> =
-        script.variables.iter().filter(|(k, _)| !given.contains_key(*k)).filter_map(|(k, v)| v.default.as_ref().map(|d| (k, d))).collect();
+    let secrets: BTreeSet<String> = script
+        .variables
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut pending: Vec<(&String, &String)> = script
+        .variables
+        .iter()
+        .filter(|(k, _)| !given.contains_key(*k))
+        .filter_map(|(k, v)| v.default.as_ref().map(|d| (k, d)))
+        .collect();
     for _ in 0..=MAX_DEPTH {
         if pending.is_empty() {
             break;
@@ -358,7 +411,10 @@ pub fn resolve(
         for (k, d) in pending {
             let place = format!("default of variable {k}");
             if used_vars(d, &place)?.iter().all(|u| values.contains_key(u)) {
-                let sub = Subst { values: &values, secrets: &secrets };
+                let sub = Subst {
+                    values: &values,
+                    secrets: &secrets,
+                };
                 let v = sub.apply(d, &place, Mode::Raw)?;
                 values.insert(k.clone(), v);
             } else {
@@ -368,9 +424,18 @@ pub fn resolve(
         pending = next;
     }
     if !pending.is_empty() {
-        return Err(ScriptError::Cycle(pending.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")));
+        return Err(ScriptError::Cycle(
+            pending
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
     }
-    let sub = Subst { values: &values, secrets: &secrets };
+    let sub = Subst {
+        values: &values,
+        secrets: &secrets,
+    };
     let env = script
         .env
         .iter()
@@ -385,11 +450,27 @@ pub fn resolve(
             title: sub.apply(&s.title, &place("title"), Mode::Raw)?,
             role: sub.apply(&s.role, &place("role"), Mode::Raw)?,
             say: sub.apply(&s.say, &place("say"), Mode::Raw)?,
-            command: s.command.as_ref().map(|c| sub.apply(c, &place("command"), Mode::Shell)).transpose()?,
-            command_shown: s.command.as_ref().map(|c| sub.apply(c, &place("command"), Mode::Shown)).transpose()?,
+            command: s
+                .command
+                .as_ref()
+                .map(|c| sub.apply(c, &place("command"), Mode::Shell))
+                .transpose()?,
+            command_shown: s
+                .command
+                .as_ref()
+                .map(|c| sub.apply(c, &place("command"), Mode::Shown))
+                .transpose()?,
             confirm: sub.apply(&s.confirm, &place("confirm"), Mode::Raw)?,
-            reads: s.reads.iter().map(|r| sub.apply(r, &place("reads"), Mode::Raw)).collect::<Result<_, _>>()?,
-            writes: s.writes.iter().map(|w| sub.apply(w, &place("writes"), Mode::Raw)).collect::<Result<_, _>>()?,
+            reads: s
+                .reads
+                .iter()
+                .map(|r| sub.apply(r, &place("reads"), Mode::Raw))
+                .collect::<Result<_, _>>()?,
+            writes: s
+                .writes
+                .iter()
+                .map(|w| sub.apply(w, &place("writes"), Mode::Raw))
+                .collect::<Result<_, _>>()?,
         });
     }
     let mut roles = script.roles.clone();
@@ -398,7 +479,10 @@ pub fn resolve(
             roles.push(s.role.clone());
         }
     }
-    let declared_values = values.into_iter().filter(|(k, _)| script.variables.contains_key(k)).collect();
+    let declared_values = values
+        .into_iter()
+        .filter(|(k, _)| script.variables.contains_key(k))
+        .collect();
     Ok(Resolved {
         title: script.title.clone(),
         description: script.description.clone(),
@@ -433,10 +517,15 @@ writes = ["${skr}"]
 "#;
 
     fn builtins() -> BTreeMap<String, String> {
-        [("kskit", "/bin/kskit"), ("tmp", "/t"), ("yes", ""), ("date", "2026-11-23")]
-            .into_iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        [
+            ("kskit", "/bin/kskit"),
+            ("tmp", "/t"),
+            ("yes", ""),
+            ("date", "2026-11-23"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
     }
 
     #[test]
@@ -445,7 +534,12 @@ writes = ["${skr}"]
         let given = parse_var_args(&["ksr=my file.xml".to_string()]).unwrap();
         let r = resolve(&s, &given, &builtins()).unwrap();
         let st = &r.steps[0];
-        assert_eq!(st.command.as_deref(), Some("/bin/kskit ksr sign 'my file.xml' -o 'my file.xml.skr' --pin 1234  $$HOME ${HOME}"));
+        assert_eq!(
+            st.command.as_deref(),
+            Some(
+                "/bin/kskit ksr sign 'my file.xml' -o 'my file.xml.skr' --pin 1234  $$HOME ${HOME}"
+            )
+        );
         assert_eq!(st.command_shown.as_deref(), Some("/bin/kskit ksr sign 'my file.xml' -o 'my file.xml.skr' --pin <secret pin>  $$HOME ${HOME}"));
         assert_eq!(st.reads, vec!["my file.xml"]);
         assert_eq!(r.env, vec![("X".to_string(), "/t/x".to_string())]);
@@ -456,11 +550,22 @@ writes = ["${skr}"]
     fn missing_unknown_and_undeclared() {
         let s = parse(S).unwrap();
         let e = resolve(&s, &BTreeMap::new(), &builtins()).unwrap_err();
-        assert!(matches!(&e, ScriptError::Missing(v, _) if v == &vec!["ksr".to_string()]), "{e}");
+        assert!(
+            matches!(&e, ScriptError::Missing(v, _) if v == &vec!["ksr".to_string()]),
+            "{e}"
+        );
         let given = parse_var_args(&["ksr=a".into(), "typo=b".into()]).unwrap();
-        assert!(matches!(resolve(&s, &given, &builtins()), Err(ScriptError::UndeclaredVar(..))));
+        assert!(matches!(
+            resolve(&s, &given, &builtins()),
+            Err(ScriptError::UndeclaredVar(..))
+        ));
         let bad = S.replace("sign ${ksr}", "sign ${kssr}");
-        let e = resolve(&parse(&bad).unwrap(), &parse_var_args(&["ksr=a".into()]).unwrap(), &builtins()).unwrap_err();
+        let e = resolve(
+            &parse(&bad).unwrap(),
+            &parse_var_args(&["ksr=a".into()]).unwrap(),
+            &builtins(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("kssr"), "{e}");
         assert!(parse(&S.replace("confirm = \"ok\"", "confirm = \"ok\"\ncomand = \"x\"")).is_err());
     }
@@ -478,7 +583,10 @@ role = "r"
 say = "${a}"
 confirm = "c"
 "#;
-        assert!(matches!(resolve(&parse(t).unwrap(), &BTreeMap::new(), &builtins()), Err(ScriptError::Cycle(_))));
+        assert!(matches!(
+            resolve(&parse(t).unwrap(), &BTreeMap::new(), &builtins()),
+            Err(ScriptError::Cycle(_))
+        ));
     }
 
     #[test]
@@ -486,6 +594,9 @@ confirm = "c"
         assert_eq!(shell_quote("abc/d.e"), "abc/d.e");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote("pkcs11:token=a;object=b"), "'pkcs11:token=a;object=b'");
+        assert_eq!(
+            shell_quote("pkcs11:token=a;object=b"),
+            "'pkcs11:token=a;object=b'"
+        );
     }
 }

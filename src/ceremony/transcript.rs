@@ -29,7 +29,10 @@ pub const FORMAT_VERSION: u64 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum TranscriptError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("transcript {0} already exists: a transcript is never appended to; choose a new file")]
     Exists(PathBuf),
     #[error("entry {line}: {msg}")]
@@ -99,7 +102,12 @@ pub struct FileRecord {
 impl FileRecord {
     pub fn of(path: &str, data: &[u8]) -> FileRecord {
         let d = FileDigest::of(data);
-        FileRecord { path: path.to_string(), sha256: d.hex(), pgp_words: d.words().join(" "), bytes: data.len() as u64 }
+        FileRecord {
+            path: path.to_string(),
+            sha256: d.hex(),
+            pgp_words: d.words().join(" "),
+            bytes: data.len() as u64,
+        }
     }
 }
 
@@ -126,18 +134,32 @@ impl TranscriptWriter {
     /// Creates `path` (it must not exist) with mode 0640.
     pub fn create(path: &Path) -> Result<TranscriptWriter, TranscriptError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let file = OpenOptions::new().append(true).create_new(true).mode(0o640).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                TranscriptError::Exists(path.to_path_buf())
-            } else {
-                TranscriptError::Io { path: path.to_path_buf(), source: e }
-            }
-        })?;
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    TranscriptError::Exists(path.to_path_buf())
+                } else {
+                    TranscriptError::Io {
+                        path: path.to_path_buf(),
+                        source: e,
+                    }
+                }
+            })?;
         // Make the new directory entry durable too.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = crate::keys::fsutil::sync_dir(dir);
         }
-        Ok(TranscriptWriter { path: path.to_path_buf(), file, seq: 0, prev: GENESIS.to_string(), closed: false })
+        Ok(TranscriptWriter {
+            path: path.to_path_buf(),
+            file,
+            seq: 0,
+            prev: GENESIS.to_string(),
+            closed: false,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -151,7 +173,12 @@ impl TranscriptWriter {
 
     /// Appends an entry of `kind` with `fields` (an object), plus `seq`,
     /// `prev` and `time`, and fsyncs. Returns the entry's hash.
-    pub fn append(&mut self, kind: &str, fields: Value, time: &str) -> Result<String, TranscriptError> {
+    pub fn append(
+        &mut self,
+        kind: &str,
+        fields: Value,
+        time: &str,
+    ) -> Result<String, TranscriptError> {
         let mut m = match fields {
             Value::Object(m) => m,
             Value::Null => Map::new(),
@@ -170,9 +197,15 @@ impl TranscriptWriter {
         let mut line = canonical(&m);
         let hash = sha256_hex(&line);
         line.push(b'\n');
-        let io = |e| TranscriptError::Io { path: self.path.clone(), source: e };
+        let io = |e| TranscriptError::Io {
+            path: self.path.clone(),
+            source: e,
+        };
         self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(|e| TranscriptError::Io { path: self.path.clone(), source: e })?;
+        self.file.sync_data().map_err(|e| TranscriptError::Io {
+            path: self.path.clone(),
+            source: e,
+        })?;
         self.seq += 1;
         self.prev = hash.clone();
         if kind == "close" {
@@ -185,12 +218,24 @@ impl TranscriptWriter {
     pub fn close(&mut self, fields: Value, time: &str) -> Result<Closing, TranscriptError> {
         self.append("close", fields, time)?;
         let seal = self.last_seal()?;
-        let words = pgp_words::to_words(&data_encoding::HEXUPPER.decode(seal.as_bytes()).unwrap_or_default()).join(" ");
-        Ok(Closing { entries: self.seq, final_hash: seal, final_words: words })
+        let words = pgp_words::to_words(
+            &data_encoding::HEXUPPER
+                .decode(seal.as_bytes())
+                .unwrap_or_default(),
+        )
+        .join(" ");
+        Ok(Closing {
+            entries: self.seq,
+            final_hash: seal,
+            final_words: words,
+        })
     }
 
     fn last_seal(&self) -> Result<String, TranscriptError> {
-        let data = std::fs::read(&self.path).map_err(|e| TranscriptError::Io { path: self.path.clone(), source: e })?;
+        let data = std::fs::read(&self.path).map_err(|e| TranscriptError::Io {
+            path: self.path.clone(),
+            source: e,
+        })?;
         let v = verify(&data, None)?;
         Ok(v.final_hash)
     }
@@ -218,12 +263,19 @@ pub struct Verified {
 }
 
 fn entry_err(line: usize, msg: impl Into<String>) -> TranscriptError {
-    TranscriptError::Entry { line, msg: msg.into() }
+    TranscriptError::Entry {
+        line,
+        msg: msg.into(),
+    }
 }
 
 /// Normalises a final hash as written down: hex digits, spaces and colons ignored.
 pub fn parse_final_hash(s: &str) -> Result<String, TranscriptError> {
-    let h: String = s.chars().filter(|c| !c.is_whitespace() && *c != ':').collect::<String>().to_ascii_uppercase();
+    let h: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect::<String>()
+        .to_ascii_uppercase();
     if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(TranscriptError::BadFinalHash(s.to_string()));
     }
@@ -250,33 +302,61 @@ pub fn verify(data: &[u8], final_hash: Option<&str>) -> Result<Verified, Transcr
     let mut rest = data;
     while !rest.is_empty() {
         let line_no = count + 1;
-        let nl = rest.iter().position(|b| *b == b'\n').ok_or_else(|| entry_err(line_no, "the last line is cut off (no newline)"))?;
+        let nl = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| entry_err(line_no, "the last line is cut off (no newline)"))?;
         let (line, tail) = rest.split_at(nl);
         rest = tail.get(1..).unwrap_or_default();
         if close.is_some() {
             return Err(entry_err(line_no, "an entry after the closing entry"));
         }
-        let v: Value = serde_json::from_slice(line).map_err(|e| entry_err(line_no, format!("not JSON ({e}): edited or cut off")))?;
-        let Value::Object(m) = v else { return Err(entry_err(line_no, "not a JSON object")) };
+        let v: Value = serde_json::from_slice(line)
+            .map_err(|e| entry_err(line_no, format!("not JSON ({e}): edited or cut off")))?;
+        let Value::Object(m) = v else {
+            return Err(entry_err(line_no, "not a JSON object"));
+        };
         if canonical(&m) != line {
-            return Err(entry_err(line_no, "not in canonical form: the entry was edited"));
+            return Err(entry_err(
+                line_no,
+                "not in canonical form: the entry was edited",
+            ));
         }
-        let seq = m.get("seq").and_then(Value::as_u64).ok_or_else(|| entry_err(line_no, "no seq"))?;
+        let seq = m
+            .get("seq")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| entry_err(line_no, "no seq"))?;
         if seq != count as u64 {
-            return Err(entry_err(line_no, format!("seq is {seq}, expected {count}: entries were deleted, inserted or reordered")));
+            return Err(entry_err(
+                line_no,
+                format!(
+                    "seq is {seq}, expected {count}: entries were deleted, inserted or reordered"
+                ),
+            ));
         }
-        let p = m.get("prev").and_then(Value::as_str).ok_or_else(|| entry_err(line_no, "no prev"))?;
+        let p = m
+            .get("prev")
+            .and_then(Value::as_str)
+            .ok_or_else(|| entry_err(line_no, "no prev"))?;
         if p != prev {
             return Err(entry_err(
                 line_no,
                 "prev does not match the hash of the previous entry: the previous entry was edited, or entries were deleted, inserted or reordered",
             ));
         }
-        let kind = m.get("kind").and_then(Value::as_str).ok_or_else(|| entry_err(line_no, "no kind"))?;
+        let kind = m
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or_else(|| entry_err(line_no, "no kind"))?;
         match (kind, count) {
             ("start", 0) => {
                 if m.get("format").and_then(Value::as_u64) != Some(FORMAT_VERSION) {
-                    return Err(entry_err(line_no, format!("unknown transcript format (this kskit reads format {FORMAT_VERSION})")));
+                    return Err(entry_err(
+                        line_no,
+                        format!(
+                            "unknown transcript format (this kskit reads format {FORMAT_VERSION})"
+                        ),
+                    ));
                 }
                 start = Some(m.clone());
             }
@@ -293,11 +373,18 @@ pub fn verify(data: &[u8], final_hash: Option<&str>) -> Result<Verified, Transcr
                 if n != Some(count as u64) {
                     return Err(entry_err(line_no, format!("the closing entry counts {n:?} entries, the transcript has {count} before it")));
                 }
-                let seal = m.get("seal").and_then(Value::as_str).ok_or_else(|| entry_err(line_no, "closing entry without seal"))?.to_string();
+                let seal = m
+                    .get("seal")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| entry_err(line_no, "closing entry without seal"))?
+                    .to_string();
                 let mut unsealed = m.clone();
                 unsealed.remove("seal");
                 if sha256_hex(&canonical(&unsealed)) != seal {
-                    return Err(entry_err(line_no, "the closing entry's seal does not match it: the closing entry was edited"));
+                    return Err(entry_err(
+                        line_no,
+                        "the closing entry's seal does not match it: the closing entry was edited",
+                    ));
                 }
                 close = Some(m.clone());
             }
@@ -308,16 +395,32 @@ pub fn verify(data: &[u8], final_hash: Option<&str>) -> Result<Verified, Transcr
     }
     let start = start.ok_or(TranscriptError::Empty)?;
     let Some(close) = close else {
-        return Err(TranscriptError::NoClose { entries: count, last_hash: prev });
+        return Err(TranscriptError::NoClose {
+            entries: count,
+            last_hash: prev,
+        });
     };
-    let str_of = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let str_of = |m: &Map<String, Value>, k: &str| {
+        m.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let final_hash = str_of(&close, "seal");
     if let Some(exp) = expected {
         if exp != final_hash {
-            return Err(TranscriptError::FinalHash { expected: exp, found: final_hash });
+            return Err(TranscriptError::FinalHash {
+                expected: exp,
+                found: final_hash,
+            });
         }
     }
-    let words = pgp_words::to_words(&data_encoding::HEXUPPER.decode(final_hash.as_bytes()).unwrap_or_default()).join(" ");
+    let words = pgp_words::to_words(
+        &data_encoding::HEXUPPER
+            .decode(final_hash.as_bytes())
+            .unwrap_or_default(),
+    )
+    .join(" ");
     Ok(Verified {
         entries: count,
         steps,
@@ -340,11 +443,31 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("t.jsonl");
         let mut w = TranscriptWriter::create(&p).unwrap();
-        w.append("start", json!({"format": FORMAT_VERSION, "title": "t \"x\" é"}), "2026-11-23T00:00:00Z").unwrap();
-        w.append("step", json!({"step": 1, "outcome": "ok", "output": "a\nb"}), "2026-11-23T00:00:01Z").unwrap();
-        w.append("step", json!({"step": 2, "outcome": "ok"}), "2026-11-23T00:00:02Z").unwrap();
-        let c = w.close(json!({"outcome": "completed"}), "2026-11-23T00:00:03Z").unwrap();
-        assert!(TranscriptWriter::create(&p).is_err(), "never appends to an existing transcript");
+        w.append(
+            "start",
+            json!({"format": FORMAT_VERSION, "title": "t \"x\" é"}),
+            "2026-11-23T00:00:00Z",
+        )
+        .unwrap();
+        w.append(
+            "step",
+            json!({"step": 1, "outcome": "ok", "output": "a\nb"}),
+            "2026-11-23T00:00:01Z",
+        )
+        .unwrap();
+        w.append(
+            "step",
+            json!({"step": 2, "outcome": "ok"}),
+            "2026-11-23T00:00:02Z",
+        )
+        .unwrap();
+        let c = w
+            .close(json!({"outcome": "completed"}), "2026-11-23T00:00:03Z")
+            .unwrap();
+        assert!(
+            TranscriptWriter::create(&p).is_err(),
+            "never appends to an existing transcript"
+        );
         (std::fs::read(&p).unwrap(), c)
     }
 
@@ -352,7 +475,10 @@ mod tests {
     fn verifies_and_detects_tampering() {
         let (data, c) = sample();
         let v = verify(&data, Some(&c.final_hash.to_lowercase())).unwrap();
-        assert_eq!((v.entries, v.steps, v.outcome.as_str()), (4, 2, "completed"));
+        assert_eq!(
+            (v.entries, v.steps, v.outcome.as_str()),
+            (4, 2, "completed")
+        );
         assert_eq!(c.entries, 4);
         let lines: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
         // Every byte of every line (except the newline) flipped is detected.
@@ -366,7 +492,12 @@ mod tests {
         }
         // Deletion, swap, truncation of the closing entry.
         for skip in 0..lines.len() {
-            let t: Vec<u8> = lines.iter().enumerate().filter(|(i, _)| *i != skip).flat_map(|(_, l)| l.to_vec()).collect();
+            let t: Vec<u8> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .flat_map(|(_, l)| l.to_vec())
+                .collect();
             assert!(verify(&t, None).is_err(), "deleting {skip} not detected");
         }
         let mut sw = lines.clone();
@@ -375,7 +506,13 @@ mod tests {
         let cut = &data[..data.len() - 10];
         assert!(verify(cut, None).is_err());
         let no_close: Vec<u8> = lines[..3].concat();
-        assert!(matches!(verify(&no_close, None), Err(TranscriptError::NoClose { entries: 3, .. })));
-        assert!(matches!(verify(&data, Some(&GENESIS.replace('0', "A"))), Err(TranscriptError::FinalHash { .. })));
+        assert!(matches!(
+            verify(&no_close, None),
+            Err(TranscriptError::NoClose { entries: 3, .. })
+        ));
+        assert!(matches!(
+            verify(&data, Some(&GENESIS.replace('0', "A"))),
+            Err(TranscriptError::FinalHash { .. })
+        ));
     }
 }

@@ -77,7 +77,8 @@ fn today() -> String {
 /// Loads a script and its digest.
 fn load(path: &std::path::Path) -> Result<(script::Script, FileDigest)> {
     let data = super::read_file(path)?;
-    let text = std::str::from_utf8(&data).with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+    let text = std::str::from_utf8(&data)
+        .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
     let s = script::parse(text).with_context(|| format!("ceremony script {}", path.display()))?;
     Ok((s, FileDigest::of(&data)))
 }
@@ -109,7 +110,9 @@ impl Console for Terminal {
         write!(tty, "{prompt}").map_err(|e| CeremonyError::Console(e.to_string()))?;
         let _ = tty.flush();
         let mut line = String::new();
-        std::io::BufReader::new(&mut tty).read_line(&mut line).map_err(|e| CeremonyError::Console(e.to_string()))?;
+        std::io::BufReader::new(&mut tty)
+            .read_line(&mut line)
+            .map_err(|e| CeremonyError::Console(e.to_string()))?;
         Ok(line.trim() == "yes")
     }
 }
@@ -117,22 +120,42 @@ impl Console for Terminal {
 fn run_script(a: RunArgs, ctx: &Context) -> Result<i32> {
     let (s, digest) = load(&a.script)?;
     let given = script::parse_var_args(&a.vars)?;
-    if !a.yes && std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_err() {
+    if !a.yes
+        && std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_err()
+    {
         bail!("this ceremony asks for acknowledgement at every step but there is no terminal: run it on a terminal, or pass --yes for a non-interactive run (recorded in the transcript)");
     }
     let exe = std::env::current_exe().context("cannot find the kskit executable")?;
-    let tmp = tempfile::Builder::new().prefix("kskit-ceremony-").tempdir().context("cannot create the scratch directory")?;
+    let tmp = tempfile::Builder::new()
+        .prefix("kskit-ceremony-")
+        .tempdir()
+        .context("cannot create the scratch directory")?;
     let mut builtins = BTreeMap::new();
     builtins.insert("kskit".to_string(), exe.display().to_string());
     builtins.insert("tmp".to_string(), tmp.path().display().to_string());
-    builtins.insert("yes".to_string(), if a.yes { "--yes".to_string() } else { String::new() });
+    builtins.insert(
+        "yes".to_string(),
+        if a.yes {
+            "--yes".to_string()
+        } else {
+            String::new()
+        },
+    );
     builtins.insert("date".to_string(), today());
     // Every variable resolved (or an error naming the missing ones) before any step.
     let resolved: Resolved = script::resolve(&s, &given, &builtins)?;
     let transcript = match a.transcript {
         Some(t) => t,
         None => {
-            let stem = a.script.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ceremony".into());
+            let stem = a
+                .script
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ceremony".into());
             let t = time::OffsetDateTime::now_utc();
             PathBuf::from(format!(
                 "ceremony-{stem}-{:04}{:02}{:02}T{:02}{:02}{:02}Z.jsonl",
@@ -168,7 +191,10 @@ fn run_script(a: RunArgs, ctx: &Context) -> Result<i32> {
     }
     println!("\n=== Ceremony {} ===", r.outcome.as_str().to_uppercase());
     println!("Transcript {}: {} entries", transcript.display(), c.entries);
-    println!("Final hash (witnesses write this down):\n  {}", c.final_hash);
+    println!(
+        "Final hash (witnesses write this down):\n  {}",
+        c.final_hash
+    );
     let words: Vec<&str> = c.final_words.split(' ').collect();
     for (i, chunk) in words.chunks(8).enumerate() {
         println!("  {:02X}: {}", i * 8, chunk.join(" "));
@@ -176,7 +202,9 @@ fn run_script(a: RunArgs, ctx: &Context) -> Result<i32> {
     Ok(match r.outcome {
         Outcome::Completed => 0,
         Outcome::Failed(n) => {
-            eprintln!("kskit: the ceremony stopped at step {n}: its command failed (see the transcript)");
+            eprintln!(
+                "kskit: the ceremony stopped at step {n}: its command failed (see the transcript)"
+            );
             super::EXIT_FAILED
         }
         Outcome::Aborted(n) => {
@@ -193,8 +221,16 @@ fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
             if ctx.json {
                 print_json(&serde_json::json!({"valid": true, "summary": v}))?;
             } else {
-                println!("transcript {} is intact: {} entries ({} steps), closed", a.file.display(), v.entries, v.steps);
-                println!("ceremony: {} (started {}, closed {})", v.title, v.started, v.closed);
+                println!(
+                    "transcript {} is intact: {} entries ({} steps), closed",
+                    a.file.display(),
+                    v.entries,
+                    v.steps
+                );
+                println!(
+                    "ceremony: {} (started {}, closed {})",
+                    v.title, v.started, v.closed
+                );
                 match v.failed_step {
                     Some(n) => println!("outcome: {} at step {n}", v.outcome),
                     None => println!("outcome: {}", v.outcome),
@@ -213,7 +249,10 @@ fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
             if ctx.json {
                 print_json(&serde_json::json!({"valid": false, "error": e.to_string()}))?;
             }
-            eprintln!("kskit: transcript {} FAILED verification: {e}", a.file.display());
+            eprintln!(
+                "kskit: transcript {} FAILED verification: {e}",
+                a.file.display()
+            );
             Ok(super::EXIT_FAILED)
         }
     }
@@ -235,6 +274,10 @@ fn print(a: PrintArgs) -> Result<i32> {
     let resolved = script::resolve(&s, &given, &builtins)?;
     let html = cer::render::render_html(&resolved, &a.script.display().to_string(), &digest.hex());
     write_output(&a.output, html.as_bytes())?;
-    println!("wrote {} ({} steps)", a.output.display(), resolved.steps.len());
+    println!(
+        "wrote {} ({} steps)",
+        a.output.display(),
+        resolved.steps.len()
+    );
     Ok(0)
 }

@@ -117,14 +117,21 @@ fn soft_meta<'a>(ks: &'a crate::keys::keystore::Keystore, key: &str) -> Result<&
 
 fn recipients(list: &[String]) -> Result<Vec<age::x25519::Recipient>> {
     list.iter()
-        .map(|s| s.trim().parse::<age::x25519::Recipient>().map_err(|e| anyhow::anyhow!("bad age recipient {s:?}: {e}")))
+        .map(|s| {
+            s.trim()
+                .parse::<age::x25519::Recipient>()
+                .map_err(|e| anyhow::anyhow!("bad age recipient {s:?}: {e}"))
+        })
         .collect()
 }
 
 fn identities(paths: &[PathBuf]) -> Result<Vec<age::x25519::Identity>> {
     let mut out = Vec::new();
     for p in paths {
-        let s = SecretArgs { identity: Some(p.clone()), ..SecretArgs::default() };
+        let s = SecretArgs {
+            identity: Some(p.clone()),
+            ..SecretArgs::default()
+        };
         match s.decryption()? {
             KeyDecryption::Identities(ids) => out.extend(ids),
             KeyDecryption::Passphrase(_) => bail!("{} holds no age identity", p.display()),
@@ -134,7 +141,8 @@ fn identities(paths: &[PathBuf]) -> Result<Vec<age::x25519::Identity>> {
 }
 
 fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
-    fsutil::write_atomic(path, data, MODE_SECRET).with_context(|| format!("cannot write {}", path.display()))
+    fsutil::write_atomic(path, data, MODE_SECRET)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn backup(a: BackupArgs, ctx: &Context) -> Result<i32> {
@@ -152,9 +160,17 @@ pub fn backup(a: BackupArgs, ctx: &Context) -> Result<i32> {
     write_secret(&a.output, &data)?;
     let d = FileDigest::of(&data);
     if ctx.json {
-        print_json(&serde_json::json!({"file": a.output, "key": meta.id, "key_tag": meta.key_tag, "recipients": rs.len(), "sha256": d.hex(), "pgp_words": d.words()}))?;
+        print_json(
+            &serde_json::json!({"file": a.output, "key": meta.id, "key_tag": meta.key_tag, "recipients": rs.len(), "sha256": d.hex(), "pgp_words": d.words()}),
+        )?;
     } else {
-        println!("wrote backup {} of key {} (key tag {}) for {} custodian(s)", a.output.display(), meta.id, meta.key_tag, rs.len());
+        println!(
+            "wrote backup {} of key {} (key tag {}) for {} custodian(s)",
+            a.output.display(),
+            meta.id,
+            meta.key_tag,
+            rs.len()
+        );
         println!("SHA-256 {}", d.hex());
         println!("{}", d.words_grouped());
     }
@@ -167,9 +183,14 @@ pub fn restore(a: RestoreArgs, ctx: &Context) -> Result<i32> {
     };
     let ids = identities(std::slice::from_ref(id_file))?;
     let data = super::read_file(&a.file)?;
-    let (meta, key) = custody::open_backup(&data, &ids).with_context(|| format!("cannot open backup {}", a.file.display()))?;
+    let (meta, key) = custody::open_backup(&data, &ids)
+        .with_context(|| format!("cannot open backup {}", a.file.display()))?;
     let mut ks = ctx.keystore()?;
-    let enc_args = SecretArgs { passphrase_file: a.secret.passphrase_file.clone(), recipients: a.secret.recipients.clone(), identity: None };
+    let enc_args = SecretArgs {
+        passphrase_file: a.secret.passphrase_file.clone(),
+        recipients: a.secret.recipients.clone(),
+        identity: None,
+    };
     let enc = enc_args.encryption()?;
     let m = custody::restore_into(&mut ks, &meta, &key, &enc)?;
     report_restored(&m, ctx)
@@ -179,7 +200,10 @@ fn report_restored(m: &KeyMeta, ctx: &Context) -> Result<i32> {
     if ctx.json {
         print_json(m)?;
     } else {
-        println!("restored {} key {} (key tag {}) for {} into the keystore", m.role, m.id, m.key_tag, m.zone);
+        println!(
+            "restored {} key {} (key tag {}) for {} into the keystore",
+            m.role, m.id, m.key_tag, m.zone
+        );
         println!("{}", format_record(&dnskey_record(m)?));
     }
     Ok(0)
@@ -188,7 +212,11 @@ fn report_restored(m: &KeyMeta, ctx: &Context) -> Result<i32> {
 pub fn split(a: SplitArgs, ctx: &Context) -> Result<i32> {
     let rs = recipients(&a.secret.recipients)?;
     if !rs.is_empty() && rs.len() != a.shares as usize {
-        bail!("--recipient was given {} times for {} shares: give one recipient per share (or none)", rs.len(), a.shares);
+        bail!(
+            "--recipient was given {} times for {} shares: give one recipient per share (or none)",
+            rs.len(),
+            a.shares
+        );
     }
     let ks = ctx.keystore()?;
     let meta = soft_meta(&ks, &a.key)?;
@@ -197,21 +225,32 @@ pub fn split(a: SplitArgs, ctx: &Context) -> Result<i32> {
     let shares = custody::split(meta, &key, a.threshold, a.shares)?;
     // Check the split before writing anything: the first M shares restore the key.
     let first: Vec<_> = shares.iter().take(a.threshold as usize).cloned().collect();
-    let (_, back) = custody::combine(&first).context("internal error: the shares do not restore the key")?;
+    let (_, back) =
+        custody::combine(&first).context("internal error: the shares do not restore the key")?;
     if back.pkcs8() != key.pkcs8() {
         bail!("internal error: the shares restore another key; nothing written");
     }
-    fsutil::create_dir_with_mode(&a.output, 0o700).with_context(|| format!("cannot create {}", a.output.display()))?;
+    fsutil::create_dir_with_mode(&a.output, 0o700)
+        .with_context(|| format!("cannot create {}", a.output.display()))?;
     if rs.is_empty() {
         eprintln!("WARNING: the shares are written UNENCRYPTED (no --recipient). Anyone holding {} of them holds the key.", a.threshold);
-        eprintln!("WARNING: hand each share to its custodian on its own medium now and delete {}.", a.output.display());
+        eprintln!(
+            "WARNING: hand each share to its custodian on its own medium now and delete {}.",
+            a.output.display()
+        );
     }
     let mut written = Vec::new();
     for (i, s) in shares.iter().enumerate() {
         let json = zeroize::Zeroizing::new(serde_json::to_vec_pretty(s)?);
         let (name, data) = match rs.get(i) {
-            Some(r) => (format!("share-{}-of-{}.age", s.index, s.shares), custody::encrypt_to(&json, std::slice::from_ref(r))?),
-            None => (format!("share-{}-of-{}.json", s.index, s.shares), json.to_vec()),
+            Some(r) => (
+                format!("share-{}-of-{}.age", s.index, s.shares),
+                custody::encrypt_to(&json, std::slice::from_ref(r))?,
+            ),
+            None => (
+                format!("share-{}-of-{}.json", s.index, s.shares),
+                json.to_vec(),
+            ),
         };
         let path = a.output.join(name);
         if path.exists() {
@@ -221,10 +260,18 @@ pub fn split(a: SplitArgs, ctx: &Context) -> Result<i32> {
         written.push((path, FileDigest::of(&data)));
     }
     if ctx.json {
-        let files: Vec<_> = written.iter().map(|(p, d)| serde_json::json!({"file": p, "sha256": d.hex()})).collect();
-        print_json(&serde_json::json!({"key": meta.id, "threshold": a.threshold, "shares": a.shares, "encrypted": !rs.is_empty(), "files": files}))?;
+        let files: Vec<_> = written
+            .iter()
+            .map(|(p, d)| serde_json::json!({"file": p, "sha256": d.hex()}))
+            .collect();
+        print_json(
+            &serde_json::json!({"key": meta.id, "threshold": a.threshold, "shares": a.shares, "encrypted": !rs.is_empty(), "files": files}),
+        )?;
     } else {
-        println!("split key {} (key tag {}) {}-of-{}:", meta.id, meta.key_tag, a.threshold, a.shares);
+        println!(
+            "split key {} (key tag {}) {}-of-{}:",
+            meta.id, meta.key_tag, a.threshold, a.shares
+        );
         for (p, d) in &written {
             println!("  {}  SHA-256 {}", p.display(), d.hex());
         }
@@ -252,7 +299,12 @@ pub fn combine(a: CombineArgs, ctx: &Context) -> Result<i32> {
         shares.push(custody::parse_share(&plain, &what)?);
     }
     let (meta, key) = custody::combine(&shares)?;
-    let enc = SecretArgs { passphrase_file: a.passphrase_file.clone(), recipients: a.recipients.clone(), identity: None }.encryption()?;
+    let enc = SecretArgs {
+        passphrase_file: a.passphrase_file.clone(),
+        recipients: a.recipients.clone(),
+        identity: None,
+    }
+    .encryption()?;
     if a.keystore {
         let mut ks = ctx.keystore()?;
         let m = custody::restore_into(&mut ks, &meta, &key, &enc)?;
@@ -264,7 +316,14 @@ pub fn combine(a: CombineArgs, ctx: &Context) -> Result<i32> {
     if ctx.json {
         print_json(&serde_json::json!({"file": out, "key": meta.id, "key_tag": meta.key_tag}))?;
     } else {
-        println!("restored key {} (key tag {}, {}) to {} (use it as file:{})", meta.id, meta.key_tag, meta.zone, out.display(), out.display());
+        println!(
+            "restored key {} (key tag {}, {}) to {} (use it as file:{})",
+            meta.id,
+            meta.key_tag,
+            meta.zone,
+            out.display(),
+            out.display()
+        );
     }
     Ok(0)
 }
@@ -275,14 +334,26 @@ fn dnskey_record(meta: &KeyMeta) -> Result<Record> {
 }
 
 /// The RFC 7958 XML trust anchor (with RFC 9718's PublicKey and Flags).
-fn trust_anchor_xml(meta: &KeyMeta, valid_from: time::OffsetDateTime, source: &str) -> Result<String> {
+fn trust_anchor_xml(
+    meta: &KeyMeta,
+    valid_from: time::OffsetDateTime,
+    source: &str,
+) -> Result<String> {
     use crate::ceremony::render::escape;
     let zone = crate::dnssec::parse_name(&meta.zone)?;
     let key = meta.dnskey()?;
     let ds = key.ds(&zone, DigestType::Sha256);
     let digest = data_encoding::HEXUPPER.encode(&ds.digest);
     let vf = valid_from.to_offset(time::UtcOffset::UTC);
-    let vf = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00", vf.year(), u8::from(vf.month()), vf.day(), vf.hour(), vf.minute(), vf.second());
+    let vf = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        vf.year(),
+        u8::from(vf.month()),
+        vf.day(),
+        vf.hour(),
+        vf.minute(),
+        vf.second()
+    );
     Ok(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TrustAnchor id=\"{}\" source=\"{}\">\n<Zone>{}</Zone>\n<KeyDigest id=\"{}\" validFrom=\"{}\">\n<KeyTag>{}</KeyTag>\n<Algorithm>{}</Algorithm>\n<DigestType>2</DigestType>\n<Digest>{}</Digest>\n<PublicKey>{}</PublicKey>\n<Flags>{}</Flags>\n</KeyDigest>\n</TrustAnchor>\n",
         uuid::Uuid::new_v4().to_string().to_uppercase(),
@@ -307,7 +378,13 @@ pub fn trust_anchor(a: TrustAnchorArgs, ctx: &Context) -> Result<i32> {
             match ksks.as_slice() {
                 [one] => *one,
                 [] => bail!("no KSK in the keystore: generate one or pass --key"),
-                many => bail!("several KSKs in the keystore ({}): pass --key", many.iter().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")),
+                many => bail!(
+                    "several KSKs in the keystore ({}): pass --key",
+                    many.iter()
+                        .map(|k| k.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         }
     };
@@ -315,7 +392,10 @@ pub fn trust_anchor(a: TrustAnchorArgs, ctx: &Context) -> Result<i32> {
     let text = match a.format {
         TaFormat::Ds => {
             let ds = meta.dnskey()?.ds(&zone, DigestType::Sha256);
-            format!("{}\n", format_record(&Record::new(zone, 3600, RData::Ds(ds))))
+            format!(
+                "{}\n",
+                format_record(&Record::new(zone, 3600, RData::Ds(ds)))
+            )
         }
         TaFormat::Dnskey => format!("{}\n", format_record(&dnskey_record(meta)?)),
         TaFormat::Xml => {
@@ -330,7 +410,14 @@ pub fn trust_anchor(a: TrustAnchorArgs, ctx: &Context) -> Result<i32> {
         Some(p) => {
             write_output(p, text.as_bytes())?;
             let d = FileDigest::of(text.as_bytes());
-            println!("wrote {} (key {} tag {})\nSHA-256 {}\n{}", p.display(), meta.id, meta.key_tag, d.hex(), d.words_grouped());
+            println!(
+                "wrote {} (key {} tag {})\nSHA-256 {}\n{}",
+                p.display(),
+                meta.id,
+                meta.key_tag,
+                d.hex(),
+                d.words_grouped()
+            );
         }
         None => print!("{text}"),
     }
