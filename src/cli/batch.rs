@@ -115,7 +115,7 @@ pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolic
     let mut failed = Vec::new();
     let mut outputs = std::collections::HashSet::new();
     for f in files {
-        let data = super::read_file(f)?;
+        let data = super::read_input(f)?;
         let digest = FileDigest::of(&data);
         let ksr = crate::formats::parse_ksr_any(&data).with_context(|| format!("{} is not a valid KSR", f.display()))?;
         let report = check_ksr(&ksr, policy, None, now);
@@ -191,7 +191,9 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     };
     let files = expand_inputs(&a.inputs)?;
     let policy = policy_for(&a, ctx)?;
+    let check_start = Instant::now();
     let (items, failed) = read_and_check(&files, &a.output, &policy, now)?;
+    let check_seconds = check_start.elapsed().as_secs_f64();
     if !failed.is_empty() {
         for f in &failed {
             eprintln!("KSR REJECTED {f}");
@@ -261,7 +263,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     if ctx.json {
         print_json(&serde_json::json!({
             "signed": true, "ksrs": items.len(), "bundles": out.bundles, "signatures": out.signatures,
-            "token_sign_operations": token_ops, "signing_seconds": out.seconds,
+            "token_sign_operations": token_ops, "check_seconds": check_seconds, "signing_seconds": out.seconds,
             "files": out.skrs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
         }))?;
     } else {
