@@ -89,6 +89,34 @@ pub enum CdsPublish {
     Delete,
 }
 
+/// How a KSK is rolled (RFC 7583 §3.3.2, §3.3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KskRollover {
+    /// Publish the new KSK first, then swap the DS (RFC 7583 §3.3.2).
+    #[default]
+    DoubleKsk,
+    /// Add the new DS first, then swap the DNSKEY (RFC 7583 §3.3.3).
+    DoubleDs,
+}
+
+/// An instant written in RFC 3339 (`2027-07-01T00:00:00Z`), kept as text for round trips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct At(pub time::OffsetDateTime);
+
+impl TryFrom<String> for At {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        crate::timeutil::parse_instant(&s).map(At).ok_or_else(|| format!("{s:?} is not an RFC 3339 time such as 2027-07-01T00:00:00Z"))
+    }
+}
+impl From<At> for String {
+    fn from(a: At) -> String {
+        crate::timeutil::format_rfc3339(a.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
@@ -117,6 +145,18 @@ pub struct Policy {
     pub parent_confirmations: u32,
     /// The zone's KSK is configured as a trust anchor somewhere (RFC 5011 revocation on rollover).
     pub rfc5011: bool,
+    /// KSK rollover method: double-ksk (default) or double-ds.
+    pub ksk_rollover: KskRollover,
+    /// Planned algorithm rollover (RFC 6781 §4.1.4): the new algorithm of both KSK and ZSK...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm_rollover_to: Option<Algorithm>,
+    /// ...and when it starts (absent: at the start of the plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm_rollover_start: Option<At>,
+    /// Command run with `sh -c` on every rollover state change (environment:
+    /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
 }
 
 impl Default for KeyPolicy {
@@ -147,6 +187,10 @@ impl Default for Policy {
             parent_poll_interval: h(1),
             parent_confirmations: 3,
             rfc5011: false,
+            ksk_rollover: KskRollover::DoubleKsk,
+            algorithm_rollover_to: None,
+            algorithm_rollover_start: None,
+            hook: None,
         }
     }
 }
@@ -202,6 +246,16 @@ parent_confirmations = 3
 
 # Set when the zone's KSK is a configured trust anchor (RFC 5011 revocation).
 rfc5011 = false
+
+# Rollovers (`kskit rollover plan|status|step`, docs/rollover.md).
+# KSK rollover method: double-ksk (new KSK first) or double-ds (new DS first).
+ksk_rollover = "double-ksk"
+# Algorithm rollover of KSK and ZSK (RFC 6781 §4.1.4), e.g.:
+# algorithm_rollover_to = "ECDSAP256SHA256"
+# algorithm_rollover_start = "2027-07-01T00:00:00Z"
+# Command run (sh -c) on every rollover state change, with KSKIT_ZONE,
+# KSKIT_KEY, KSKIT_OLD_STATE and KSKIT_NEW_STATE in its environment:
+# hook = "/usr/local/bin/kskit-hook"
 "#;
 
 impl Config {

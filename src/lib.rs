@@ -17,5 +17,6 @@ pub mod secrets;
 pub mod signzone;
 pub mod parent;
 pub mod policy;
+pub mod rollover;
 pub mod skr;
 pub mod timeutil;

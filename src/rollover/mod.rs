@@ -1,0 +1,8 @@
+//! Automated rollovers (docs/rollover.md): the planner ([`plan`]), the
+//! timeline drawing ([`svg`]), the chain-of-trust check of a planned
+//! instant ([`trust`]) and the cron-driven state machine ([`state`]).
+
+pub mod plan;
+pub mod state;
+pub mod svg;
+pub mod trust;

@@ -1,0 +1,768 @@
+//! The rollover planner: policy + the keystore's keys → when every key is
+//! published, signs, stops signing, is revoked and removed, and when its DS
+//! is asked for and withdrawn at the parent. Pure: no I/O, no clock.
+//!
+//! Every time is on the bundle grid (the first key's activation plus whole
+//! `bundle_interval`s), so every change falls on a KSR/SKR bundle boundary;
+//! every waiting interval is rounded up to whole bundles. The rules and their
+//! RFC sources are in docs/rollover.md.
+//!
+//! Key semantics at an instant `t` (half-open intervals):
+//! - in the DNSKEY RRset: `publish <= t < remove`;
+//! - signs (KSK: the DNSKEY RRset; ZSK: the zone): `active <= t < retire`,
+//!   and a revoked KSK self-signs while published (RFC 5011 §2.1);
+//! - REVOKE flag set: `revoke <= t`;
+//! - DS wanted at the parent: `ds_submit <= t < ds_withdraw`.
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{CdsPublish, KskRollover, Policy};
+use crate::dnssec::{Algorithm, FLAG_REVOKE};
+use crate::keys::keystore::{KeyMeta, Role};
+use crate::policy::{round_up, zsk_publish_interval, zsk_retire_interval, zsk_schedule};
+
+/// RFC 5011 §2.4.1 Add Hold-Down and §6.6 Remove Hold-Down: 30 days.
+pub const RFC5011_HOLD_DOWN: Duration = Duration::days(30);
+
+/// Safety bound on the number of planned keys (a tiny lifetime over a long period).
+const MAX_KEYS: usize = 2000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("keystore: {0}")]
+    Keys(String),
+}
+
+type T = OffsetDateTime;
+
+/// A precondition the state machine observes before a key moves on: the DS
+/// of `ds_of` must be seen at every parent server for `parent_confirmations`
+/// consecutive polls, and then DS TTL + parent propagation delay waited out
+/// (RFC 7583 §3.3.2, §3.3.3: the old DS must have left every cache).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    /// The key whose DS must be seen at the parent.
+    pub ds_of: String,
+    /// The gate holds the key's events at or after this time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: T,
+}
+
+/// One key of the plan: an existing keystore key or one still to be generated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedKey {
+    /// The keystore id, or `new-<role>-<n>` for a key still to be generated.
+    pub id: String,
+    pub existing: bool,
+    pub role: Role,
+    pub algorithm: Algorithm,
+    pub key_tag: Option<u16>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub publish: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub active: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retire: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub remove: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoke: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ds_submit: Option<T>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ds_withdraw: Option<T>,
+    pub gates: Vec<Gate>,
+}
+
+fn within(t: T, from: Option<T>, to: Option<T>) -> bool {
+    from.is_some_and(|f| f <= t) && to.map_or(true, |e| t < e)
+}
+
+impl PlannedKey {
+    fn new(id: String, role: Role, algorithm: Algorithm) -> Self {
+        PlannedKey {
+            id,
+            existing: false,
+            role,
+            algorithm,
+            key_tag: None,
+            publish: None,
+            active: None,
+            retire: None,
+            remove: None,
+            revoke: None,
+            ds_submit: None,
+            ds_withdraw: None,
+            gates: Vec::new(),
+        }
+    }
+
+    /// In the DNSKEY RRset at `t`.
+    pub fn published_at(&self, t: T) -> bool {
+        within(t, self.publish, self.remove)
+    }
+
+    /// Signs at `t` (KSK: the DNSKEY RRset; ZSK: the zone's RRsets). A
+    /// revoked KSK signs the DNSKEY RRset while it is published (RFC 5011
+    /// §2.1: the revoked key must self-sign).
+    pub fn signs_at(&self, t: T) -> bool {
+        within(t, self.active, self.retire) || (self.role == Role::Ksk && self.revoked_at(t) && self.published_at(t))
+    }
+
+    /// REVOKE bit set at `t`.
+    pub fn revoked_at(&self, t: T) -> bool {
+        self.revoke.is_some_and(|r| r <= t)
+    }
+
+    /// The DNSKEY flags at `t` (RFC 4034 §2.1.1, RFC 5011 §3).
+    pub fn flags_at(&self, t: T) -> u16 {
+        self.role.flags() | if self.revoked_at(t) { FLAG_REVOKE } else { 0 }
+    }
+
+    /// The plan wants this key's DS at the parent at `t`.
+    pub fn ds_wanted_at(&self, t: T) -> bool {
+        within(t, self.ds_submit, self.ds_withdraw)
+    }
+
+    /// (kind, time) of every planned event, in time order.
+    pub fn events(&self) -> Vec<(EventKind, T)> {
+        let mut v: Vec<(EventKind, T)> = [
+            (EventKind::Publish, self.publish),
+            (EventKind::Active, self.active),
+            (EventKind::Retire, self.retire),
+            (EventKind::Remove, self.remove),
+            (EventKind::Revoke, self.revoke),
+            (EventKind::DsSubmit, self.ds_submit),
+            (EventKind::DsWithdraw, self.ds_withdraw),
+        ]
+        .into_iter()
+        .filter_map(|(k, t)| t.map(|t| (k, t)))
+        .collect();
+        v.sort_by_key(|(k, t)| (*t, *k));
+        v
+    }
+}
+
+/// What happens to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    DsSubmit,
+    Active,
+    Publish,
+    Revoke,
+    Remove,
+    Retire,
+    DsWithdraw,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Publish => "publish",
+            EventKind::Active => "active",
+            EventKind::Retire => "retire",
+            EventKind::Remove => "remove",
+            EventKind::Revoke => "revoke",
+            EventKind::DsSubmit => "ds-submit",
+            EventKind::DsWithdraw => "ds-withdraw",
+        }
+    }
+}
+
+/// One event of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: T,
+    pub key: String,
+    pub kind: EventKind,
+    /// Held by a [`Gate`]: the planned time is the earliest.
+    pub gated: bool,
+}
+
+/// The CDS/CDNSKEY RRsets of a bundle: none, the listed KSKs, or the RFC
+/// 8078 §4 delete records — never a mix of delete and normal records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "keys", rename_all = "lowercase")]
+pub enum CdsSet {
+    None,
+    Keys(Vec<String>),
+    Delete,
+}
+
+/// A key in a DNSKEY RRset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyAt {
+    pub id: String,
+    pub role: Role,
+    pub algorithm: Algorithm,
+    pub flags: u16,
+}
+
+/// What the plan publishes at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct View {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: T,
+    /// The DNSKEY RRset.
+    pub dnskeys: Vec<KeyAt>,
+    /// The KSKs whose RRSIGs cover the DNSKEY RRset (and CDS/CDNSKEY).
+    pub dnskey_signers: Vec<String>,
+    /// The ZSKs that sign the zone's other RRsets.
+    pub zone_signers: Vec<String>,
+    pub cds: CdsSet,
+    /// The KSKs whose DS the parent should hold.
+    pub parent_ds: Vec<String>,
+}
+
+/// The whole plan of a zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub zone: String,
+    /// The bundle grid's origin.
+    #[serde(with = "time::serde::rfc3339")]
+    pub anchor: T,
+    #[serde(skip)]
+    pub interval: Duration,
+    pub bundle_interval_seconds: i64,
+    pub keys: Vec<PlannedKey>,
+    /// Keystore keys of the zone the plan found no place for.
+    pub unplanned: Vec<String>,
+    #[serde(skip)]
+    cds_publish: CdsPublish,
+    #[serde(skip)]
+    cds_window: Duration,
+}
+
+impl Plan {
+    pub fn key(&self, id: &str) -> Option<&PlannedKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+
+    /// Every event, in time order.
+    pub fn events(&self) -> Vec<Event> {
+        let mut v: Vec<Event> = self
+            .keys
+            .iter()
+            .flat_map(|k| {
+                k.events().into_iter().map(move |(kind, at)| Event {
+                    at,
+                    key: k.id.clone(),
+                    kind,
+                    gated: k.gates.iter().any(|g| at >= g.from) && !matches!(kind, EventKind::DsSubmit),
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| (a.at, a.kind, &a.key).cmp(&(b.at, b.kind, &b.key)));
+        v
+    }
+
+    /// The bundle start times in `[from, until)` on the plan's grid.
+    pub fn bundle_starts(&self, from: T, until: T) -> Vec<T> {
+        let iv = self.interval.whole_seconds().max(1);
+        let off = (from - self.anchor).whole_seconds();
+        let k = if off <= 0 { 0 } else { (off + iv - 1) / iv };
+        let mut t = self.anchor + Duration::seconds(k * iv);
+        let mut out = Vec::new();
+        while t < until && out.len() < 100_000 {
+            out.push(t);
+            t += self.interval;
+        }
+        out
+    }
+
+    /// The KSKs whose DS the parent should hold at `t`.
+    pub fn parent_ds_at(&self, t: T) -> Vec<String> {
+        self.keys.iter().filter(|k| k.role == Role::Ksk && k.ds_wanted_at(t)).map(|k| k.id.clone()).collect()
+    }
+
+    /// The CDS/CDNSKEY set at `t` (RFC 7344 §4, RFC 8078 §4): per the
+    /// policy's `cds_publish`: none; the DS the parent should hold (always);
+    /// the same but only for a while after each DS change (rollover); or
+    /// the delete records (delete).
+    pub fn cds_at(&self, t: T) -> CdsSet {
+        let wanted = self.parent_ds_at(t);
+        match self.cds_publish {
+            CdsPublish::None => CdsSet::None,
+            CdsPublish::Delete => CdsSet::Delete,
+            CdsPublish::Always if !wanted.is_empty() => CdsSet::Keys(wanted),
+            CdsPublish::Rollover if !wanted.is_empty() => {
+                let changing = self.keys.iter().flat_map(|k| [k.ds_submit, k.ds_withdraw]).flatten().any(|e| e <= t && t < e + self.cds_window);
+                if changing {
+                    CdsSet::Keys(wanted)
+                } else {
+                    CdsSet::None
+                }
+            }
+            _ => CdsSet::None,
+        }
+    }
+
+    /// What is published at `t`.
+    pub fn view_at(&self, t: T) -> View {
+        View {
+            at: t,
+            dnskeys: self
+                .keys
+                .iter()
+                .filter(|k| k.published_at(t))
+                .map(|k| KeyAt { id: k.id.clone(), role: k.role, algorithm: k.algorithm, flags: k.flags_at(t) })
+                .collect(),
+            dnskey_signers: self.keys.iter().filter(|k| k.role == Role::Ksk && k.signs_at(t)).map(|k| k.id.clone()).collect(),
+            zone_signers: self.keys.iter().filter(|k| k.role == Role::Zsk && k.signs_at(t)).map(|k| k.id.clone()).collect(),
+            cds: self.cds_at(t),
+            parent_ds: self.parent_ds_at(t),
+        }
+    }
+
+    /// The instants in `[from, to]` at which the view may change, plus `from`.
+    pub fn change_points(&self, from: T, to: T) -> Vec<T> {
+        let mut v: Vec<T> = vec![from];
+        for k in &self.keys {
+            for (_, t) in k.events() {
+                if t > from && t <= to {
+                    v.push(t);
+                }
+            }
+            if self.cds_publish == CdsPublish::Rollover {
+                for e in [k.ds_submit, k.ds_withdraw].into_iter().flatten() {
+                    let end = e + self.cds_window;
+                    if end > from && end <= to {
+                        v.push(end);
+                    }
+                }
+            }
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// The rollover intervals of a policy, each rounded up to whole bundles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intervals {
+    pub bundle: Duration,
+    /// Expected registration delay: `parent_poll_interval × parent_confirmations`
+    /// (the real one is observed by the state machine).
+    pub dreg: Duration,
+    /// RFC 7583 §3.3.2 Ipub of a new KSK: Dprp + TTLkey (+ the RFC 5011 Add
+    /// Hold-Down when `rfc5011`) + publish safety.
+    pub ksk_publish: Duration,
+    /// RFC 7583 §3.3.2 the wait after the DS change before the old KSK goes:
+    /// Dreg + DprpP + TTLds + retire safety.
+    pub ds_change: Duration,
+    /// RFC 7583 §3.3.3 IpubP of the new DS: Dreg + DprpP + TTLds + publish safety.
+    pub ds_publish: Duration,
+    /// RFC 7583 §3.3.3 after the DNSKEY swap before the old DS goes: Dprp + TTLkey + retire safety.
+    pub dnskey_change: Duration,
+    /// RFC 6781 §4.1.4 "new RRSIGs" step: Dprp + max(TTLsig, TTLkey) + publish safety.
+    pub new_signatures: Duration,
+    /// RFC 5011 §6.6: a revoked key stays published Dprp + max(30 days, TTLkey).
+    pub revoked_published: Duration,
+}
+
+impl Intervals {
+    pub fn of(p: &Policy) -> Intervals {
+        let iv = p.bundle_interval.0;
+        let r = |d: Duration| round_up(d, iv);
+        let dreg = p.parent_poll_interval.0 * p.parent_confirmations.max(1) as i32;
+        let hold = if p.rfc5011 { RFC5011_HOLD_DOWN.max(p.dnskey_ttl.0) } else { p.dnskey_ttl.0 };
+        Intervals {
+            bundle: iv,
+            dreg,
+            ksk_publish: r(p.zone_propagation_delay.0 + hold + p.publish_safety.0),
+            ds_change: r(dreg + p.parent_propagation_delay.0 + p.ds_ttl.0 + p.retire_safety.0),
+            ds_publish: r(dreg + p.parent_propagation_delay.0 + p.ds_ttl.0 + p.publish_safety.0),
+            dnskey_change: r(p.zone_propagation_delay.0 + p.dnskey_ttl.0 + p.retire_safety.0),
+            new_signatures: r(p.zone_propagation_delay.0 + p.max_zone_ttl.0.max(p.dnskey_ttl.0) + p.publish_safety.0),
+            revoked_published: r(p.zone_propagation_delay.0 + RFC5011_HOLD_DOWN.max(p.dnskey_ttl.0)),
+        }
+    }
+}
+
+/// The first activation time among the zone's keys (publish, then created,
+/// when a key has no activation time).
+fn key_start(k: &KeyMeta) -> T {
+    k.timing.active.or(k.timing.publish).unwrap_or(k.created)
+}
+
+/// Rounds `t` up onto the grid `anchor + k × iv`.
+fn on_grid(anchor: T, iv: Duration, t: T) -> T {
+    if t <= anchor {
+        return anchor;
+    }
+    anchor + round_up(t - anchor, iv)
+}
+
+struct Builder {
+    keys: Vec<PlannedKey>,
+    n_ksk: usize,
+    n_zsk: usize,
+}
+
+impl Builder {
+    fn add(&mut self, role: Role, alg: Algorithm) -> Result<usize, PlanError> {
+        if self.keys.len() >= MAX_KEYS {
+            return Err(PlanError::Policy(format!("more than {MAX_KEYS} keys planned: lifetimes too short for the period")));
+        }
+        let id = match role {
+            Role::Zsk => {
+                self.n_zsk += 1;
+                format!("new-zsk-{}", self.n_zsk)
+            }
+            _ => {
+                self.n_ksk += 1;
+                format!("new-ksk-{}", self.n_ksk)
+            }
+        };
+        self.keys.push(PlannedKey::new(id, role, alg));
+        Ok(self.keys.len() - 1)
+    }
+
+    fn key(&mut self, i: usize) -> Result<&mut PlannedKey, PlanError> {
+        self.keys.get_mut(i).ok_or_else(|| PlanError::Keys(format!("internal: no planned key {i}")))
+    }
+}
+
+/// Plans the KSK rollovers from key `cur` (active since `cur_active`, its DS
+/// at the parent) every KSK lifetime, while the new key is published before
+/// `until` and the whole rollover ends by `stop` (the algorithm rollover's
+/// start). Returns the KSK current at the end.
+fn ksk_chain(b: &mut Builder, p: &Policy, iv: &Intervals, mut cur: usize, mut cur_active: T, stop: Option<T>, until: T) -> Result<usize, PlanError> {
+    let life = p.ksk.lifetime.0;
+    if life <= Duration::ZERO {
+        return Ok(cur);
+    }
+    let life = round_up(life, iv.bundle);
+    loop {
+        let r = cur_active + life;
+        let alg = b.key(cur)?.algorithm;
+        match p.ksk_rollover {
+            KskRollover::DoubleKsk => {
+                // RFC 7583 §3.3.2: publish the new KSK, wait Ipub, swap the DS
+                // at R, wait for the old DS to leave caches, remove the old KSK.
+                let publish = r - iv.ksk_publish;
+                let retire = r + iv.ds_change;
+                let remove = if p.rfc5011 { retire + iv.revoked_published } else { retire };
+                if publish > until || stop.is_some_and(|s| remove > s) {
+                    return Ok(cur);
+                }
+                let new = b.add(Role::Ksk, alg)?;
+                let new_id = b.key(new)?.id.clone();
+                let n = b.key(new)?;
+                n.publish = Some(publish);
+                n.active = Some(publish);
+                n.ds_submit = Some(r);
+                let o = b.key(cur)?;
+                o.ds_withdraw = Some(r);
+                o.retire = Some(retire);
+                o.remove = Some(remove);
+                o.revoke = p.rfc5011.then_some(retire);
+                o.gates.push(Gate { ds_of: new_id, from: retire });
+                cur = new;
+            }
+            KskRollover::DoubleDs => {
+                if p.rfc5011 {
+                    return Err(PlanError::Policy(
+                        "rfc5011 needs ksk_rollover = \"double-ksk\": RFC 5011 §2.4.1 trust anchors learn the new KSK only while it is published next to the old one".into(),
+                    ));
+                }
+                // RFC 7583 §3.3.3: add the new DS, wait IpubP, swap the DNSKEY
+                // at R, wait for the old DNSKEY RRset to leave caches, withdraw the old DS.
+                let submit = r - iv.ds_publish;
+                let withdraw = r + iv.dnskey_change;
+                if submit > until || stop.is_some_and(|s| withdraw > s) {
+                    return Ok(cur);
+                }
+                let new = b.add(Role::Ksk, alg)?;
+                let new_id = b.key(new)?.id.clone();
+                let n = b.key(new)?;
+                n.ds_submit = Some(submit);
+                n.publish = Some(r);
+                n.active = Some(r);
+                n.gates.push(Gate { ds_of: new_id.clone(), from: r });
+                let o = b.key(cur)?;
+                o.retire = Some(r);
+                o.remove = Some(r);
+                o.ds_withdraw = Some(withdraw);
+                o.gates.push(Gate { ds_of: new_id, from: r });
+                cur = new;
+            }
+        }
+        cur_active = r;
+    }
+}
+
+/// Plans ZSKs from `first` on: the pre-publish schedule (RFC 7583 §3.2) of
+/// [`zsk_schedule`]; keys whose activation would fall at or after `stop` are
+/// not planned. Returns the ZSK index active last.
+fn zsk_chain(b: &mut Builder, p: &Policy, alg: Algorithm, first: usize, first_active: T, stop: Option<T>, until: T) -> Result<usize, PlanError> {
+    if p.zsk.lifetime.0 <= Duration::ZERO {
+        return Ok(first);
+    }
+    let end = stop.map_or(until, |s| s.min(until));
+    let slots = zsk_schedule(p, first_active, false, end);
+    let mut cur = first;
+    for (i, s) in slots.iter().enumerate() {
+        if stop.is_some_and(|st| s.active >= st) {
+            break;
+        }
+        let k = if i == 0 { first } else { b.add(Role::Zsk, alg)? };
+        let key = b.key(k)?;
+        if i > 0 {
+            key.publish = Some(s.publish);
+        }
+        key.active = Some(s.active);
+        key.retire = Some(s.retire);
+        key.remove = Some(s.remove);
+        cur = k;
+    }
+    Ok(cur)
+}
+
+/// Plans the zone's rollovers until `until`. `start` is where the plan
+/// begins when the zone has no key yet (else the first key's activation).
+pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Result<Plan, PlanError> {
+    if p.bundle_interval.0 <= Duration::ZERO {
+        return Err(PlanError::Policy("bundle_interval must be positive".into()));
+    }
+    let zone_keys: Vec<&KeyMeta> = keys.iter().filter(|k| k.zone.eq_ignore_ascii_case(zone)).collect();
+    if let Some(c) = zone_keys.iter().find(|k| k.role == Role::Csk) {
+        return Err(PlanError::Keys(format!("key {} is a CSK: CSK rollovers are not planned (use a KSK and a ZSK)", c.id)));
+    }
+    let iv = Intervals::of(p);
+    let anchor = zone_keys.iter().map(|k| key_start(k)).min().unwrap_or(start);
+    let anchor = crate::timeutil::whole_seconds(anchor);
+    let mut b = Builder { keys: Vec::new(), n_ksk: 0, n_zsk: 0 };
+
+    let old_alg = |role: Role, pol: Algorithm| zone_keys.iter().filter(|k| k.role == role).min_by_key(|k| key_start(k)).map_or(pol, |k| k.algorithm);
+    let ksk_alg = old_alg(Role::Ksk, p.ksk.algorithm);
+    let zsk_alg = old_alg(Role::Zsk, p.zsk.algorithm);
+
+    // The first KSK and ZSK: published and active from the anchor, the
+    // KSK's DS at the parent (RFC 8078 delete: withdrawn from the start).
+    let k0 = b.add(Role::Ksk, ksk_alg)?;
+    let z0 = b.add(Role::Zsk, zsk_alg)?;
+    for i in [k0, z0] {
+        let k = b.key(i)?;
+        k.publish = Some(anchor);
+        k.active = Some(anchor);
+    }
+    b.key(k0)?.ds_submit = Some(anchor);
+    let delete = p.cds_publish == CdsPublish::Delete;
+    if delete {
+        b.key(k0)?.ds_withdraw = Some(anchor);
+    }
+
+    let alg_start = match (&p.algorithm_rollover_to, delete) {
+        (Some(_), false) => Some(on_grid(anchor, iv.bundle, p.algorithm_rollover_start.as_ref().map_or(anchor, |a| a.0))),
+        _ => None,
+    };
+    if let Some(to) = p.algorithm_rollover_to {
+        if to == ksk_alg && to == zsk_alg {
+            return Err(PlanError::Policy(format!("algorithm_rollover_to {to} is the keys' algorithm already")));
+        }
+    }
+
+    let ksk_cur = if delete { k0 } else { ksk_chain(&mut b, p, &iv, k0, anchor, alg_start, until)? };
+    let zsk_cur = zsk_chain(&mut b, p, zsk_alg, z0, anchor, alg_start, until)?;
+
+    if let (Some(s), Some(to)) = (alg_start, p.algorithm_rollover_to) {
+        if s <= until {
+            // RFC 6781 §4.1.4 (conservative): new-algorithm signatures first,
+            // then the new DNSKEYs, then the DS swap, then the old DNSKEYs
+            // out, then the old signatures out.
+            let pub_t = s + iv.new_signatures;
+            let ds_t = pub_t + iv.ksk_publish;
+            let out_t = ds_t + iv.ds_change;
+            let sig_out = out_t + iv.dnskey_change;
+            let kn = b.add(Role::Ksk, to)?;
+            let zn = b.add(Role::Zsk, to)?;
+            let kn_id = b.key(kn)?.id.clone();
+            for i in [kn, zn] {
+                let k = b.key(i)?;
+                k.active = Some(s);
+                k.publish = Some(pub_t);
+            }
+            b.key(kn)?.ds_submit = Some(ds_t);
+            let ko = b.key(ksk_cur)?;
+            ko.ds_withdraw = Some(ds_t);
+            ko.retire = Some(sig_out);
+            if p.rfc5011 {
+                ko.revoke = Some(out_t);
+                ko.remove = Some(out_t + iv.revoked_published);
+            } else {
+                ko.remove = Some(out_t);
+            }
+            ko.gates.push(Gate { ds_of: kn_id.clone(), from: out_t });
+            let zo = b.key(zsk_cur)?;
+            zo.retire = Some(sig_out);
+            zo.remove = Some(out_t);
+            zo.gates.push(Gate { ds_of: kn_id, from: out_t });
+            // The new algorithm's key chains continue from here.
+            ksk_chain(&mut b, p, &iv, kn, ds_t, None, until)?;
+            let zi = zsk_publish_interval(p);
+            let first_next = (s + round_up(p.zsk.lifetime.0, iv.bundle)).max(sig_out + round_up(zi, iv.bundle));
+            let zn_key = b.key(zn)?;
+            if p.zsk.lifetime.0 > Duration::ZERO {
+                zn_key.retire = Some(first_next);
+                zn_key.remove = Some(first_next + round_up(zsk_retire_interval(p), iv.bundle));
+                // Successors from `first_next` on (the first slot is zn itself).
+                for s in zsk_schedule(p, first_next, true, until) {
+                    let k = b.add(Role::Zsk, to)?;
+                    let key = b.key(k)?;
+                    key.publish = Some(s.publish);
+                    key.active = Some(s.active);
+                    key.retire = Some(s.retire);
+                    key.remove = Some(s.remove);
+                }
+            }
+        }
+    }
+
+    let unplanned = assign_existing(&mut b.keys, &zone_keys);
+    Ok(Plan {
+        zone: zone.to_string(),
+        anchor,
+        interval: iv.bundle,
+        bundle_interval_seconds: iv.bundle.whole_seconds(),
+        keys: b.keys,
+        unplanned,
+        cds_publish: p.cds_publish,
+        cds_window: iv.ds_change,
+    })
+}
+
+/// Gives the plan's slots the ids of the keystore's keys: per role, in order
+/// of activation, while the algorithms agree. Returns the ids left over.
+fn assign_existing(planned: &mut [PlannedKey], existing: &[&KeyMeta]) -> Vec<String> {
+    let mut left = Vec::new();
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for role in [Role::Ksk, Role::Zsk] {
+        let mut have: Vec<&&KeyMeta> = existing.iter().filter(|k| k.role == role).collect();
+        have.sort_by(|a, b| (key_start(a), &a.id).cmp(&(key_start(b), &b.id)));
+        let mut slots: Vec<&mut PlannedKey> = planned.iter_mut().filter(|k| k.role == role).collect();
+        slots.sort_by_key(|k| (k.active.or(k.publish), k.id.clone()));
+        let mut it = slots.into_iter();
+        for k in have {
+            match it.next() {
+                Some(slot) if slot.algorithm == k.algorithm => {
+                    renames.push((slot.id.clone(), k.id.clone()));
+                    slot.id = k.id.clone();
+                    slot.existing = true;
+                    slot.key_tag = Some(k.key_tag);
+                }
+                _ => left.push(k.id.clone()),
+            }
+        }
+    }
+    for k in planned.iter_mut() {
+        for g in k.gates.iter_mut() {
+            if let Some((_, new)) = renames.iter().find(|(old, _)| *old == g.ds_of) {
+                g.ds_of = new.clone();
+            }
+        }
+    }
+    left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{At, Dur};
+    use crate::timeutil::parse_instant;
+
+    fn t0() -> T {
+        parse_instant("2027-01-01T00:00:00Z").unwrap()
+    }
+
+    fn policy() -> Policy {
+        let mut p = Policy::default();
+        p.ksk.lifetime = Dur(Duration::days(120));
+        p
+    }
+
+    #[test]
+    fn double_ksk_order() {
+        let p = policy();
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(200)).unwrap();
+        let old = pl.key("new-ksk-1").unwrap();
+        let new = pl.key("new-ksk-2").unwrap();
+        // new KSK published before the DS swap, old KSK gone after it
+        assert!(new.publish.unwrap() < new.ds_submit.unwrap());
+        assert_eq!(old.ds_withdraw, new.ds_submit);
+        assert!(old.remove.unwrap() > new.ds_submit.unwrap());
+        let iv = Intervals::of(&p);
+        assert!(new.ds_submit.unwrap() - new.publish.unwrap() >= p.zone_propagation_delay.0 + p.dnskey_ttl.0);
+        assert!(old.remove.unwrap() - new.ds_submit.unwrap() >= iv.dreg + p.parent_propagation_delay.0 + p.ds_ttl.0);
+        assert_eq!(old.gates[0].ds_of, "new-ksk-2");
+    }
+
+    #[test]
+    fn double_ds_order_and_rfc5011_refused() {
+        let mut p = policy();
+        p.ksk_rollover = KskRollover::DoubleDs;
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(200)).unwrap();
+        let old = pl.key("new-ksk-1").unwrap();
+        let new = pl.key("new-ksk-2").unwrap();
+        assert!(new.ds_submit.unwrap() < new.publish.unwrap());
+        assert_eq!(old.remove, new.publish);
+        assert!(old.ds_withdraw.unwrap() > new.publish.unwrap());
+        p.rfc5011 = true;
+        assert!(plan("example.", &p, &[], t0(), t0() + Duration::days(200)).is_err());
+    }
+
+    #[test]
+    fn rfc5011_revokes_and_self_signs() {
+        let mut p = policy();
+        p.rfc5011 = true;
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(200)).unwrap();
+        let old = pl.key("new-ksk-1").unwrap();
+        let new = pl.key("new-ksk-2").unwrap();
+        let rv = old.revoke.unwrap();
+        assert!(rv - new.publish.unwrap() >= RFC5011_HOLD_DOWN);
+        assert!(old.remove.unwrap() - rv >= RFC5011_HOLD_DOWN);
+        let v = pl.view_at(rv);
+        let k = v.dnskeys.iter().find(|k| k.id == old.id).unwrap();
+        assert_eq!(k.flags, 257 | FLAG_REVOKE);
+        assert!(v.dnskey_signers.contains(&old.id), "revoked key self-signs");
+    }
+
+    #[test]
+    fn algorithm_rollover_order() {
+        let mut p = policy();
+        p.ksk.lifetime = Dur(Duration::ZERO);
+        p.ksk.algorithm = Algorithm::RsaSha256;
+        p.zsk.algorithm = Algorithm::RsaSha256;
+        p.algorithm_rollover_to = Some(Algorithm::EcdsaP256Sha256);
+        p.algorithm_rollover_start = Some(At(t0() + Duration::days(45)));
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(300)).unwrap();
+        let kn = pl.keys.iter().find(|k| k.role == Role::Ksk && k.algorithm == Algorithm::EcdsaP256Sha256).unwrap();
+        let ko = pl.key("new-ksk-1").unwrap();
+        // signatures, then DNSKEYs, then DS, then old DNSKEY out, then old signatures out
+        assert!(kn.active < kn.publish);
+        assert!(kn.publish < kn.ds_submit);
+        assert_eq!(ko.ds_withdraw, kn.ds_submit);
+        assert!(ko.remove > kn.ds_submit);
+        assert!(ko.retire > ko.remove);
+        // the old ZSK signs until the end
+        let zo: Vec<_> = pl.keys.iter().filter(|k| k.role == Role::Zsk && k.algorithm == Algorithm::RsaSha256).collect();
+        assert_eq!(zo.last().unwrap().retire, ko.retire);
+    }
+
+    #[test]
+    fn delete_never_mixes() {
+        let mut p = policy();
+        p.cds_publish = CdsPublish::Delete;
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(100)).unwrap();
+        for t in pl.bundle_starts(t0(), t0() + Duration::days(100)) {
+            assert_eq!(pl.cds_at(t), CdsSet::Delete);
+            assert!(pl.parent_ds_at(t).is_empty());
+        }
+    }
+}
