@@ -260,12 +260,12 @@ fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
         Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
         None => OffsetDateTime::now_utc(),
     };
-    let data = super::read_file(&a.file)?;
+    let data = super::read_input(&a.file)?;
     let digest = FileDigest::of(&data);
     let ksr = crate::formats::parse_ksr_any(&data).with_context(|| format!("{} is not a valid KSR", a.file.display()))?;
     let previous = match &a.previous_skr {
         Some(p) => Some(
-            crate::formats::parse_skr_any(&super::read_file(p)?).with_context(|| format!("{} is not a valid SKR", p.display()))?,
+            crate::formats::parse_skr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid SKR", p.display()))?,
         ),
         None => None,
     };

@@ -222,6 +222,33 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Reads a KSR, SKR or trust-anchor file of at most
+/// [`crate::formats::MAX_INPUT`] bytes. A larger file is refused from its
+/// metadata length before anything is read, and the read itself stops one
+/// byte past the limit (a pipe or device reports no length), so a hostile
+/// 10 GB file never reaches memory. The error names the limit.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    read_limited(path, crate::formats::MAX_INPUT)
+}
+
+/// [`read_input`] with an explicit limit in bytes.
+pub fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let ctx = || format!("cannot read {}", path.display());
+    let too_large = |size: usize| crate::formats::FormatError::TooLarge { size, limit };
+    let file = std::fs::File::open(path).with_context(ctx)?;
+    let len = file.metadata().with_context(ctx)?.len();
+    if len > limit as u64 {
+        return Err(too_large(usize::try_from(len).unwrap_or(usize::MAX))).with_context(ctx);
+    }
+    let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit as u64 + 1).read_to_end(&mut data).with_context(ctx)?;
+    if data.len() > limit {
+        return Err(too_large(data.len())).with_context(|| format!("cannot read {} (more than {limit} bytes)", path.display()));
+    }
+    Ok(data)
+}
+
 /// Parses a time argument: RFC 3339, `now`, or `+90d`-style offsets from now.
 pub fn parse_time_arg(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime> {
     Ok(crate::timeutil::parse_time(s, now)?)

@@ -50,13 +50,13 @@ pub fn check_file(a: &VerifyArgs) -> Result<(Skr, Vec<u8>, Report)> {
         Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
         None => OffsetDateTime::now_utc(),
     };
-    let data = super::read_file(&a.file)?;
+    let data = super::read_input(&a.file)?;
     let skr = crate::formats::parse_skr_any(&data).with_context(|| format!("{} is not a valid SKR", a.file.display()))?;
-    let ta_text = String::from_utf8(super::read_file(&a.trust_anchor)?)
+    let ta_text = String::from_utf8(super::read_input(&a.trust_anchor)?)
         .with_context(|| format!("trust anchor {} is not text", a.trust_anchor.display()))?;
     let ta = parse_trust_anchor(&ta_text).with_context(|| format!("trust anchor {}", a.trust_anchor.display()))?;
     let ksr = match &a.ksr {
-        Some(p) => Some(crate::formats::parse_ksr_any(&super::read_file(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
+        Some(p) => Some(crate::formats::parse_ksr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
         None => None,
     };
     let report = check_skr(&skr, &ta, ksr.as_ref(), now);
@@ -138,6 +138,6 @@ pub fn current_skr(ctx: &Context, zone: &str) -> Result<Option<(PathBuf, Skr)>> 
     let v: serde_json::Value = serde_json::from_slice(&super::read_file(&cur)?).with_context(|| format!("{} is corrupt", cur.display()))?;
     let name = v.get("file").and_then(|f| f.as_str()).with_context(|| format!("{} names no file", cur.display()))?;
     let path = dir.join(Path::new(name).file_name().context("bad file name")?);
-    let skr = crate::formats::parse_skr_any(&super::read_file(&path)?).with_context(|| format!("{} is not a valid SKR", path.display()))?;
+    let skr = crate::formats::parse_skr_any(&super::read_input(&path)?).with_context(|| format!("{} is not a valid SKR", path.display()))?;
     Ok(Some((path, skr)))
 }
