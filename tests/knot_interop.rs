@@ -210,14 +210,37 @@ impl Drop for Knotd {
     }
 }
 
+/// A `trust-anchors` clause for delv (`-a FILE`) from a DS record line.
+fn delv_anchor(ds_line: &str) -> String {
+    let f: Vec<&str> = ds_line.split_whitespace().collect();
+    let i = f.iter().position(|x| *x == "DS").expect("a DS record");
+    let digest: String = f[i + 4..].concat();
+    format!("trust-anchors {{\n  {} static-ds {} {} {} \"{digest}\";\n}};\n", f[0], f[i + 1], f[i + 2], f[i + 3])
+}
+
+/// A port on 127.0.0.1 free for both UDP and TCP right now.
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
 /// The end of the chain: Knot's server signs the zone with its ZSKs and the
-/// DNSKEY/CDS/CDNSKEY signatures imported from kskit's SKR, and an
-/// independent validator (ldns-verify-zone) accepts the signed zone with
-/// kskit's KSK DS as trust anchor, and rejects it with another key's DS.
-/// knotd listens on no interface: it only signs and writes the zone file.
+/// DNSKEY/CDS/CDNSKEY signatures imported from kskit's SKR and serves it on
+/// 127.0.0.1; `delv`, with kskit's KSK as the only trust anchor, validates the
+/// SOA and the DNSKEY RRset, and fails with another key as anchor; and an
+/// independent zone validator (ldns-verify-zone) accepts the signed zone
+/// file with kskit's DS, and rejects it with another key's DS.
 #[test]
-fn knotd_signs_the_zone_with_kskit_skr_and_ldns_validates_it() {
-    if !Knot::available() || !require_tools("knotd and ldns-verify-zone", "knot, ldnsutils", &["knotd", "ldns-verify-zone"], &[]) {
+fn knotd_serves_the_zone_with_kskit_skr_and_delv_and_ldns_validate_it() {
+    if !Knot::available()
+        || !require_tools("knotd, delv and ldns-verify-zone", "knot, bind9-dnsutils, ldnsutils", &["knotd", "delv", "ldns-verify-zone"], &[])
+    {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -233,7 +256,8 @@ fn knotd_signs_the_zone_with_kskit_skr_and_ldns_validates_it() {
     std::fs::create_dir(&rundir).unwrap();
     let conf = knot.dir.path().join("knotd.conf");
     let zsk_conf = std::fs::read_to_string(&knot.zsk_conf).unwrap();
-    std::fs::write(&conf, format!("server:\n    rundir: {}\n{zsk_conf}", s(&rundir))).unwrap();
+    let port = free_port();
+    std::fs::write(&conf, format!("server:\n    rundir: {}\n    listen: 127.0.0.1@{port}\n{zsk_conf}", s(&rundir))).unwrap();
     let log = knot.dir.path().join("knotd.log");
     let log_file = std::fs::File::create(&log).unwrap();
     let child = std::process::Command::new("knotd")
@@ -257,9 +281,37 @@ fn knotd_signs_the_zone_with_kskit_skr_and_ldns_validates_it() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    drop(knotd);
     let l = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(done, "knotd did not write the signed zone:\n{l}");
+
+    // delv against knotd on 127.0.0.1 with kskit's KSK as the only trust anchor.
+    let anchors = t.join("anchors.conf");
+    std::fs::write(&anchors, delv_anchor(&std::fs::read_to_string(&ta).unwrap())).unwrap();
+    let delv = |anchor: &Path, rtype: &str| {
+        output(
+            std::process::Command::new("delv")
+                .arg("@127.0.0.1")
+                .args(["-p", &port.to_string(), "-a"])
+                .arg(anchor)
+                .args(["+root=example.com.", "+tcp", "example.com.", rtype]),
+        )
+    };
+    for rtype in ["SOA", "DNSKEY"] {
+        let o = delv(&anchors, rtype);
+        let out = text(&o);
+        assert!(o.status.success() && out.contains("; fully validated"), "delv did not validate {rtype} with kskit's KSK:\n{out}");
+        assert!(out.contains(&format!("IN\t{rtype}")) || out.contains(&format!("IN {rtype}")), "no {rtype} in delv's answer:\n{out}");
+    }
+    // With another key as the only anchor, delv must not validate.
+    let other = kskit_init(t, "other-ksk", "example.com.");
+    let other_tag = kskit_generate_ksk(&other, "ECDSAP256SHA256");
+    let wrong = t.join("other.ds");
+    kskit_write_ds(&other, &other_tag.to_string(), &wrong);
+    let wrong_anchors = t.join("wrong-anchors.conf");
+    std::fs::write(&wrong_anchors, delv_anchor(&std::fs::read_to_string(&wrong).unwrap())).unwrap();
+    let o = delv(&wrong_anchors, "SOA");
+    assert!(!text(&o).contains("; fully validated"), "delv validated with an unrelated trust anchor:\n{}", text(&o));
+    drop(knotd);
     assert!(l.contains("using offline records"), "knotd did not use the imported SKR:\n{l}");
 
     let signed = std::fs::read_to_string(&zone_file).unwrap();
@@ -268,10 +320,6 @@ fn knotd_signs_the_zone_with_kskit_skr_and_ldns_validates_it() {
 
     let o = output(std::process::Command::new("ldns-verify-zone").arg("-k").arg(&ta).arg(&zone_file));
     assert!(o.status.success(), "ldns-verify-zone rejected the Knot-signed zone with kskit's DS:\n{}", text(&o));
-    let other = kskit_init(t, "other-ksk", "example.com.");
-    let other_tag = kskit_generate_ksk(&other, "ECDSAP256SHA256");
-    let wrong = t.join("other.ds");
-    kskit_write_ds(&other, &other_tag.to_string(), &wrong);
     let o = output(std::process::Command::new("ldns-verify-zone").arg("-k").arg(&wrong).arg(&zone_file));
     assert!(!o.status.success(), "ldns-verify-zone accepted the zone with an unrelated DS:\n{}", text(&o));
 }
