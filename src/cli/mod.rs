@@ -29,6 +29,7 @@ mod bench;
 mod ksr;
 mod parent;
 mod policy;
+mod rollover;
 mod skr;
 mod zsk;
 
@@ -92,6 +93,9 @@ pub enum Command {
     Ceremony(ceremony::CeremonyCommand),
     /// Write the KSK's trust anchor: DS, DNSKEY or RFC 7958 XML.
     TrustAnchor(custody::TrustAnchorArgs),
+    /// Rollovers: plan the policy's ZSK, KSK and algorithm rollovers; status; step the state machine (cron).
+    #[command(subcommand)]
+    Rollover(rollover::RolloverCommand),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -208,6 +212,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Skr(c) => skr::run(c, ctx),
         Command::Policy(c) => policy::run(c, ctx),
         Command::Parent(c) => parent::run(c, ctx),
+        Command::Rollover(c) => rollover::run(c, ctx),
     }
 }
 

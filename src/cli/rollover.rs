@@ -1,0 +1,387 @@
+//! `kskit rollover plan|status|step`: the policy's rollover timeline, and the
+//! cron-driven state machine that follows it. See docs/rollover.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use super::{parse_time_arg, print_json, Context};
+use crate::config::Config;
+use crate::dnssec::name::to_presentation;
+use crate::dnssec::{parse_name, Name};
+use crate::keys::keystore::Keystore;
+use crate::parent::query::{parse_server, query_all, QueryOptions};
+use crate::parent::{judge, overall, ExpectedDs, Observation, Verdict};
+use crate::rollover::plan::{plan, CdsSet, Plan, View};
+use crate::rollover::state::{run_hooks, step, HookFailure, PollResult, StateFile, StepReport, ZoneState};
+use crate::timeutil::format_rfc3339;
+
+#[derive(Subcommand, Debug)]
+pub enum RolloverCommand {
+    /// Print the policy's rollover timeline (and draw it as SVG).
+    Plan(PlanArgs),
+    /// Print the recorded state of every key and what it waits for.
+    Status(StatusArgs),
+    /// Move keys whose planned time has come and whose preconditions are
+    /// observed (idempotent; run it from cron). Exit 1 when a hook failed or
+    /// a planned key is missing.
+    Step(StepArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Show the timeline from this time (default: now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Plan up to this time (default: one year after --from).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Write an SVG Gantt chart of the plan to this file.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Also print every bundle's DNSKEY RRset, signing KSKs and CDS set.
+    #[arg(long)]
+    pub bundles: bool,
+    /// Zone (default: the first zone of kskit.toml).
+    #[arg(long)]
+    pub zone: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Evaluate at this time instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+    #[arg(long)]
+    pub zone: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StepArgs {
+    /// Act as if it were this time (testing, rehearsals).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Use this saved `kskit parent poll --json` result instead of polling.
+    #[arg(long)]
+    pub poll_json: Option<PathBuf>,
+    /// Seconds to wait for each parent server's reply.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    #[arg(long)]
+    pub zone: Option<String>,
+}
+
+pub fn run(cmd: RolloverCommand, ctx: &Context) -> Result<i32> {
+    match cmd {
+        RolloverCommand::Plan(a) => plan_cmd(a, ctx),
+        RolloverCommand::Status(a) => status_cmd(a, ctx),
+        RolloverCommand::Step(a) => step_cmd(a, ctx),
+    }
+}
+
+fn zone_of(cfg: &Config, z: &Option<String>) -> Result<(Name, String)> {
+    let zone = match z {
+        Some(z) => parse_name(z)?,
+        None => cfg.zone()?,
+    }
+    .to_lowercase();
+    let text = to_presentation(&zone);
+    Ok((zone, text))
+}
+
+fn now_arg(s: &Option<String>) -> Result<OffsetDateTime> {
+    let now = crate::timeutil::whole_seconds(OffsetDateTime::now_utc());
+    match s {
+        Some(t) => parse_time_arg(t, now),
+        None => Ok(now),
+    }
+}
+
+/// The plan of the zone, far enough to cover `until`.
+fn make_plan(cfg: &Config, ks: &Keystore, zone: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<Plan> {
+    plan(zone, &cfg.policy, ks.keys(), now, until).with_context(|| format!("cannot plan the rollovers of {zone}"))
+}
+
+fn fmt_t(t: Option<OffsetDateTime>) -> String {
+    t.map(format_rfc3339).unwrap_or_else(|| "-".into())
+}
+
+fn cds_text(c: &CdsSet) -> String {
+    match c {
+        CdsSet::None => "none".into(),
+        CdsSet::Delete => "delete (RFC 8078)".into(),
+        CdsSet::Keys(k) => k.join(", "),
+    }
+}
+
+#[derive(Serialize)]
+struct PlanReport<'a> {
+    plan: &'a Plan,
+    events: Vec<crate::rollover::plan::Event>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bundles: Vec<View>,
+}
+
+fn plan_cmd(a: PlanArgs, ctx: &Context) -> Result<i32> {
+    let cfg = ctx.config()?;
+    let ks = ctx.keystore()?;
+    let (_, zone) = zone_of(&cfg, &a.zone)?;
+    let from = now_arg(&a.from)?;
+    let until = match &a.until {
+        Some(u) => parse_time_arg(u, from)?,
+        None => from + Duration::days(365),
+    };
+    if until <= from {
+        bail!("--until {} is not after --from {}", format_rfc3339(until), format_rfc3339(from));
+    }
+    let pl = make_plan(&cfg, &ks, &zone, from, until)?;
+    let events: Vec<_> = pl.events().into_iter().filter(|e| e.at >= from && e.at < until).collect();
+    let bundles: Vec<View> = if a.bundles { pl.bundle_starts(from, until).into_iter().map(|t| pl.view_at(t)).collect() } else { vec![] };
+    if let Some(path) = &a.svg {
+        super::write_output(path, crate::rollover::svg::render(&pl, from, until).as_bytes())?;
+    }
+    if ctx.json {
+        print_json(&PlanReport { plan: &pl, events, bundles })?;
+        return Ok(0);
+    }
+    println!("Rollover plan of {zone} from {} to {} (bundles every {}s from {})", format_rfc3339(from), format_rfc3339(until), pl.bundle_interval_seconds, format_rfc3339(pl.anchor));
+    for k in &pl.keys {
+        println!(
+            "  {:<32} {} {:<16} tag {:>5}  publish {}  active {}  retire {}  remove {}{}{}",
+            k.id,
+            k.role,
+            k.algorithm.to_string(),
+            k.key_tag.map(|t| t.to_string()).unwrap_or_else(|| "(new)".into()),
+            fmt_t(k.publish),
+            fmt_t(k.active),
+            fmt_t(k.retire),
+            fmt_t(k.remove),
+            k.revoke.map(|t| format!("  revoke {}", format_rfc3339(t))).unwrap_or_default(),
+            if k.ds_submit.is_some() { format!("  DS {} to {}", fmt_t(k.ds_submit), fmt_t(k.ds_withdraw)) } else { String::new() }
+        );
+    }
+    for u in &pl.unplanned {
+        println!("  note: keystore key {u} has no place in the plan (algorithm or order differs)");
+    }
+    println!("Events:");
+    for e in &events {
+        println!("  {}  {:<32} {}{}", format_rfc3339(e.at), e.key, e.kind.as_str(), if e.gated { " (earliest: waits for the parent's DS)" } else { "" });
+    }
+    for b in &bundles {
+        let keys: Vec<String> = b.dnskeys.iter().map(|k| format!("{} {}/{}", k.id, k.flags, k.algorithm.number())).collect();
+        println!("Bundle {}: DNSKEY [{}] signed by [{}]; CDS {}; parent DS [{}]", format_rfc3339(b.at), keys.join(", "), b.dnskey_signers.join(", "), cds_text(&b.cds), b.parent_ds.join(", "));
+    }
+    if let Some(p) = &a.svg {
+        println!("wrote {}", p.display());
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct KeyStatus {
+    id: String,
+    role: String,
+    existing: bool,
+    state: String,
+    next: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    next_at: Option<OffsetDateTime>,
+    waiting: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    zone: String,
+    #[serde(with = "time::serde::rfc3339")]
+    now: OffsetDateTime,
+    keys: Vec<KeyStatus>,
+    state: &'a ZoneState,
+}
+
+fn status_cmd(a: StatusArgs, ctx: &Context) -> Result<i32> {
+    let cfg = ctx.config()?;
+    let ks = ctx.keystore()?;
+    let (_, zone) = zone_of(&cfg, &a.zone)?;
+    let now = now_arg(&a.now)?;
+    let pl = make_plan(&cfg, &ks, &zone, now, now + Duration::days(400))?;
+    let sf = StateFile::load(ks.dir())?;
+    let empty = ZoneState::default();
+    let zs = sf.zones.get(&zone).unwrap_or(&empty);
+    let keys: Vec<KeyStatus> = pl
+        .keys
+        .iter()
+        .filter(|k| k.existing || k.events().iter().any(|(_, t)| *t <= now + Duration::days(400)))
+        .map(|k| {
+            let rec = zs.keys.get(&k.id);
+            let next = k.events().into_iter().find(|(kind, _)| !rec.is_some_and(|r| r.applied.contains_key(kind.as_str())));
+            let waiting = next.and_then(|(_, at)| if at <= now { crate::rollover::state::gate_open(&pl, &cfg.policy, zs, &k.id, at, now).err() } else { None });
+            KeyStatus {
+                id: k.id.clone(),
+                role: k.role.to_string(),
+                existing: k.existing,
+                state: rec.map(|r| r.state.clone()).unwrap_or_else(|| crate::rollover::state::INITIAL.into()),
+                next: next.map(|(kind, _)| kind.as_str().to_string()),
+                next_at: next.map(|(_, t)| t),
+                waiting,
+            }
+        })
+        .collect();
+    if ctx.json {
+        print_json(&StatusReport { zone, now, keys, state: zs })?;
+        return Ok(0);
+    }
+    println!("Rollover status of {zone} at {}", format_rfc3339(now));
+    for k in &keys {
+        println!(
+            "  {:<32} {} {:<13} next {} at {}{}{}",
+            k.id,
+            k.role,
+            k.state,
+            k.next.as_deref().unwrap_or("-"),
+            fmt_t(k.next_at),
+            if k.existing { "" } else { " (to generate)" },
+            k.waiting.as_ref().map(|w| format!("  [{w}]")).unwrap_or_default()
+        );
+    }
+    if !zs.poll_expected.is_empty() {
+        println!("  parent DS being confirmed: [{}], {} consecutive seen poll(s), last poll {}", zs.poll_expected.join(", "), zs.consecutive, fmt_t(zs.last_poll));
+    }
+    for o in zs.observations.iter().rev().take(5) {
+        println!("  poll {}: {} ({}), consecutive {}", format_rfc3339(o.at), if o.seen { "seen" } else { "not seen" }, o.reason, o.consecutive);
+    }
+    for f in &zs.pending_hooks {
+        println!("  HOOK FAILED for {} {} -> {} at {}: {}", f.change.key, f.change.old, f.change.new, format_rfc3339(f.change.at), f.error);
+    }
+    Ok(0)
+}
+
+/// The expected DS set of `ids`, from their keystore DNSKEYs and the policy's digests.
+fn expected_ds(cfg: &Config, ks: &Keystore, zone: &Name, ids: &[String]) -> Result<ExpectedDs, String> {
+    let mut keys = Vec::new();
+    for id in ids {
+        let k = ks.get(id).ok_or_else(|| format!("key {id} is not in the keystore"))?;
+        keys.push(k.dnskey().map_err(|e| e.to_string())?);
+    }
+    ExpectedDs::from_cds(zone, &[], &keys, &cfg.policy.cds_digests).map_err(|e| e.to_string())
+}
+
+/// A saved `kskit parent poll --json` result: `seen`, and when present its
+/// `zone` and `expected` DS set must be this step's (a stale file for
+/// another DS set does not count).
+fn poll_from_json(path: &PathBuf, zone: &str, expected: &Result<ExpectedDs, String>) -> Result<PollResult> {
+    let v: serde_json::Value = serde_json::from_slice(&super::read_file(path)?).with_context(|| format!("{} is not JSON", path.display()))?;
+    let seen = v.get("seen").and_then(|s| s.as_bool()).with_context(|| format!("{}: no boolean \"seen\" (is it `kskit parent poll --json` output?)", path.display()))?;
+    let reason = v.get("reason").and_then(|s| s.as_str()).unwrap_or("").to_string();
+    if let Some(z) = v.get("zone").and_then(|z| z.as_str()) {
+        if !z.eq_ignore_ascii_case(zone) {
+            return Ok(PollResult { seen: false, reason: format!("poll result is for zone {z}, not {zone}") });
+        }
+    }
+    let exp = match expected {
+        Ok(e) => e,
+        Err(e) => return Ok(PollResult { seen: false, reason: e.clone() }),
+    };
+    if let Some(list) = v.get("expected").and_then(|e| e.as_array()) {
+        let mut got: Vec<String> = list.iter().filter_map(|x| x.as_str().map(|s| s.to_ascii_uppercase())).collect();
+        let mut want: Vec<String> = exp.ds_text().into_iter().map(|s| s.to_ascii_uppercase()).collect();
+        got.sort();
+        want.sort();
+        let delete = v.get("delete").and_then(|d| d.as_bool()).unwrap_or(false);
+        if got != want || delete != exp.is_delete() {
+            return Ok(PollResult { seen: false, reason: format!("poll result is for another DS set ({}), expected ({})", got.join("; "), want.join("; ")) });
+        }
+    }
+    Ok(PollResult { seen, reason: if reason.is_empty() { format!("from {}", path.display()) } else { reason } })
+}
+
+/// Polls every parent server in-process (as `kskit parent poll`).
+fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> PollResult {
+    let exp = match expected {
+        Ok(e) => e,
+        Err(e) => return PollResult { seen: false, reason: e.clone() },
+    };
+    let mut servers: Vec<SocketAddr> = Vec::new();
+    for s in &cfg.policy.parent_servers {
+        match parse_server(s) {
+            Ok(v) => servers.extend(v),
+            Err(e) => return PollResult { seen: false, reason: e.to_string() },
+        }
+    }
+    let timeout = std::time::Duration::from_secs(timeout);
+    if servers.is_empty() {
+        let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let resolvers = crate::parent::discover::resolvers_from_resolv_conf(&text);
+        match crate::parent::discover::discover_parent_servers(zone, &resolvers, timeout) {
+            Ok((_, found)) => servers = found,
+            Err(e) => return PollResult { seen: false, reason: e.to_string() },
+        }
+    }
+    let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false };
+    let results = query_all(&servers, zone, &opts);
+    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge(zone, exp, o)).collect();
+    let rows: Vec<(String, &Observation, &Verdict)> =
+        servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
+    let all = overall(&rows);
+    PollResult { seen: all.seen, reason: all.reason }
+}
+
+fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
+    let cfg = ctx.config()?;
+    let ks = ctx.keystore()?;
+    let (zname, zone) = zone_of(&cfg, &a.zone)?;
+    let now = now_arg(&a.now)?;
+    let pl = make_plan(&cfg, &ks, &zone, now, now + Duration::days(400))?;
+    let mut sf = StateFile::load(ks.dir())?;
+    let mut zs = sf.zones.remove(&zone).unwrap_or_default();
+    let mut poll = |ids: &[String]| -> PollResult {
+        let expected = expected_ds(&cfg, &ks, &zname, ids);
+        match &a.poll_json {
+            Some(p) => poll_from_json(p, &zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}") }),
+            None => poll_live(&cfg, &zname, &expected, a.timeout),
+        }
+    };
+    let report: StepReport = step(&pl, &cfg.policy, &mut zs, now, &mut poll);
+    // Record first, with every hook still to run marked pending: the state
+    // stays consistent whatever the hooks do (or if this process dies).
+    let retry = std::mem::take(&mut zs.pending_hooks);
+    let mut to_run = retry.clone();
+    to_run.extend(report.changes.iter().map(|c| HookFailure { change: c.clone(), error: "not run yet".into() }));
+    if cfg.policy.hook.as_deref().is_some_and(|h| !h.trim().is_empty()) {
+        zs.pending_hooks = to_run;
+    }
+    sf.zones.insert(zone.clone(), zs);
+    sf.save(ks.dir())?;
+    let failed = run_hooks(cfg.policy.hook.as_deref(), &zone, retry, &report.changes);
+    if let Some(z) = sf.zones.get_mut(&zone) {
+        z.pending_hooks = failed.clone();
+    }
+    sf.save(ks.dir())?;
+
+    if ctx.json {
+        print_json(&serde_json::json!({"zone": zone, "now": format_rfc3339(now), "report": report, "hook_failures": failed}))?;
+    } else {
+        for c in &report.changes {
+            println!("{} {}: {} -> {}", format_rfc3339(c.at), c.key, c.old, c.new);
+        }
+        if let Some(o) = &report.observation {
+            println!("parent poll: {} ({}), {} consecutive", if o.seen { "seen" } else { "not seen" }, o.reason, o.consecutive);
+        }
+        for w in &report.waiting {
+            println!("waiting: {w}");
+        }
+        for w in &report.attention {
+            println!("ATTENTION: {w}");
+        }
+        for f in &failed {
+            eprintln!("kskit: hook failed for {} {} -> {}: {} (kept; retried on the next step)", f.change.key, f.change.old, f.change.new, f.error);
+        }
+        if report.changes.is_empty() && report.observation.is_none() && report.waiting.is_empty() && report.attention.is_empty() {
+            println!("{zone}: nothing to do at {}", format_rfc3339(now));
+        }
+    }
+    Ok(if failed.is_empty() && report.attention.is_empty() { 0 } else { super::EXIT_FAILED })
+}
