@@ -75,9 +75,9 @@ fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
         let enc = a.secret.encryption()?;
         for s in &slots {
             let key = soft::generate(cfg.policy.zsk.algorithm, cfg.policy.zsk.bits, Role::Zsk.flags())?;
-            let mut meta = ks.store_soft_key(&key, &zone, Role::Zsk, &enc, now)?;
-            meta.timing = KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None };
-            ks.update(meta.clone())?;
+            // Key and schedule in one keys.json write (a kill between two writes left an unscheduled ZSK).
+            let timing = KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None };
+            let meta = ks.store_soft_key_timed(&key, &zone, Role::Zsk, &enc, now, timing)?;
             made.push(meta);
         }
     }

@@ -400,6 +400,21 @@ impl Keystore {
         enc: &KeyEncryption,
         now: OffsetDateTime,
     ) -> Result<KeyMeta, KeystoreError> {
+        self.store_soft_key_timed(key, zone, role, enc, now, KeyTiming::default())
+    }
+
+    /// [`Keystore::store_soft_key`] with the key's timing in the same
+    /// keys.json write: a crash can never leave the key stored without its
+    /// schedule (an unscheduled ZSK that `zsk pregenerate` would not count).
+    pub fn store_soft_key_timed(
+        &mut self,
+        key: &SoftKey,
+        zone: &Name,
+        role: Role,
+        enc: &KeyEncryption,
+        now: OffsetDateTime,
+        timing: KeyTiming,
+    ) -> Result<KeyMeta, KeystoreError> {
         let dnskey = key.dnskey();
         if key.flags() & !FLAG_REVOKE != role.flags() {
             return Err(KeystoreError::BadMeta {
@@ -420,7 +435,7 @@ impl Keystore {
             public_key: BASE64.encode(&dnskey.public_key),
             locator: format!("{FILE_LOCATOR}{PRIVATE_DIR}/{id}.age"),
             created: now,
-            timing: KeyTiming::default(),
+            timing,
             label: None,
         };
         meta.check()?;
