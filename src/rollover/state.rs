@@ -241,11 +241,11 @@ pub fn step(
                 if at > now {
                     break;
                 }
-                if only_ds && kind != EventKind::DsSubmit {
-                    break;
-                }
                 if zs.keys.get(&k.id).is_some_and(|r| r.applied.contains_key(kind.as_str())) {
                     continue;
+                }
+                if only_ds && kind != EventKind::DsSubmit {
+                    break;
                 }
                 if kind != EventKind::DsSubmit {
                     if let Err(why) = gate_open(plan, p, zs, &k.id, at, now) {
