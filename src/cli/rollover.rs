@@ -272,7 +272,7 @@ fn expected_ds(cfg: &Config, ks: &Keystore, zone: &Name, ids: &[String]) -> Resu
 /// A saved `kskit parent poll --json` result: `seen`, and when present its
 /// `zone` and `expected` DS set must be this step's (a stale file for
 /// another DS set does not count).
-fn poll_from_json(path: &PathBuf, zone: &str, expected: &Result<ExpectedDs, String>) -> Result<PollResult> {
+fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<ExpectedDs, String>) -> Result<PollResult> {
     let v: serde_json::Value = serde_json::from_slice(&super::read_file(path)?).with_context(|| format!("{} is not JSON", path.display()))?;
     let seen = v.get("seen").and_then(|s| s.as_bool()).with_context(|| format!("{}: no boolean \"seen\" (is it `kskit parent poll --json` output?)", path.display()))?;
     let reason = v.get("reason").and_then(|s| s.as_str()).unwrap_or("").to_string();
