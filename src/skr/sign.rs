@@ -17,8 +17,10 @@ use crate::timeutil::to_rrsig_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
-    #[error("bundle {bundle}: {source}")]
-    Bundle { bundle: String, source: DnssecError },
+    // `error`, not `source`: its text is already in this message, and as a
+    // source it was printed twice in the CLI's error chain.
+    #[error("bundle {bundle}: {error}")]
+    Bundle { bundle: String, error: DnssecError },
     #[error("{0}")]
     Invalid(String),
 }
@@ -157,7 +159,7 @@ pub fn sign_ksr(ksr: &Ksr, ksks: &[Ksk<'_>], opts: &SignOptions, progress: &mut 
     let mut bundles = Vec::with_capacity(plan.len());
     for p in &plan {
         let req = &ksr.bundles[p.request_index];
-        let berr = |source| SignError::Bundle { bundle: p.id.clone(), source };
+        let berr = |error| SignError::Bundle { bundle: p.id.clone(), error };
         let ttl = req.keys.first().map(|k| k.ttl).ok_or_else(|| SignError::Invalid(format!("bundle {} has no keys", req.id)))?;
         let mut keys: Vec<BundleKey> = req.keys.clone();
         for k in ksks {

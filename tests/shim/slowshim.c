@@ -1,0 +1,112 @@
+/*
+ * slowshim: a PKCS#11 module that forwards to a real one (SoftHSM2 by
+ * default) and misbehaves on request, for tests/token_faults.rs.
+ *
+ * Build: cc -shared -fPIC -o libslowshim.so slowshim.c -ldl
+ *
+ * Environment (read at each call):
+ *   SLOWSHIM_MODULE        the real module (default /usr/lib/softhsm/libsofthsm2.so)
+ *   SLOWSHIM_SIGN_SLEEP    seconds C_Sign sleeps before forwarding a signing call
+ *                          (not a size query); "forever" never returns
+ *   SLOWSHIM_LOGIN_SLEEP   the same for C_Login
+ *   SLOWSHIM_SIGN_FAIL_AFTER  after this many forwarded C_Sign calls, C_Sign and
+ *                          C_SignInit return CKR_DEVICE_REMOVED (the token was pulled)
+ *   SLOWSHIM_LOGIN_COUNT   a file: each C_Login appends one line ("login")
+ *   SLOWSHIM_SIGN_COUNT    a file: each C_Sign appends one line ("sign")
+ *
+ * Only C_GetFunctionList is exported (no C_GetInterface), so callers use the
+ * PKCS#11 2.40 function list, copied here with C_Login, C_SignInit and C_Sign
+ * replaced. No PKCS#11 header is needed: the list is a version and 68
+ * function pointers in the order of the standard.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef unsigned long CK_ULONG;
+typedef CK_ULONG CK_RV;
+typedef struct { unsigned char major, minor; } CK_VERSION;
+#define N_FUNCTIONS 68
+typedef struct { CK_VERSION version; void *f[N_FUNCTIONS]; } FunctionList;
+enum { I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
+#define CKR_OK 0UL
+#define CKR_GENERAL_ERROR 5UL
+#define CKR_DEVICE_REMOVED 0x32UL
+
+typedef CK_RV (*GetFunctionList)(FunctionList **);
+typedef CK_RV (*Login)(CK_ULONG, CK_ULONG, unsigned char *, CK_ULONG);
+typedef CK_RV (*SignInit)(CK_ULONG, void *, CK_ULONG);
+typedef CK_RV (*Sign)(CK_ULONG, unsigned char *, CK_ULONG, unsigned char *, CK_ULONG *);
+
+static FunctionList *real;
+static FunctionList shim;
+static long signs_forwarded;
+
+static void append_line(const char *var, const char *line) {
+    const char *path = getenv(var);
+    if (!path || !*path) return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd < 0) return;
+    if (write(fd, line, strlen(line)) < 0) { /* best effort */ }
+    close(fd);
+}
+
+static void maybe_sleep(const char *var) {
+    const char *v = getenv(var);
+    if (!v || !*v) return;
+    if (strcmp(v, "forever") == 0) {
+        for (;;) pause();
+    }
+    unsigned s = (unsigned)strtoul(v, NULL, 10);
+    while (s > 0) s = sleep(s);
+}
+
+static int removed(void) {
+    const char *v = getenv("SLOWSHIM_SIGN_FAIL_AFTER");
+    return v && *v && signs_forwarded >= strtol(v, NULL, 10);
+}
+
+static CK_RV shim_login(CK_ULONG session, CK_ULONG user, unsigned char *pin, CK_ULONG len) {
+    append_line("SLOWSHIM_LOGIN_COUNT", "login\n");
+    maybe_sleep("SLOWSHIM_LOGIN_SLEEP");
+    return ((Login)real->f[I_LOGIN])(session, user, pin, len);
+}
+
+static CK_RV shim_sign_init(CK_ULONG session, void *mech, CK_ULONG key) {
+    if (removed()) return CKR_DEVICE_REMOVED;
+    return ((SignInit)real->f[I_SIGN_INIT])(session, mech, key);
+}
+
+static CK_RV shim_sign(CK_ULONG session, unsigned char *data, CK_ULONG len, unsigned char *sig, CK_ULONG *siglen) {
+    append_line("SLOWSHIM_SIGN_COUNT", "sign\n");
+    if (removed()) return CKR_DEVICE_REMOVED;
+    /* Sleep on the signing call, not on a size query (sig == NULL). */
+    if (sig != NULL) maybe_sleep("SLOWSHIM_SIGN_SLEEP");
+    CK_RV rv = ((Sign)real->f[I_SIGN])(session, data, len, sig, siglen);
+    /* A size query (sig == NULL) is not a signature. */
+    if (rv == CKR_OK && sig != NULL) signs_forwarded++;
+    return rv;
+}
+
+CK_RV C_GetFunctionList(FunctionList **out) {
+    if (!out) return 7UL; /* CKR_ARGUMENTS_BAD */
+    if (!real) {
+        const char *path = getenv("SLOWSHIM_MODULE");
+        if (!path || !*path) path = "/usr/lib/softhsm/libsofthsm2.so";
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!h) return CKR_GENERAL_ERROR;
+        GetFunctionList gfl = (GetFunctionList)dlsym(h, "C_GetFunctionList");
+        if (!gfl) return CKR_GENERAL_ERROR;
+        CK_RV rv = gfl(&real);
+        if (rv != CKR_OK) return rv;
+        memcpy(&shim, real, sizeof shim);
+        shim.f[I_LOGIN] = (void *)shim_login;
+        shim.f[I_SIGN_INIT] = (void *)shim_sign_init;
+        shim.f[I_SIGN] = (void *)shim_sign;
+    }
+    *out = &shim;
+    return CKR_OK;
+}

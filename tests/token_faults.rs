@@ -1,0 +1,260 @@
+//! Token faults during `kskit ksr sign` with a token KSK: a missing module
+//! file, a token that is gone, a token pulled mid-run, a wrong PIN, and a
+//! module that stops answering (in C_Sign or in C_Login).
+//!
+//! The misbehaving module is tests/shim/slowshim.c, compiled here with `cc
+//! -shared -fPIC` into a temp dir: it forwards to SoftHSM2 and, as its
+//! environment says, sleeps (or never returns) in C_Sign or C_Login, or
+//! answers CKR_DEVICE_REMOVED after N signatures. It appends a line to a
+//! counter file on every C_Login, so the tests can assert kskit never makes
+//! a second PIN attempt.
+//!
+//! Every case asserts: exit 2 with a message naming the module (and the
+//! slot or token), no SKR file and no temp file left in the output
+//! directory, at most one C_Login. Hangs are bounded by the `timeout=` URI
+//! attribute or `--token-timeout` (2 s here); the test only checks the run
+//! ends within a generous guard (no assertion on speed).
+//!
+//! Needs SoftHSM2 and a C compiler: under CI=true their absence fails the
+//! tests; otherwise they skip with a note.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{kskit_init, ok, output, require_tools, s, SoftHsm, SOFTHSM_MODULE, USER_PIN};
+
+const TOKEN: &str = "faults";
+/// A run still going after this is hung (the configured timeouts are 2 s).
+const HANG_GUARD: Duration = Duration::from_secs(90);
+
+fn available() -> bool {
+    SoftHsm::available() && require_tools("a C compiler", "gcc", &["cc"], &[])
+}
+
+/// Compiles the shim into `dir`; returns the module path.
+fn build_shim(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/shim/slowshim.c");
+    let out = dir.join("libslowshim.so");
+    let o = output(Command::new("cc").args(["-shared", "-fPIC", "-Wall", "-o", s(&out), s(&src), "-ldl"]));
+    assert!(o.status.success(), "cannot compile the PKCS#11 shim: {}", common::text(&o));
+    out
+}
+
+struct Setup {
+    hsm: SoftHsm,
+    tmp: tempfile::TempDir,
+    kdir: PathBuf,
+    ksr: PathBuf,
+    shim: PathBuf,
+    logins: PathBuf,
+    out: PathBuf,
+}
+
+impl Setup {
+    /// A token with an ECDSA KSK `ksk` (made through the shim), a kskit
+    /// directory with its keystore record, and a KSR from `kskit demo`.
+    fn new() -> Setup {
+        let hsm = SoftHsm::new(None);
+        hsm.init_token(TOKEN);
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let shim = build_shim(tmp.path());
+        let kdir = kskit_init(tmp.path(), "ksk-side", "example.com.");
+        let demo = tmp.path().join("demo");
+        ok(common::run_kskit(tmp.path(), &["demo", "--dir", s(&demo)]), "kskit demo");
+        let uri = format!("pkcs11:token={TOKEN}?module-path={}&pin-value={USER_PIN}", shim.display());
+        ok(
+            output(hsm.kskit(&kdir).args(["hsm", "keygen", "--token", &uri, "--algorithm", "ECDSAP256SHA256", "--label", "ksk"])),
+            "kskit hsm keygen through the shim",
+        );
+        let out = tmp.path().join("out");
+        std::fs::create_dir(&out).expect("out dir");
+        let logins = tmp.path().join("logins");
+        Setup { hsm, kdir, ksr: demo.join("request.ksr.xml"), shim: shim.clone(), logins, out, tmp }
+    }
+
+    /// The KSK's URI through `module` with `pin` and extra query attributes.
+    fn ksk_uri(&self, module: &Path, pin: &str, extra: &str) -> String {
+        format!("pkcs11:token={TOKEN};object=ksk?module-path={}&pin-value={pin}{extra}", module.display())
+    }
+
+    /// `kskit ksr sign` with `args` after the KSR, the shim's environment
+    /// `env`; returns (exit code, stderr). Killed and failed after HANG_GUARD.
+    fn sign(&self, ksk: &str, extra_args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let skr = self.out.join("skr.xml");
+        let mut c = self.hsm.kskit(&self.kdir);
+        c.args(["ksr", "sign", s(&self.ksr), "--ksk", ksk, "-o", s(&skr), "--yes"])
+            .args(extra_args)
+            .env("SLOWSHIM_LOGIN_COUNT", &self.logins)
+            .env("SLOWSHIM_MODULE", SOFTHSM_MODULE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().expect("spawn kskit");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                break st;
+            }
+            if start.elapsed() > HANG_GUARD {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("kskit ksr sign with {env:?} did not end within {HANG_GUARD:?}: the token timeout did not work");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        (status.code(), stderr)
+    }
+
+    /// C_Login calls the shim counted.
+    fn login_count(&self) -> usize {
+        std::fs::read_to_string(&self.logins).map(|t| t.lines().count()).unwrap_or(0)
+    }
+
+    /// The output directory is empty: no SKR, no temp file.
+    #[track_caller]
+    fn assert_no_output(&self) {
+        let left: Vec<_> = std::fs::read_dir(&self.out).expect("read out dir").map(|e| e.expect("entry").file_name()).collect();
+        assert!(left.is_empty(), "files left in the output directory after a failed signing: {left:?}");
+    }
+}
+
+/// Asserts a refusal: exit 2, and the message contains every needle.
+#[track_caller]
+fn assert_error(r: &(Option<i32>, String), needles: &[&str]) {
+    assert_eq!(r.0, Some(2), "expected exit 2, got {:?}:\n{}", r.0, r.1);
+    for n in needles {
+        assert!(r.1.contains(n), "the error does not name {n:?}:\n{}", r.1);
+    }
+}
+
+#[test]
+fn the_shim_forwards_faithfully() {
+    // Without faults the shim signs: the fault cases below test kskit, not a broken shim.
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[]);
+    assert_eq!(r.0, Some(0), "signing through the shim failed:\n{}", r.1);
+    assert!(t.out.join("skr.xml").is_file());
+    assert_eq!(t.login_count(), 1, "one login per run");
+}
+
+#[test]
+fn module_file_missing() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let missing = t.tmp.path().join("no-such-module.so");
+    let r = t.sign(&t.ksk_uri(&missing, USER_PIN, ""), &[], &[]);
+    assert_error(&r, &["no-such-module.so", "does not exist"]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 0);
+}
+
+#[test]
+fn token_gone_before_the_run() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    // Remove the token's directory (SoftHSM2 keeps one per token): the slot is empty.
+    let tokens = t.hsm.dir.path().join("tokens");
+    for e in std::fs::read_dir(&tokens).expect("token dir") {
+        std::fs::remove_dir_all(e.expect("entry").path()).expect("remove token");
+    }
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[]);
+    assert_error(&r, &["no token", TOKEN, s(&t.shim)]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 0);
+}
+
+#[test]
+fn token_removed_mid_run() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    // The probe signature and a few bundles succeed, then the token is "pulled".
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[("SLOWSHIM_SIGN_FAIL_AFTER", "4")]);
+    assert_error(&r, &["removed", &format!("token \"{TOKEN}\""), s(&t.shim)]);
+    // Regression: the cause was printed twice (SignError::Bundle's text and again as its source).
+    assert_eq!(r.1.matches("signing failed").count(), 1, "the cause is repeated:\n{}", r.1);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 1, "kskit logged in again after the token went away");
+}
+
+#[test]
+fn wrong_pin_is_tried_once() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    // A second key on the same token: kskit must not log in again for it.
+    let uri = format!("pkcs11:token={TOKEN}?module-path={}&pin-value={USER_PIN}", t.shim.display());
+    ok(
+        output(t.hsm.kskit(&t.kdir).args(["hsm", "keygen", "--token", &uri, "--algorithm", "ECDSAP256SHA256", "--label", "ksk2"])),
+        "second key",
+    );
+    let _ = std::fs::remove_file(&t.logins);
+    let k1 = t.ksk_uri(&t.shim, "0000", "");
+    let k2 = format!("pkcs11:token={TOKEN};object=ksk2?module-path={}&pin-value=0000", t.shim.display());
+    let r = t.sign(&k1, &["--ksk", &k2], &[]);
+    assert_error(&r, &[&format!("wrong PIN for token \"{TOKEN}\"")]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 1, "more than one PIN attempt:\n{}", r.1);
+    // The right PIN still works afterwards (the wrong one did not lock the token).
+    let _ = std::fs::remove_file(&t.logins);
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[]);
+    assert_eq!(r.0, Some(0), "{}", r.1);
+}
+
+#[test]
+fn sign_that_never_returns_times_out_by_uri() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, "&timeout=2"), &[], &[("SLOWSHIM_SIGN_SLEEP", "forever")]);
+    assert_error(&r, &["did not answer within 2 s", "slot", s(&t.shim), "signing"]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 1);
+}
+
+#[test]
+fn login_that_never_returns_times_out_by_flag() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &["--token-timeout", "2"], &[("SLOWSHIM_LOGIN_SLEEP", "forever")]);
+    assert_error(&r, &["did not answer within 2 s", "slot", s(&t.shim), "logging in"]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 1, "the PIN was tried again after the timeout");
+}
+
+#[test]
+fn slow_sign_within_the_timeout_completes() {
+    // The timeout is per call: a token taking 1 s per signature, with a
+    // 5 s timeout, finishes the whole run.
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, "&timeout=5"), &[], &[("SLOWSHIM_SIGN_SLEEP", "1")]);
+    assert_eq!(r.0, Some(0), "a slow token within its timeout failed:\n{}", r.1);
+    assert!(t.out.join("skr.xml").is_file());
+    assert_eq!(t.login_count(), 1);
+}
