@@ -172,12 +172,11 @@ mod tests {
 
     #[test]
     fn impossible_timings_are_named() {
-        let mut p = Policy::default();
-        p.signature_validity = Dur(Duration::days(5));
+        let p = Policy { signature_validity: Dur(Duration::days(5)), ..Policy::default() };
         let ids: Vec<_> = check_policy(&p).into_iter().map(|x| x.id).collect();
         assert!(ids.contains(&"POLICY-VALIDITY-OVERLAP"), "{ids:?}");
         let mut p = Policy::default();
-        p.zsk.lifetime = Dur(Duration::days(10));
+        p.zsk = crate::config::KeyPolicy { lifetime: Dur(Duration::days(10)), ..p.zsk };
         let ids: Vec<_> = check_policy(&p).into_iter().map(|x| x.id).collect();
         assert!(ids.contains(&"POLICY-ZSK-LIFETIME"), "{ids:?}");
     }

@@ -21,7 +21,7 @@ use super::{parse_time_arg, print_json, write_output, Context, SecretArgs};
 use crate::digest::FileDigest;
 use crate::dnssec::{Algorithm, DigestType};
 use crate::keys::keyref::KeyRef;
-use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{Format, Ksr};
@@ -229,30 +229,14 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     }
     // Open every KSK once: one login per token for the whole batch.
     let ks = ctx.keystore().ok();
-    let mut cached: Option<crate::secrets::Secret> = None;
-    let secret = &a.secret;
-    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
-        if secret.identity.is_some() {
-            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
-        }
-        if cached.is_none() {
-            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
-        }
-        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
-        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
-    };
     let hints = OpenHints {
         algorithm: a.ksk_algorithm,
         flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
         allow_final_try: a.allow_final_try,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
     };
-    let mut opened: Vec<(OpenedKey, String)> = Vec::new();
-    for r in &a.ksks {
-        let kr: KeyRef = r.parse()?;
-        let (k, id) = open_key(&kr, ks.as_ref(), &mut decryption, &hints).with_context(|| format!("cannot open KSK {kr}"))?;
-        opened.push((k, id));
-    }
+    let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     let out = sign_items(&items, &ksks, &opts)?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;

@@ -14,7 +14,7 @@ use crate::ksr::generate::{generate_ksr, GenerateParams, ZskInput};
 use crate::checks::Report;
 use crate::dnssec::{Algorithm, DigestType};
 use crate::keys::keyref::KeyRef;
-use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy};
@@ -327,30 +327,14 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     // Open every KSK before the first signature (one login per token), and
     // before the confirmation, so that the estimate uses the measured rate.
     let ks = ctx.keystore().ok();
-    let mut cached: Option<crate::secrets::Secret> = None;
-    let secret = &a.secret;
-    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
-        if secret.identity.is_some() {
-            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
-        }
-        if cached.is_none() {
-            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
-        }
-        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
-        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
-    };
     let hints = OpenHints {
         algorithm: a.ksk_algorithm,
         flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
         allow_final_try: a.allow_final_try,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
     };
-    let mut opened: Vec<(OpenedKey, String)> = Vec::new();
-    for r in &a.ksks {
-        let kr: KeyRef = r.parse()?;
-        let (k, id) = open_key(&kr, ks.as_ref(), &mut decryption, &hints).with_context(|| format!("cannot open KSK {kr}"))?;
-        opened.push((k, id));
-    }
+    let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
     // Time one signature per KSK: the estimate uses the tokens' measured
     // rate (a smartcard makes about 2 per second, an HSM hundreds).
     let probe = std::time::Instant::now();

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::backends::soft::{KeyDecryption, KeyEncryption};
 use crate::config::Config;
+use crate::keys::keyref::KeyRef;
 use crate::keys::keystore::Keystore;
 
 mod ceremony;
@@ -123,6 +124,22 @@ impl Context {
     }
 }
 
+/// Opens every key in `refs` (keystore ids, `file:` paths or `pkcs11:` URIs)
+/// before any signing starts: one passphrase prompt for all software keys,
+/// one login per token. Returns each key with its identifier for SKR files.
+pub fn open_keys(
+    ks: Option<&Keystore>,
+    refs: &[KeyRef],
+    secret: &SecretArgs,
+    hints: &crate::keys::open::OpenHints,
+    what: &str,
+) -> Result<Vec<(crate::keys::open::OpenedKey, String)>> {
+    let mut decryption = secret.cached_decryption();
+    refs.iter()
+        .map(|r| crate::keys::open::open_key(r, ks, &mut decryption, hints).with_context(|| format!("cannot open {what} {r}")))
+        .collect()
+}
+
 /// Where a software key's passphrase (or age identities/recipients) comes from.
 #[derive(clap::Args, Debug, Default)]
 pub struct SecretArgs {
@@ -168,6 +185,24 @@ impl SecretArgs {
             return Ok(KeyDecryption::Identities(ids));
         }
         Ok(KeyDecryption::Passphrase(crate::secrets::passphrase(self.passphrase_file.as_deref(), false)?))
+    }
+
+    /// A decryption source for `open_key` that asks for the passphrase (or
+    /// reads the identity file) only when a software key is opened, and at
+    /// most once however many keys are opened.
+    pub fn cached_decryption(&self) -> impl FnMut() -> std::result::Result<KeyDecryption, crate::keys::open::OpenError> + '_ {
+        use crate::keys::open::OpenError;
+        let mut cached: Option<crate::secrets::Secret> = None;
+        move || {
+            if self.identity.is_some() {
+                return self.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
+            }
+            if cached.is_none() {
+                cached = Some(crate::secrets::passphrase(self.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
+            }
+            let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
+            Ok(KeyDecryption::Passphrase(p))
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::dnssec::name::to_presentation;
 use crate::export::{bundle_in_force, response_end_text, zonefile_records};
 use crate::keys::keyref::KeyRef;
 use crate::keys::keystore::{KeyMeta, Role};
-use crate::keys::open::{open_key, OpenError, OpenHints, OpenedKey};
+use crate::keys::open::OpenHints;
 use crate::signzone::{format_zone, sign_zone, SignOptions};
 use crate::timeutil::{format_rfc3339, to_rrsig_time};
 
@@ -73,31 +73,15 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     if metas.is_empty() {
         bail!("no ZSK of {zone_text} is active at {} (see `kskit key list`; `kskit zsk pregenerate` makes them)", format_rfc3339(at));
     }
-    let mut cached: Option<crate::secrets::Secret> = None;
-    let secret = &a.secret;
-    let mut decryption = || -> Result<crate::backends::soft::KeyDecryption, OpenError> {
-        if secret.identity.is_some() {
-            return secret.decryption().map_err(|e| OpenError::Other(format!("{e:#}")));
-        }
-        if cached.is_none() {
-            cached = Some(crate::secrets::passphrase(secret.passphrase_file.as_deref(), false).map_err(|e| OpenError::Other(e.to_string()))?);
-        }
-        let p = cached.clone().ok_or_else(|| OpenError::Other("no passphrase".into()))?;
-        Ok(crate::backends::soft::KeyDecryption::Passphrase(p))
-    };
     let hints = OpenHints {
         algorithm: None,
         flags: Role::Zsk.flags(),
         allow_final_try: false,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
     };
-    let mut opened: Vec<OpenedKey> = Vec::new();
-    for m in &metas {
-        let (k, _) = open_key(&KeyRef::Keystore(m.id.clone()), Some(&ks), &mut decryption, &hints)
-            .with_context(|| format!("cannot open ZSK {}", m.id))?;
-        opened.push(k);
-    }
-    let signers: Vec<&dyn Signer> = opened.iter().map(|k| k.signer()).collect();
+    let refs: Vec<KeyRef> = metas.iter().map(|m| KeyRef::Keystore(m.id.clone())).collect();
+    let opened = super::open_keys(Some(&ks), &refs, &a.secret, &hints, "ZSK")?;
+    let signers: Vec<&dyn Signer> = opened.iter().map(|(k, _)| k.signer()).collect();
 
     let p = &cfg.policy;
     let inception = at - p.inception_offset.0;

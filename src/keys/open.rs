@@ -26,14 +26,14 @@ pub enum OpenError {
 
 /// An opened key: software or on a token.
 pub enum OpenedKey {
-    Soft(SoftKey),
+    Soft(Box<SoftKey>),
     Pkcs11(Box<Pkcs11Signer>),
 }
 
 impl OpenedKey {
     pub fn signer(&self) -> &dyn Signer {
         match self {
-            OpenedKey::Soft(k) => k,
+            OpenedKey::Soft(k) => k.as_ref(),
             OpenedKey::Pkcs11(k) => k.as_ref(),
         }
     }
@@ -70,7 +70,7 @@ pub fn open_key(
         KeyRef::File(path) => {
             let key = soft::decrypt_key_file(path, &decryption()?)?;
             let ident = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
-            Ok((OpenedKey::Soft(key), ident))
+            Ok((OpenedKey::Soft(Box::new(key)), ident))
         }
         KeyRef::Keystore(reference) => {
             let ks = ks.ok_or_else(|| OpenError::Other(format!("key {reference:?} names a keystore key, but no keystore is configured")))?;
@@ -125,7 +125,7 @@ fn open_meta(
 ) -> Result<(OpenedKey, String), OpenError> {
     if meta.is_soft() {
         let key = ks.load_soft_key(meta, &decryption()?)?;
-        return Ok((OpenedKey::Soft(key), meta.id.clone()));
+        return Ok((OpenedKey::Soft(Box::new(key)), meta.id.clone()));
     }
     let uri: Pkcs11Uri = meta.locator.parse().map_err(|e| OpenError::Other(format!("key {}: bad locator {:?}: {e}", meta.id, meta.locator)))?;
     let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
