@@ -150,7 +150,7 @@ PYZ
     mkdir -p "$Z/bind"
     (cd "$Z/bind" && dnssec-keygen -q -a ECDSAP256SHA256 example.com >/dev/null && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK example.com >/dev/null)
     t0=$(now)
-    dnssec-signzone -q -S -K "$Z/bind" -o example.com -n "$THREADS" -f "$Z/bind.signed" "$Z/zone" >/dev/null
+    dnssec-signzone -q -S -K "$Z/bind" -d "$Z/bind" -o example.com -n "$THREADS" -f "$Z/bind.signed" "$Z/zone" >/dev/null
     t1=$(now)
     echo "dnssec_signzone_seconds=$(python3 -c "print($t1-$t0)")" >> "$R/signzone.txt"
     echo "dnssec_signzone_rrsigs=$(grep -c 'RRSIG' "$Z/bind.signed" || true)" >> "$R/signzone.txt"
