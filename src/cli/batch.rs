@@ -139,8 +139,10 @@ pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolic
 
 /// Signs every checked KSR with `ksks`, then parses back and checks each
 /// SKR against the KSKs and its KSR. Nothing is written here.
-pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions) -> Result<BatchOutcome> {
+pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions, progress: &mut super::Progress) -> Result<BatchOutcome> {
     let start = Instant::now();
+    let total: usize = items.iter().map(|it| count_signatures(&it.ksr, ksks.len(), opts).unwrap_or(0)).sum();
+    let mut done_before = 0usize;
     let mut skrs = Vec::with_capacity(items.len());
     let (mut bundles, mut signatures) = (0usize, 0usize);
     for it in items {
@@ -148,7 +150,9 @@ pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptio
         if it.ksr.format == Format::Iana {
             o.ksk_policy = Some(super::ksr::response_ksk_policy(&it.ksr, ksks));
         }
-        let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |_, _| {}).with_context(|| format!("signing {}", it.file.display()))?;
+        let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |d, _| progress.tick(done_before + d, total))
+            .with_context(|| format!("signing {}", it.file.display()))?;
+        done_before += count_signatures(&it.ksr, ksks.len(), &o).unwrap_or(0);
         skr.generated = Some((crate::timeutil::whole_seconds(OffsetDateTime::now_utc()), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
         let text = crate::formats::write_skr(&skr, it.ksr.format);
         let back = crate::formats::parse_skr_any(text.as_bytes())
@@ -238,7 +242,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
     let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
-    let out = sign_items(&items, &ksks, &opts)?;
+    let out = sign_items(&items, &ksks, &opts, &mut super::Progress::new(!ctx.json))?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
     for (path, text) in &out.skrs {
         write_output(path, text.as_bytes())?;

@@ -293,7 +293,7 @@ fn batch_scenario(n: usize, ksks: &[Ksk<'_>]) -> Result<ScenarioResult> {
         bail!("benchmark KSRs failed their checks: {}", failed.join("; "));
     }
     let opts = SignOptions { cds: CdsMode::Publish(vec![DigestType::Sha256]), ..SignOptions::default() };
-    let out = super::batch::sign_items(&items, ksks, &opts)?;
+    let out = super::batch::sign_items(&items, ksks, &opts, &mut super::Progress::new(false))?;
     std::fs::create_dir_all(&outdir)?;
     for (p, text) in &out.skrs {
         super::write_output(p, text.as_bytes())?;

@@ -356,21 +356,8 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     if c.ksr.format == Format::Iana {
         opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks));
     }
-    let mut last = std::time::Instant::now();
-    let start = last;
-    let mut progress = |done: usize, total: usize| {
-        if !ctx.json && (last.elapsed().as_millis() >= 500 || done == total) {
-            last = std::time::Instant::now();
-            let el = start.elapsed().as_secs_f64().max(0.001);
-            let rate = done as f64 / el;
-            let left = (total - done) as f64 / rate.max(0.001);
-            eprint!("\rsigned {done}/{total}  {rate:.1}/s  {left:.0} s left   ");
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
-    let mut skr = sign_ksr(&c.ksr, &ksks, &opts, &mut progress)?;
+    let mut progress = super::Progress::new(!ctx.json);
+    let mut skr = sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?;
     skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
     let text = crate::formats::write_skr(&skr, c.ksr.format);
     // Check what we are about to hand over, as the ZSK side will: it must

@@ -299,3 +299,33 @@ pub fn parse_time_arg(s: &str, now: time::OffsetDateTime) -> Result<time::Offset
 pub fn write_output(path: &Path, data: &[u8]) -> Result<()> {
     crate::keys::fsutil::write_atomic(path, data, 0o644).with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// A progress line on stderr for long signing runs (a smartcard makes about
+/// two signatures per second): done/total, rate and time left, redrawn at
+/// most twice a second. Silent when `enabled` is false (JSON output).
+pub struct Progress {
+    enabled: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    pub fn new(enabled: bool) -> Self {
+        let now = std::time::Instant::now();
+        Progress { enabled, start: now, last: now }
+    }
+
+    /// Reports `done` of `total` signatures.
+    pub fn tick(&mut self, done: usize, total: usize) {
+        if !self.enabled || (self.last.elapsed().as_millis() < 500 && done < total) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(0.001);
+        let left = total.saturating_sub(done) as f64 / rate.max(0.001);
+        eprint!("\rsigned {done}/{total}  {rate:.1}/s  {left:.0} s left   ");
+        if done >= total {
+            eprintln!();
+        }
+    }
+}
