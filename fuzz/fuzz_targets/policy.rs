@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(p) = kskit::ksr::ksk_policy::KskPolicy::from_toml(s, "fuzz") {
         let _ = p.accepted_names();
-        let _ = p.accepted_rsa_sizes();
-        let _ = p.accepted_rsa_exponents();
+        for a in p.algorithms.iter().flatten() {
+            let _ = a.accepted_rsa_sizes();
+            let _ = a.accepted_rsa_exponents();
+        }
     }
 });
