@@ -258,3 +258,31 @@ fn slow_sign_within_the_timeout_completes() {
     assert!(t.out.join("skr.xml").is_file());
     assert_eq!(t.login_count(), 1);
 }
+
+/// A token that reports "final try" (the next wrong PIN locks it): kskit
+/// refuses to log in at all unless --allow-final-try is given, and a locked
+/// token is refused outright. The shim sets the flags in C_GetTokenInfo.
+#[test]
+fn final_try_and_locked_tokens_are_not_logged_into() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let ksk = t.ksk_uri(&t.shim, USER_PIN, "");
+    let _ = std::fs::remove_file(&t.logins);
+    let r = t.sign(&ksk, &[], &[("SLOWSHIM_TOKEN_FLAGS", "0x20000")]);
+    assert_error(&r, &["final try", "--allow-final-try"]);
+    assert_eq!(t.login_count(), 0, "kskit tried a login on a final-try token:\n{}", r.1);
+    t.assert_no_output();
+
+    let r = t.sign(&ksk, &[], &[("SLOWSHIM_TOKEN_FLAGS", "0x40000")]);
+    assert_eq!(r.0, Some(2), "{}", r.1);
+    assert!(r.1.to_lowercase().contains("locked"), "the error does not say the PIN is locked:\n{}", r.1);
+    assert_eq!(t.login_count(), 0, "kskit tried a login on a locked token:\n{}", r.1);
+    t.assert_no_output();
+
+    // With the explicit flag, the (right) PIN is tried once and signing works.
+    let r = t.sign(&ksk, &["--allow-final-try"], &[("SLOWSHIM_TOKEN_FLAGS", "0x20000")]);
+    assert_eq!(r.0, Some(0), "{}", r.1);
+    assert_eq!(t.login_count(), 1);
+}

@@ -13,10 +13,12 @@
  *                          C_SignInit return CKR_DEVICE_REMOVED (the token was pulled)
  *   SLOWSHIM_LOGIN_COUNT   a file: each C_Login appends one line ("login")
  *   SLOWSHIM_SIGN_COUNT    a file: each C_Sign appends one line ("sign")
+ *   SLOWSHIM_TOKEN_FLAGS   a number OR-ed into CK_TOKEN_INFO.flags by C_GetTokenInfo
+ *                          (e.g. 0x20000 CKF_USER_PIN_FINAL_TRY, 0x40000 CKF_USER_PIN_LOCKED)
  *
  * Only C_GetFunctionList is exported (no C_GetInterface), so callers use the
- * PKCS#11 2.40 function list, copied here with C_Login, C_SignInit and C_Sign
- * replaced. No PKCS#11 header is needed: the list is a version and 68
+ * PKCS#11 2.40 function list, copied here with C_GetTokenInfo, C_Login,
+ * C_SignInit and C_Sign replaced. No PKCS#11 header is needed: the list is a version and 68
  * function pointers in the order of the standard.
  */
 #include <dlfcn.h>
@@ -31,12 +33,15 @@ typedef CK_ULONG CK_RV;
 typedef struct { unsigned char major, minor; } CK_VERSION;
 #define N_FUNCTIONS 68
 typedef struct { CK_VERSION version; void *f[N_FUNCTIONS]; } FunctionList;
-enum { I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
+enum { I_GET_TOKEN_INFO = 6, I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
+/* CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then flags. */
+#define TOKEN_INFO_FLAGS_OFFSET 96
 #define CKR_OK 0UL
 #define CKR_GENERAL_ERROR 5UL
 #define CKR_DEVICE_REMOVED 0x32UL
 
 typedef CK_RV (*GetFunctionList)(FunctionList **);
+typedef CK_RV (*GetTokenInfo)(CK_ULONG, unsigned char *);
 typedef CK_RV (*Login)(CK_ULONG, CK_ULONG, unsigned char *, CK_ULONG);
 typedef CK_RV (*SignInit)(CK_ULONG, void *, CK_ULONG);
 typedef CK_RV (*Sign)(CK_ULONG, unsigned char *, CK_ULONG, unsigned char *, CK_ULONG *);
@@ -67,6 +72,18 @@ static void maybe_sleep(const char *var) {
 static int removed(void) {
     const char *v = getenv("SLOWSHIM_SIGN_FAIL_AFTER");
     return v && *v && signs_forwarded >= strtol(v, NULL, 10);
+}
+
+static CK_RV shim_get_token_info(CK_ULONG slot, unsigned char *info) {
+    CK_RV rv = ((GetTokenInfo)real->f[I_GET_TOKEN_INFO])(slot, info);
+    const char *v = getenv("SLOWSHIM_TOKEN_FLAGS");
+    if (rv == CKR_OK && info && v && *v) {
+        CK_ULONG flags;
+        memcpy(&flags, info + TOKEN_INFO_FLAGS_OFFSET, sizeof flags);
+        flags |= strtoul(v, NULL, 0);
+        memcpy(info + TOKEN_INFO_FLAGS_OFFSET, &flags, sizeof flags);
+    }
+    return rv;
 }
 
 static CK_RV shim_login(CK_ULONG session, CK_ULONG user, unsigned char *pin, CK_ULONG len) {
@@ -103,6 +120,7 @@ CK_RV C_GetFunctionList(FunctionList **out) {
         CK_RV rv = gfl(&real);
         if (rv != CKR_OK) return rv;
         memcpy(&shim, real, sizeof shim);
+        shim.f[I_GET_TOKEN_INFO] = (void *)shim_get_token_info;
         shim.f[I_LOGIN] = (void *)shim_login;
         shim.f[I_SIGN_INIT] = (void *)shim_sign_init;
         shim.f[I_SIGN] = (void *)shim_sign;
