@@ -1,7 +1,8 @@
 //! Crash safety: `kskit` is killed with SIGKILL at random moments while it
 //! generates keys (`kskit key generate`, ECDSA and some RSA), imports SKRs
-//! (`kskit skr import`) and pre-generates ZSKs (`kskit zsk pregenerate`,
-//! many keys in one run), over 200 times in all. After every kill:
+//! (`kskit skr import`), pre-generates ZSKs (`kskit zsk pregenerate`,
+//! many keys in one run) and steps rollovers (`kskit rollover step`), over
+//! 250 times in all. After every kill:
 //!
 //! - the keystore loads (`kskit --json key list` succeeds);
 //! - it holds the old or the new state (one generate: the old keys, or the
@@ -10,7 +11,9 @@
 //!   that file is complete (it decrypts with the test's age identity);
 //! - no file under `private/` is unencrypted (each is an age file);
 //! - `skr/<zone>/current.json` points at a file that exists and is one of
-//!   the two SKRs imported (each verified by `kskit skr verify` first).
+//!   the two SKRs imported (each verified by `kskit skr verify` first);
+//! - `rollover status` loads, and a rerun of the killed step ends in the
+//!   same key states as one uninterrupted step from the state before.
 //!
 //! Randomness is seeded (`CRASH_SEED` to replay; the seed is printed). The
 //! kill delays are drawn from 0 to 1.2 × the measured length of an
@@ -240,6 +243,70 @@ fn import_loop(c: &mut Ctx, root: &Path) {
     ok(run_kskit(&zsk, &["check"]), "kskit check after the import kills");
 }
 
+/// Per-key rollover states from `kskit --json rollover status` (in plan order).
+fn rollover_states(dir: &Path, ctx: &str) -> Vec<(String, String)> {
+    let o = run_kskit(dir, &["--json", "rollover", "status"]);
+    assert!(o.status.success(), "{ctx}: rollover status fails after the kill: {}", common::text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{ctx}: rollover status is not JSON: {e}"));
+    v["keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ctx}: no keys in rollover status: {v}"))
+        .iter()
+        .map(|k| (k["id"].as_str().unwrap_or("").to_string(), k["state"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+/// Copies a kskit directory (kskit.toml and the keystore tree).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dst = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).expect("copy");
+        }
+    }
+}
+
+/// `kskit rollover step` killed at random while the clock (`--now`) moves
+/// on by 10 days a step: after each kill the state loads, and a rerun at the
+/// same time ends in the same per-key states as an uninterrupted step on a
+/// copy made before the killed one. Parent polls go to a closed port on
+/// 127.0.0.1 (refused at once; no traffic leaves the machine).
+fn rollover_loop(c: &mut Ctx, root: &Path) {
+    let dir = kskit_init(root, "roll", "example.com.");
+    let toml = dir.join("kskit.toml");
+    let text = std::fs::read_to_string(&toml).expect("read kskit.toml");
+    assert!(text.contains("parent_servers = []"), "kskit.toml template changed: parent_servers");
+    std::fs::write(&toml, text.replace("parent_servers = []", "parent_servers = [\"127.0.0.1:9\"]")).expect("write kskit.toml");
+    ok(run_kskit(&dir, &["zsk", "pregenerate", "--until", "+800d", "--recipient", &c.recipient]), "zsk pregenerate");
+    ok(run_kskit(&dir, &["key", "generate", "--role", "ksk", "--algorithm", "ECDSAP256SHA256", "--recipient", &c.recipient]), "key generate KSK");
+    let step = |dir: &Path, days: u32| {
+        let mut k = kskit(dir);
+        k.args(["rollover", "step", "--timeout", "1", "--now", &format!("+{days}d")]);
+        k
+    };
+    let full = c.measure(&mut step(&dir, 0), "rollover step");
+    let keys = c.check_keystore(&dir, "rollover setup");
+    for i in 1..=40u32 {
+        let days = i * 10;
+        let reference = root.join(format!("roll-ref-{i}"));
+        copy_dir(&dir, &reference);
+        let ctx = format!("rollover step #{i} (+{days}d)");
+        c.spawn_and_kill(&mut step(&dir, days), full);
+        let _ = rollover_states(&dir, &ctx);
+        assert_eq!(c.check_keystore(&dir, &ctx), keys, "{ctx}: the step changed the keys");
+        let rerun = common::output(&mut step(&dir, days));
+        assert!(matches!(rerun.status.code(), Some(0) | Some(1)), "{ctx}: rerun failed: {}", common::text(&rerun));
+        let o = common::output(&mut step(&reference, days));
+        assert!(matches!(o.status.code(), Some(0) | Some(1)), "{ctx}: reference step failed: {}", common::text(&o));
+        assert_eq!(rollover_states(&dir, &ctx), rollover_states(&reference, &ctx), "{ctx}: kill and rerun differ from one uninterrupted step");
+        let _ = std::fs::remove_dir_all(&reference);
+    }
+}
+
 #[test]
 fn kill_9_leaves_old_or_new_state() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -247,6 +314,7 @@ fn kill_9_leaves_old_or_new_state() {
     generate_loop(&mut c, tmp.path());
     pregenerate_loop(&mut c, tmp.path());
     import_loop(&mut c, tmp.path());
+    rollover_loop(&mut c, tmp.path());
     eprintln!("crash_safety: {} runs killed, {} finished before the kill", c.kills, c.finished);
     assert!(c.kills + c.finished >= 200, "fewer than 200 runs");
     // The delays reach past a full run only rarely; most runs must have been killed.
