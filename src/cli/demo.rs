@@ -116,6 +116,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
         Command::Ksr(super::ksr::KsrCommand::Sign(super::ksr::SignArgs {
             check: check(),
             ksks: vec![ksk_id],
+            follow_plan: false,
             ksk_algorithm: None,
             output: skr.clone(),
             yes: true,

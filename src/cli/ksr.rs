@@ -19,7 +19,7 @@ use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy};
 use crate::skr::model::Skr;
-use crate::skr::sign::{count_signatures, sign_ksr, CdsMode, Ksk, SignOptions};
+use crate::skr::sign::{sign_ksr, sign_ksr_planned, BundleCds, BundleKsks, CdsMode, Ksk, PlannedBundle, SignOptions};
 
 #[derive(Subcommand, Debug)]
 pub enum KsrCommand {
@@ -60,8 +60,13 @@ pub struct SignArgs {
     #[command(flatten)]
     pub check: CheckArgs,
     /// A KSK: keystore id or key tag, file:PATH, or a pkcs11: URI. Repeat for several KSKs.
-    #[arg(long = "ksk", required = true)]
+    #[arg(long = "ksk", required_unless_present = "follow_plan")]
     pub ksks: Vec<String>,
+    /// Take the KSKs, their flags (RFC 5011 REVOKE) and the CDS/CDNSKEY of
+    /// every bundle from the rollover plan of this side's kskit.toml and
+    /// keystore (`kskit rollover plan --bundles` shows it), instead of --ksk and --cds.
+    #[arg(long, conflicts_with_all = ["ksks", "cds"])]
+    pub follow_plan: bool,
     /// DNSSEC algorithm of a token KSK that is not in the keystore.
     #[arg(long)]
     pub ksk_algorithm: Option<Algorithm>,
@@ -321,9 +326,27 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     };
     let _ = &policy;
     let mut opts = SignOptions { cds, ..SignOptions::default() };
-    let total = count_signatures(&c.ksr, a.ksks.len(), &opts)?;
-    let bundles = crate::skr::sign::plan_bundles(&c.ksr, &opts)?.len();
-    eprintln!("about to make {total} signatures ({bundles} SKR bundles x {} KSK(s))", a.ksks.len());
+    let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
+    // With --follow-plan, the rollover plan says per bundle which KSKs are
+    // published (with which flags), which sign, and the CDS/CDNSKEY set.
+    let (ksk_refs, selection): (Vec<String>, Vec<BundleKsks>) = if a.follow_plan {
+        plan_selection(&c.ksr, &planned, ctx)?
+    } else {
+        let every = (0..a.ksks.len()).collect::<Vec<_>>();
+        let sel = BundleKsks {
+            publish: vec![],
+            sign: every,
+            cds: match &opts.cds {
+                CdsMode::None => BundleCds::None,
+                CdsMode::Delete => BundleCds::Delete,
+                CdsMode::Publish(d) => BundleCds::Keys { keys: (0..a.ksks.len()).collect(), digests: d.clone() },
+            },
+        };
+        (a.ksks.clone(), vec![sel; planned.len()])
+    };
+    let total: usize = selection.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum();
+    let bundles = planned.len();
+    eprintln!("about to make {total} signatures ({bundles} SKR bundles, {} KSK(s))", ksk_refs.len());
     // Open every KSK before the first signature (one login per token), and
     // before the confirmation, so that the estimate uses the measured rate.
     let ks = ctx.keystore().ok();
@@ -333,7 +356,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         allow_final_try: a.allow_final_try,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
     };
-    let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
+    let refs = ksk_refs.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
     let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
     // Time one signature per KSK: the estimate uses the tokens' measured
     // rate (a smartcard makes about 2 per second, an HSM hundreds).
@@ -350,14 +373,22 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         (per_sig * total as f64).ceil()
     );
     if !a.yes {
-        confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), a.ksks.len()))?;
+        confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), ksk_refs.len()))?;
     }
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     if c.ksr.format == Format::Iana {
         opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks));
     }
     let mut progress = super::Progress::new(!ctx.json);
-    let mut skr = sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?;
+    let mut skr = if a.follow_plan {
+        let by_id: std::collections::HashMap<&str, &BundleKsks> = planned.iter().map(|p| p.id.as_str()).zip(&selection).collect();
+        let select = |p: &crate::skr::sign::PlannedBundle| -> Result<BundleKsks, crate::skr::sign::SignError> {
+            by_id.get(p.id.as_str()).map(|b| (*b).clone()).ok_or_else(|| crate::skr::sign::SignError::Invalid(format!("no plan for bundle {}", p.id)))
+        };
+        sign_ksr_planned(&c.ksr, &ksks, &opts, &select, &mut |d, t| progress.tick(d, t))?
+    } else {
+        sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
+    };
     skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
     let text = crate::formats::write_skr(&skr, c.ksr.format);
     // Check what we are about to hand over, as the ZSK side will: it must
@@ -441,4 +472,52 @@ pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolic
             algorithms,
         },
     }
+}
+
+/// The KSKs and, per SKR bundle, what the rollover plan of this side's
+/// kskit.toml and keystore publishes at the bundle's start: KSKs with their
+/// flags, the signing KSKs, and the CDS/CDNSKEY set. Every KSK the plan
+/// needs must already be in the keystore.
+fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result<(Vec<String>, Vec<BundleKsks>)> {
+    use crate::keys::keystore::Role;
+    use crate::rollover::plan::CdsSet;
+    let cfg = ctx.config()?;
+    let ks = ctx.keystore()?;
+    let zone = crate::dnssec::name::to_presentation(&ksr.domain.to_lowercase());
+    let (Some(first), Some(last)) = (planned.first(), planned.last()) else { bail!("the KSR has no bundles") };
+    let pl = crate::rollover::plan::plan(&zone, &cfg.policy, ks.keys(), first.inception, last.sig_expiration)
+        .with_context(|| format!("cannot plan the rollovers of {zone}"))?;
+    let mut ids: Vec<String> = Vec::new();
+    let index = |id: &str, ids: &mut Vec<String>| -> Result<usize> {
+        if let Some(i) = ids.iter().position(|x| x == id) {
+            return Ok(i);
+        }
+        if ks.get(id).is_none() {
+            bail!("the rollover plan needs KSK {id:?}, which is not in the keystore yet: generate it first (kskit key generate --role ksk, or kskit hsm keygen)");
+        }
+        ids.push(id.to_string());
+        Ok(ids.len() - 1)
+    };
+    let mut out = Vec::with_capacity(planned.len());
+    for p in planned {
+        let v = pl.view_at(p.inception);
+        let mut publish = Vec::new();
+        for k in v.dnskeys.iter().filter(|k| k.role == Role::Ksk) {
+            publish.push((index(&k.id, &mut ids)?, k.flags));
+        }
+        let sign = v.dnskey_signers.iter().map(|id| index(id, &mut ids)).collect::<Result<Vec<_>>>()?;
+        let cds = match &v.cds {
+            CdsSet::None => BundleCds::None,
+            CdsSet::Delete => BundleCds::Delete,
+            CdsSet::Keys(keys) => BundleCds::Keys {
+                keys: keys.iter().map(|id| index(id, &mut ids)).collect::<Result<Vec<_>>>()?,
+                digests: cfg.policy.cds_digests.clone(),
+            },
+        };
+        if sign.is_empty() {
+            bail!("the rollover plan has no KSK signing at {} (bundle {})", crate::timeutil::format_rfc3339(p.inception), p.id);
+        }
+        out.push(BundleKsks { publish, sign, cds });
+    }
+    Ok((ids, out))
 }

@@ -140,10 +140,87 @@ pub fn count_signatures(ksr: &Ksr, ksks: usize, opts: &SignOptions) -> Result<us
     Ok(plan_bundles(ksr, opts)?.len() * per_bundle * ksks)
 }
 
+/// What one SKR bundle publishes and signs with (a rollover plan decides
+/// this per bundle; without one every KSK is published and signs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleKsks {
+    /// KSKs in the DNSKEY RRset: index into the `ksks` slice and the DNSKEY
+    /// flags to publish (257, or 385 with the RFC 5011 REVOKE bit).
+    pub publish: Vec<(usize, u16)>,
+    /// KSKs whose RRSIGs cover the DNSKEY, CDS and CDNSKEY RRsets (indexes).
+    pub sign: Vec<usize>,
+    pub cds: BundleCds,
+}
+
+/// The CDS/CDNSKEY of one bundle: none, the records of some KSKs (RFC 7344),
+/// or the RFC 8078 delete records; never a mix of delete and normal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleCds {
+    None,
+    Keys { keys: Vec<usize>, digests: Vec<DigestType> },
+    Delete,
+}
+
+/// The same KSKs in every bundle: all published with their own flags, all
+/// signing, CDS/CDNSKEY as `opts.cds` says.
+pub fn every_ksk(ksks: &[Ksk<'_>], cds: &CdsMode) -> BundleKsks {
+    let all: Vec<usize> = (0..ksks.len()).collect();
+    BundleKsks {
+        publish: ksks.iter().enumerate().map(|(i, k)| (i, k.signer.dnskey().flags)).collect(),
+        sign: all,
+        cds: match cds {
+            CdsMode::None => BundleCds::None,
+            CdsMode::Delete => BundleCds::Delete,
+            CdsMode::Publish(d) => BundleCds::Keys {
+                keys: ksks.iter().enumerate().filter(|(_, k)| !k.signer.dnskey().is_revoked()).map(|(i, _)| i).collect(),
+                digests: d.clone(),
+            },
+        },
+    }
+}
+
+/// A signer that publishes its key with other DNSKEY flags (the REVOKE bit
+/// changes the key tag, and a revoked key self-signs under the new tag,
+/// RFC 5011 §2.1).
+struct AsPublished<'a> {
+    inner: &'a dyn Signer,
+    dnskey: Dnskey,
+}
+
+impl Signer for AsPublished<'_> {
+    fn dnskey(&self) -> &Dnskey {
+        &self.dnskey
+    }
+    fn algorithm(&self) -> crate::dnssec::Algorithm {
+        self.inner.algorithm()
+    }
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, crate::backends::BackendError> {
+        self.inner.sign(data)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
 /// Signs every bundle of `ksr` with every KSK. `progress` is called after
 /// each signature with (done, total). The KSR must already have passed the
 /// checks (see [`crate::ksr::checks`]).
 pub fn sign_ksr(ksr: &Ksr, ksks: &[Ksk<'_>], opts: &SignOptions, progress: &mut dyn FnMut(usize, usize)) -> Result<Skr, SignError> {
+    let every = every_ksk(ksks, &opts.cds);
+    sign_ksr_planned(ksr, ksks, opts, &|_| Ok(every.clone()), progress)
+}
+
+/// Signs every bundle of `ksr`, with the KSKs, flags and CDS/CDNSKEY that
+/// `plan` gives for each SKR bundle (a rollover plan; see
+/// [`crate::rollover`]). Exactly one signing operation per (bundle, RRset,
+/// signing KSK), each verified before it is kept.
+pub fn sign_ksr_planned(
+    ksr: &Ksr,
+    ksks: &[Ksk<'_>],
+    opts: &SignOptions,
+    plan: &dyn Fn(&PlannedBundle) -> Result<BundleKsks, SignError>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Skr, SignError> {
     if ksks.is_empty() {
         return Err(SignError::Invalid("no KSK given".into()));
     }
@@ -153,41 +230,76 @@ pub fn sign_ksr(ksr: &Ksr, ksks: &[Ksk<'_>], opts: &SignOptions, progress: &mut 
             return Err(SignError::Invalid(format!("{} has DNSKEY flags {}, not a KSK (257)", k.signer.describe(), key.flags)));
         }
     }
-    let plan = plan_bundles(ksr, opts)?;
-    let total = count_signatures(ksr, ksks.len(), opts)?;
+    let planned = plan_bundles(ksr, opts)?;
+    let mut per_bundle = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let b = plan(p)?;
+        let bad = |i: &usize| *i >= ksks.len();
+        let bad_cds = matches!(&b.cds, BundleCds::Keys { keys, .. } if keys.iter().any(bad));
+        if b.publish.iter().any(|(i, _)| bad(i)) || b.sign.iter().any(bad) || bad_cds {
+            return Err(SignError::Invalid(format!("bundle {}: the plan names a KSK that was not opened", p.id)));
+        }
+        if b.sign.is_empty() {
+            return Err(SignError::Invalid(format!("bundle {}: the plan has no KSK signing it", p.id)));
+        }
+        if let Some(i) = b.sign.iter().find(|i| !b.publish.iter().any(|(j, _)| j == *i)) {
+            return Err(SignError::Invalid(format!("bundle {}: KSK {} signs but is not in the DNSKEY RRset", p.id, ksks[*i].identifier)));
+        }
+        per_bundle.push(b);
+    }
+    let total: usize = per_bundle.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum();
     let mut done = 0usize;
-    let mut bundles = Vec::with_capacity(plan.len());
-    for p in &plan {
+    let mut bundles = Vec::with_capacity(planned.len());
+    for (p, b) in planned.iter().zip(&per_bundle) {
         let req = &ksr.bundles[p.request_index];
         let berr = |error| SignError::Bundle { bundle: p.id.clone(), error };
         let ttl = req.keys.first().map(|k| k.ttl).ok_or_else(|| SignError::Invalid(format!("bundle {} has no keys", req.id)))?;
+        // Every KSK as this bundle publishes it (flags may carry REVOKE).
+        let published: Vec<AsPublished<'_>> = ksks
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let mut dnskey = k.signer.dnskey().clone();
+                if let Some((_, flags)) = b.publish.iter().find(|(j, _)| *j == i) {
+                    dnskey.flags = *flags;
+                }
+                AsPublished { inner: k.signer, dnskey }
+            })
+            .collect();
         let mut keys: Vec<BundleKey> = req.keys.clone();
-        for k in ksks {
-            let dk = k.signer.dnskey().clone();
-            if keys.iter().any(|b| b.dnskey == dk) {
+        for (i, _) in &b.publish {
+            let dk = published[*i].dnskey.clone();
+            if keys.iter().any(|k| k.dnskey.public_key == dk.public_key && k.dnskey.algorithm == dk.algorithm) {
                 return Err(SignError::Invalid(format!("KSK {} is already in bundle {}", dk.key_tag(), req.id)));
             }
-            keys.push(BundleKey { key_identifier: k.identifier.clone(), key_tag: dk.key_tag(), ttl, dnskey: dk });
+            keys.push(BundleKey { key_identifier: ksks[*i].identifier.clone(), key_tag: dk.key_tag(), ttl, dnskey: dk });
         }
         let rrset = RrSet::new(ksr.domain.clone(), ttl, keys.iter().map(|k| RData::Dnskey(k.dnskey.clone())).collect()).map_err(berr)?;
         let (inc, exp) = (to_rrsig_time(p.sig_inception), to_rrsig_time(p.sig_expiration));
         let mut signatures = Vec::new();
-        for k in ksks {
-            let sig = sign_rrset(k.signer, &rrset, &ksr.domain, inc, exp).map_err(berr)?;
-            signatures.push(BundleSignature { key_identifier: Some(k.identifier.clone()), ttl, rrsig: sig });
+        for i in &b.sign {
+            let sig = sign_rrset(&published[*i], &rrset, &ksr.domain, inc, exp).map_err(berr)?;
+            signatures.push(BundleSignature { key_identifier: Some(ksks[*i].identifier.clone()), ttl, rrsig: sig });
             done += 1;
             progress(done, total);
         }
-        let (cds, cdnskey) = cds_records(&ksr.domain, ksks, &opts.cds);
+        let (cds, cdnskey) = match &b.cds {
+            BundleCds::None => (vec![], vec![]),
+            BundleCds::Delete => cds_records(&ksr.domain, &[], &CdsMode::Delete),
+            BundleCds::Keys { keys: idx, digests } => {
+                let chosen: Vec<Ksk<'_>> = idx.iter().map(|i| Ksk { signer: &published[*i], identifier: ksks[*i].identifier.clone() }).collect();
+                cds_records(&ksr.domain, &chosen, &CdsMode::Publish(digests.clone()))
+            }
+        };
         if !cds.is_empty() {
             let sets = [
                 RrSet::new(ksr.domain.clone(), opts.cds_ttl, cds.iter().cloned().map(RData::Cds).collect()).map_err(berr)?,
                 RrSet::new(ksr.domain.clone(), opts.cds_ttl, cdnskey.iter().cloned().map(RData::Cdnskey).collect()).map_err(berr)?,
             ];
             for set in &sets {
-                for k in ksks {
-                    let sig = sign_rrset(k.signer, set, &ksr.domain, inc, exp).map_err(berr)?;
-                    signatures.push(BundleSignature { key_identifier: Some(k.identifier.clone()), ttl: opts.cds_ttl, rrsig: sig });
+                for i in &b.sign {
+                    let sig = sign_rrset(&published[*i], set, &ksr.domain, inc, exp).map_err(berr)?;
+                    signatures.push(BundleSignature { key_identifier: Some(ksks[*i].identifier.clone()), ttl: opts.cds_ttl, rrsig: sig });
                     done += 1;
                     progress(done, total);
                 }
