@@ -469,3 +469,166 @@ fn plan_cli_writes_escaped_svg_and_json() {
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<?xml") && text.contains("ksk-b") && text.trim_end().ends_with("</svg>"));
 }
+
+/// A port on 127.0.0.1 free for both UDP and TCP right now.
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+/// Kills the knotd it holds when dropped (also when an assertion fails).
+struct Knotd(std::process::Child);
+
+impl Drop for Knotd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The zone as published at the simulated instant `t` (the plan's DNSKEY
+/// RRset signed by the plan's KSKs, SOA/NS/A signed by the plan's ZSKs), with
+/// signatures valid around the real clock, because delv validates now.
+fn zone_file_at(pl: &Plan, keys: &HashMap<String, SoftKey>, t: T) -> String {
+    use kskit::dnssec::presentation::{format_record, parse_records};
+    let v = pl.view_at(t);
+    let now = OffsetDateTime::now_utc();
+    let (inc, exp) = (to_rrsig_time(now - Duration::hours(1)), to_rrsig_time(now + Duration::days(1)));
+    let z = zone();
+    let data = parse_records(
+        "example. 3600 IN SOA ns1.example. hostmaster.example. 1 3600 900 604800 300\nexample. 3600 IN NS ns1.example.\nns1.example. 3600 IN A 192.0.2.1\n",
+        None,
+        None,
+    )
+    .unwrap();
+    let mut out = String::new();
+    let mut sets: Vec<(RrSet, Vec<&str>)> = Vec::new();
+    for r in &data {
+        sets.push((RrSet::from_records(std::slice::from_ref(r)).unwrap(), v.zone_signers.iter().map(String::as_str).collect()));
+    }
+    let dnskeys: Vec<RData> = v.dnskeys.iter().map(|k| RData::Dnskey(dnskey_of(pl, keys, &k.id, t))).collect();
+    sets.push((RrSet::new(z.clone(), 3600, dnskeys).unwrap(), v.dnskey_signers.iter().map(String::as_str).collect()));
+    for (set, signers) in &sets {
+        for r in set.records() {
+            out.push_str(&format_record(&r));
+            out.push('\n');
+        }
+        for id in signers {
+            // (The year's policy revokes nothing, so every key signs under its own flags.)
+            let sig = sign_rrset(&keys[*id], set, &z, inc, exp).unwrap();
+            let rec = kskit::dnssec::Record::new(set.name.clone(), set.ttl, RData::Rrsig(sig));
+            out.push_str(&format_record(&rec));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// At key instants of the simulated year (the ZSK and KSK rollovers and
+/// each step of the algorithm rollover), knotd on 127.0.0.1 serves the
+/// zone as the plan publishes it, and `delv`, with the parent's DS set of
+/// that instant as the only trust anchors, fully validates the SOA and the
+/// DNSKEY RRset.
+#[test]
+fn delv_validates_the_published_state_at_key_instants() {
+    let tools = ["knotd", "delv"];
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| Command::new(t).arg("-V").output().is_err()).collect();
+    if !missing.is_empty() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {missing:?} are missing (apt-get install knot bind9-dnsutils)");
+        eprintln!("note: skipping: {missing:?} not installed");
+        return;
+    }
+    let p = year_policy();
+    let until = t0() + Duration::days(365);
+    let pl = plan("example.", &p, &[], t0(), until).unwrap();
+    let keys = keys_for(&pl);
+    // Instants just after each change of a KSK or of the DS set, at most ten.
+    let mut instants: Vec<T> = pl
+        .change_points(t0(), until)
+        .into_iter()
+        .filter(|t| {
+            let before = pl.view_at(*t - Duration::seconds(1));
+            let after = pl.view_at(*t);
+            before.dnskey_signers != after.dnskey_signers || before.parent_ds != after.parent_ds || before.dnskeys != after.dnskeys
+        })
+        .map(|t| t + Duration::hours(1))
+        .collect();
+    instants.dedup();
+    if instants.len() > 10 {
+        let step = instants.len().div_ceil(10);
+        instants = instants.into_iter().step_by(step).collect();
+    }
+    assert!(instants.len() >= 4, "too few key instants: {instants:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut algorithms_seen = std::collections::BTreeSet::new();
+    for (n, t) in instants.iter().enumerate() {
+        let dir = tmp.path().join(format!("i{n}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("example.zone"), zone_file_at(&pl, &keys, *t)).unwrap();
+        let ds = ds_set(&pl, &keys, *t);
+        for d in &ds {
+            algorithms_seen.insert(d.algorithm);
+        }
+        let anchors: String = ds
+            .iter()
+            .map(|d| format!("  example. static-ds {} {} {} \"{}\";\n", d.key_tag, d.algorithm, d.digest_type, data_encoding::HEXUPPER.encode(&d.digest)))
+            .collect();
+        std::fs::write(dir.join("anchors.conf"), format!("trust-anchors {{\n{anchors}}};\n")).unwrap();
+        let port = free_port();
+        let conf = format!(
+            "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\ndatabase:\n    storage: {d}\nzone:\n  - domain: example.\n    storage: {d}\n    file: example.zone\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("knot.conf"), conf).unwrap();
+        let log = std::fs::File::create(dir.join("knotd.log")).unwrap();
+        let child = Command::new("knotd").arg("-c").arg(dir.join("knot.conf")).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start knotd");
+        let _knotd = Knotd(child);
+        let delv = |rtype: &str| {
+            Command::new("delv")
+                .args(["@127.0.0.1", "-p", &port.to_string(), "-a"])
+                .arg(dir.join("anchors.conf"))
+                .args(["+root=example.", "+tcp", "example.", rtype])
+                .output()
+                .unwrap()
+        };
+        // Wait (bounded) for knotd to serve the zone.
+        let mut out = String::new();
+        for _ in 0..100 {
+            let o = delv("SOA");
+            out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            if out.contains("; fully validated") || !(out.contains("connection refused") || out.contains("timed out") || out.contains("SERVFAIL")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let logt = std::fs::read_to_string(dir.join("knotd.log")).unwrap_or_default();
+        assert!(out.contains("; fully validated"), "at {t} (DS {ds:?}): delv did not validate SOA:\n{out}\nknotd log:\n{logt}");
+        let o = delv("DNSKEY");
+        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(out.contains("; fully validated"), "at {t}: delv did not validate DNSKEY:\n{out}");
+        if n == 0 {
+            // The same zone with an unrelated key as the only anchor must not validate.
+            let other = soft::generate(Algorithm::RsaSha256, Some(2048), 257).unwrap();
+            let d = other.dnskey().ds(&zone(), DigestType::Sha256);
+            let wrong = format!(
+                "trust-anchors {{\n  example. static-ds {} {} {} \"{}\";\n}};\n",
+                d.key_tag,
+                d.algorithm,
+                d.digest_type,
+                data_encoding::HEXUPPER.encode(&d.digest)
+            );
+            std::fs::write(dir.join("anchors.conf"), wrong).unwrap();
+            let o = delv("SOA");
+            let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            assert!(!out.contains("; fully validated"), "delv validated with an unrelated anchor:\n{out}");
+        }
+    }
+    eprintln!("delv validated {} key instants", instants.len());
+    assert!(algorithms_seen.len() == 2, "the instants cover both algorithms' DS: {algorithms_seen:?}");
+}
