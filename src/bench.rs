@@ -480,16 +480,11 @@ pub fn remove_token_objects(
         Err(err) => return Err(e("C_Initialize")(err)),
     };
     let result = (|| -> Result<usize, BenchError> {
-        let want = |have: &str, w: &Option<String>| w.as_ref().map_or(true, |w| w.trim_end_matches(' ') == have.trim_end_matches(' '));
         let slot = ctx
             .get_slots_with_token()
             .map_err(e("C_GetSlotList"))?
             .into_iter()
-            .find(|s| {
-                ctx.get_token_info(*s)
-                    .map(|i| want(i.label(), &uri.token) && want(i.serial_number(), &uri.serial) && uri.slot_id.map_or(true, |id| id == s.id()))
-                    .unwrap_or(false)
-            })
+            .find(|s| ctx.get_token_info(*s).map(|i| crate::backends::pkcs11::token_matches(uri, *s, &i)).unwrap_or(false))
             .ok_or_else(|| BenchError::Other(format!("removing benchmark key {label:?}: token {} not found", uri.token_description())))?;
         let session = ctx.open_rw_session(slot).map_err(e("C_OpenSession"))?;
         let auth = AuthPin::from(pin.as_str());

@@ -327,7 +327,7 @@ pub(crate) struct Token {
 
 /// Whether a token matches the URI's token attributes (labels compared with
 /// the blank padding removed, RFC 7512 §2.3).
-fn token_matches(uri: &Pkcs11Uri, slot: Slot, info: &TokenInfo) -> bool {
+pub(crate) fn token_matches(uri: &Pkcs11Uri, slot: Slot, info: &TokenInfo) -> bool {
     let eq = |want: &Option<String>, have: &str| want.as_ref().map_or(true, |w| w.trim_end_matches(' ') == have.trim_end_matches(' '));
     eq(&uri.token, info.label())
         && eq(&uri.serial, info.serial_number())
