@@ -1,11 +1,12 @@
 //! Token faults during `kskit ksr sign` with a token KSK: a missing module
-//! file, a token that is gone, a token pulled mid-run, a wrong PIN, and a
-//! module that stops answering (in C_Sign or in C_Login).
+//! file, a token that is gone, a token pulled mid-run, a wrong PIN, wrong
+//! signatures, and a module that stops answering (in C_Sign or in C_Login).
 //!
 //! The misbehaving module is tests/shim/slowshim.c, compiled here with `cc
 //! -shared -fPIC` into a temp dir: it forwards to SoftHSM2 and, as its
-//! environment says, sleeps (or never returns) in C_Sign or C_Login, or
-//! answers CKR_DEVICE_REMOVED after N signatures. It appends a line to a
+//! environment says, sleeps (or never returns) in C_Sign or C_Login,
+//! answers CKR_DEVICE_REMOVED after N signatures, or corrupts the signatures
+//! it returns. It appends a line to a
 //! counter file on every C_Login, so the tests can assert kskit never makes
 //! a second PIN attempt.
 //!
@@ -243,6 +244,20 @@ fn login_that_never_returns_times_out_by_flag() {
     assert_error(&r, &["did not answer within 2 s", "slot", s(&t.shim), "logging in"]);
     t.assert_no_output();
     assert_eq!(t.login_count(), 1, "the PIN was tried again after the timeout");
+}
+
+#[test]
+fn wrong_signatures_are_refused() {
+    // A token whose signatures do not verify: kskit checks each one and
+    // writes no SKR.
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[("SLOWSHIM_SIGN_CORRUPT", "1")]);
+    assert_error(&r, &["does not verify", &format!("token {TOKEN:?}")]);
+    t.assert_no_output();
+    assert_eq!(t.login_count(), 1);
 }
 
 #[test]

@@ -11,6 +11,7 @@
  *   SLOWSHIM_LOGIN_SLEEP   the same for C_Login
  *   SLOWSHIM_SIGN_FAIL_AFTER  after this many forwarded C_Sign calls, C_Sign and
  *                          C_SignInit return CKR_DEVICE_REMOVED (the token was pulled)
+ *   SLOWSHIM_SIGN_CORRUPT  if set, C_Sign flips one bit of every signature it returns
  *   SLOWSHIM_LOGIN_COUNT   a file: each C_Login appends one line ("login")
  *   SLOWSHIM_SIGN_COUNT    a file: each C_Sign appends one line ("sign")
  *   SLOWSHIM_TOKEN_FLAGS   a number OR-ed into CK_TOKEN_INFO.flags by C_GetTokenInfo
@@ -103,6 +104,9 @@ static CK_RV shim_sign(CK_ULONG session, unsigned char *data, CK_ULONG len, unsi
     /* Sleep on the signing call, not on a size query (sig == NULL). */
     if (sig != NULL) maybe_sleep("SLOWSHIM_SIGN_SLEEP");
     CK_RV rv = ((Sign)real->f[I_SIGN])(session, data, len, sig, siglen);
+    /* A token that returns wrong signatures: flip one bit of each. */
+    const char *corrupt = getenv("SLOWSHIM_SIGN_CORRUPT");
+    if (rv == CKR_OK && sig != NULL && siglen && *siglen > 0 && corrupt && *corrupt) sig[*siglen / 2] ^= 0x01;
     /* A size query (sig == NULL) is not a signature. */
     if (rv == CKR_OK && sig != NULL) signs_forwarded++;
     return rv;
