@@ -86,6 +86,10 @@ impl fmt::Display for KeyRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyRef::Keystore(s) => f.write_str(s),
+            // A path starting with `//` is written `file://` + path: the
+            // parser drops one leading `//` (file:///abs), so `file:` + path
+            // would read back as another file (fuzzing found it).
+            KeyRef::File(p) if p.to_string_lossy().starts_with("//") => write!(f, "file://{}", p.display()),
             KeyRef::File(p) => write!(f, "file:{}", p.display()),
             KeyRef::Pkcs11(u) => u.fmt(f),
         }
@@ -472,6 +476,19 @@ pub fn module_exists(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target `keyref`): a file path starting with `//`
+    /// printed as `file://srv/k.age`, which reads back as the relative path
+    /// `srv/k.age`; and `file:////` printed as `file://`, which did not parse.
+    #[test]
+    fn file_paths_starting_with_two_slashes_print_and_read_back() {
+        for input in ["file:////srv/k.age", "file:////\t", "file:////", "file:///abs/k.age", "file:rel/k.age", "file://x"] {
+            let r: KeyRef = input.parse().unwrap();
+            let printed = r.to_string();
+            assert_eq!(printed.parse::<KeyRef>().unwrap(), r, "{input:?} printed as {printed:?}");
+        }
+        assert_eq!("file:////srv/k.age".parse::<KeyRef>().unwrap(), KeyRef::File(PathBuf::from("//srv/k.age")));
+    }
 
     #[test]
     fn keystore_and_file_forms() {
