@@ -456,7 +456,10 @@ impl fmt::Display for Pkcs11Uri {
             query.push(format!("module-path={}", percent_encode(m.to_string_lossy().as_bytes(), QUERY_EXTRA)));
         }
         if let Some(m) = &self.pin_source {
-            query.push(format!("pin-source=file:{}", percent_encode(m.to_string_lossy().as_bytes(), QUERY_EXTRA)));
+            // `file://` + a path starting with `//`: the parser drops a leading
+            // `file://`, so `file:` + `//run/pin` would read back as `run/pin`.
+            let scheme = if m.to_string_lossy().starts_with("//") { "file://" } else { "file:" };
+            query.push(format!("pin-source={scheme}{}", percent_encode(m.to_string_lossy().as_bytes(), QUERY_EXTRA)));
         }
         if let Some(t) = self.timeout_secs {
             query.push(format!("timeout={t}"));
@@ -488,6 +491,19 @@ mod tests {
             assert_eq!(printed.parse::<KeyRef>().unwrap(), r, "{input:?} printed as {printed:?}");
         }
         assert_eq!("file:////srv/k.age".parse::<KeyRef>().unwrap(), KeyRef::File(PathBuf::from("//srv/k.age")));
+    }
+
+    /// Regression (fuzz target `keyref`): the same for `pin-source`:
+    /// `pin-source=//` printed as `pin-source=file://`, which did not parse,
+    /// and `pin-source=file:////run/pin` read back as `run/pin`.
+    #[test]
+    fn pin_source_paths_starting_with_two_slashes_print_and_read_back() {
+        for q in ["//", "file:////run/pin", "file:///run/pin", "/run/pin", "file:pin"] {
+            let input = format!("pkcs11:token=t;object=k?pin-source={q}");
+            let r: KeyRef = input.parse().unwrap();
+            let printed = r.to_string();
+            assert_eq!(printed.parse::<KeyRef>().unwrap(), r, "{input:?} printed as {printed:?}");
+        }
     }
 
     #[test]
