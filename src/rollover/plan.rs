@@ -146,17 +146,19 @@ impl PlannedKey {
     }
 }
 
-/// What happens to a key.
+/// What happens to a key, in lifecycle order: events of one key at the same
+/// instant apply in this order (a key is published before it is active, and
+/// its DS is submitted after), so the state after them is the latest one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
-    DsSubmit,
-    Active,
     Publish,
+    Active,
+    DsSubmit,
     Revoke,
-    Remove,
     Retire,
     DsWithdraw,
+    Remove,
 }
 
 impl EventKind {

@@ -224,8 +224,8 @@ pub fn step(
 ) -> StepReport {
     let mut report = StepReport::default();
 
-    // 1. Due events up to the first closed gate of each key (DS submissions first,
-    //    so that a poll in this same step already looks for them).
+    // 1. Due DS submissions (and the events before them) first, so that a
+    //    poll in this same step already looks for them.
     let advance = |zs: &mut ZoneState, report: &mut StepReport, only_ds: bool| {
         for k in plan.keys.iter() {
             if !k.existing {
@@ -237,14 +237,21 @@ pub fn step(
                 }
                 continue;
             }
+            // First pass: only keys whose DS submission is due, through that
+            // submission (their publish/active events come before it in
+            // lifecycle order and are applied on the way).
+            let applied = |zs: &ZoneState, kind: EventKind| zs.keys.get(&k.id).is_some_and(|r| r.applied.contains_key(kind.as_str()));
+            if only_ds && !k.events().iter().any(|(kind, at)| *kind == EventKind::DsSubmit && *at <= now && !applied(zs, *kind)) {
+                continue;
+            }
             for (kind, at) in k.events() {
                 if at > now {
                     break;
                 }
-                if zs.keys.get(&k.id).is_some_and(|r| r.applied.contains_key(kind.as_str())) {
+                if applied(zs, kind) {
                     continue;
                 }
-                if only_ds && kind != EventKind::DsSubmit {
+                if only_ds && kind > EventKind::DsSubmit {
                     break;
                 }
                 if kind != EventKind::DsSubmit {
