@@ -63,7 +63,7 @@ pub fn bundle_in_force(skr: &Skr, at: OffsetDateTime) -> Result<&ResponseBundle,
         let end = bundle_end(skr, b)?;
         first = Some(first.map_or(b.inception, |f| f.min(b.inception)));
         last_end = Some(last_end.map_or(end, |e| e.max(end)));
-        if b.inception <= at && at < end && best.map_or(true, |x| x.inception < b.inception) {
+        if b.inception <= at && at < end && best.is_none_or(|x| x.inception < b.inception) {
             best = Some(b);
         }
     }

@@ -189,7 +189,7 @@ fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, 
         let bundle = skr
             .bundles
             .iter()
-            .filter(|b| b.inception <= now && b.expiration.map_or(true, |x| x > now))
+            .filter(|b| b.inception <= now && b.expiration.is_none_or(|x| x > now))
             .max_by_key(|b| b.inception)
             .with_context(|| format!("the imported SKR {} has no bundle in force at {}", path.display(), crate::timeutil::format_rfc3339(now)))?;
         if !bundle.cds.is_empty() || !bundle.cdnskey.is_empty() {
@@ -203,8 +203,8 @@ fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, 
         .iter()
         .filter(|k| k.zone.eq_ignore_ascii_case(&zname) && matches!(k.role, Role::Ksk | Role::Csk))
         .filter(|k| k.flags & crate::dnssec::FLAG_REVOKE == 0)
-        .filter(|k| k.timing.publish.map_or(true, |t| t <= now))
-        .filter(|k| k.timing.retire.map_or(true, |t| t > now) && k.timing.remove.map_or(true, |t| t > now))
+        .filter(|k| k.timing.publish.is_none_or(|t| t <= now))
+        .filter(|k| k.timing.retire.is_none_or(|t| t > now) && k.timing.remove.is_none_or(|t| t > now))
         .map(|k| k.dnskey().map_err(anyhow::Error::from))
         .collect::<Result<Vec<_>>>()?;
     if keys.is_empty() {

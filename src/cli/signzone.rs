@@ -46,7 +46,7 @@ pub struct SignZoneArgs {
 pub fn active_zsks<'a>(keys: &'a [KeyMeta], zone: &str, at: OffsetDateTime) -> Vec<&'a KeyMeta> {
     keys.iter()
         .filter(|k| k.zone.eq_ignore_ascii_case(zone) && k.role == Role::Zsk)
-        .filter(|k| k.timing.active.is_some_and(|a| a <= at) && k.timing.retire.map_or(true, |r| at < r))
+        .filter(|k| k.timing.active.is_some_and(|a| a <= at) && k.timing.retire.is_none_or(|r| at < r))
         .collect()
 }
 

@@ -461,7 +461,7 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
                 .filter(|k| {
                     s.key_identifier
                         .as_deref()
-                        .map_or(true, |id| id == k.key_identifier)
+                        .is_none_or(|id| id == k.key_identifier)
                 })
                 .collect();
             if candidates.is_empty() {

@@ -78,7 +78,7 @@ pub struct PlannedKey {
 }
 
 fn within(t: T, from: Option<T>, to: Option<T>) -> bool {
-    from.is_some_and(|f| f <= t) && to.map_or(true, |e| t < e)
+    from.is_some_and(|f| f <= t) && to.is_none_or(|e| t < e)
 }
 
 impl PlannedKey {

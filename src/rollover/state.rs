@@ -275,7 +275,7 @@ pub fn step(
     // 2. Poll the parent for the DS set the plan wants now.
     let pending = pending_ds(plan, zs);
     if !pending.is_empty() {
-        let due = zs.last_poll.map_or(true, |l| now >= l + p.parent_poll_interval.0.max(Duration::seconds(1)));
+        let due = zs.last_poll.is_none_or(|l| now >= l + p.parent_poll_interval.0.max(Duration::seconds(1)));
         if due {
             let expected = plan.parent_ds_at(now);
             if expected != zs.poll_expected {

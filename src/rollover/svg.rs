@@ -44,7 +44,7 @@ pub fn render(plan: &Plan, from: OffsetDateTime, until: OffsetDateTime) -> Strin
         .filter(|k| {
             let start = [k.publish, k.active, k.ds_submit].into_iter().flatten().min();
             let end = [k.remove, k.retire, k.ds_withdraw].into_iter().flatten().max();
-            start.is_some_and(|s| s < until) && end.map_or(true, |e| e > from)
+            start.is_some_and(|s| s < until) && end.is_none_or(|e| e > from)
         })
         .collect();
     let height = TOP + ROW_H * keys.len() as f64 + 40.0;

@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(ecdsa_to_fixed(&fixed, 32).unwrap(), fixed);
         // r with high bit (leading 00 in DER), s short (leading zero dropped)
         let mut r = vec![0x00, 0x80];
-        r.extend(std::iter::repeat(7).take(31));
+        r.extend(std::iter::repeat_n(7, 31));
         let s = vec![5u8; 31];
         let mut body = vec![0x02, r.len() as u8];
         body.extend(&r);

@@ -328,12 +328,12 @@ pub(crate) struct Token {
 /// Whether a token matches the URI's token attributes (labels compared with
 /// the blank padding removed, RFC 7512 §2.3).
 pub(crate) fn token_matches(uri: &Pkcs11Uri, slot: Slot, info: &TokenInfo) -> bool {
-    let eq = |want: &Option<String>, have: &str| want.as_ref().map_or(true, |w| w.trim_end_matches(' ') == have.trim_end_matches(' '));
+    let eq = |want: &Option<String>, have: &str| want.as_ref().is_none_or(|w| w.trim_end_matches(' ') == have.trim_end_matches(' '));
     eq(&uri.token, info.label())
         && eq(&uri.serial, info.serial_number())
         && eq(&uri.manufacturer, info.manufacturer_id())
         && eq(&uri.model, info.model())
-        && uri.slot_id.map_or(true, |s| s == slot.id())
+        && uri.slot_id.is_none_or(|s| s == slot.id())
 }
 
 impl Token {
@@ -1090,8 +1090,8 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
         if let Some(f) = &opts.filter {
             let mut fu = f.token_only();
             fu.slot_id = fu.slot_id.or(Some(slot_id));
-            let want_label = fu.token.as_ref().map_or(true, |t| t.trim_end() == label.trim_end());
-            let want_serial = fu.serial.as_ref().map_or(true, |s| s.trim_end() == entry.serial.trim_end());
+            let want_label = fu.token.as_ref().is_none_or(|t| t.trim_end() == label.trim_end());
+            let want_serial = fu.serial.as_ref().is_none_or(|s| s.trim_end() == entry.serial.trim_end());
             if !(want_label && want_serial && fu.slot_id == Some(slot_id)) {
                 continue;
             }
