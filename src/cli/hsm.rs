@@ -234,23 +234,9 @@ fn print_inventory(inv: &ModuleInventory, pin: bool) {
     }
 }
 
-/// A keystore id for a token key, in the keystore's `<zone>-<role>-<tag>-<hex>` form.
+/// A keystore id for a token key: `<zone>-<role>-<tag>-hsm<hex>`.
 fn token_key_id(ks: &Keystore, zone: &Name, role: Role, tag: u16) -> Result<String> {
-    let z = to_presentation(&zone.to_lowercase());
-    let z = z.trim_end_matches('.');
-    let z: String = if z.is_empty() {
-        "root".to_string()
-    } else {
-        z.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '_' }).collect()
-    };
-    for _ in 0..32 {
-        let r: [u8; 2] = rand::random();
-        let id = format!("{z}-{role}-{tag}-hsm{:02x}{:02x}", r[0], r[1]);
-        if ks.get(&id).is_none() {
-            return Ok(id);
-        }
-    }
-    bail!("cannot find a free key id in the keystore")
+    Ok(ks.new_id(zone, role, tag, "hsm")?)
 }
 
 /// Registers a token key in the keystore with its URI (no PIN) as locator.

@@ -367,8 +367,9 @@ impl Keystore {
         Err(KeystoreError::NoMatch { reference: r.to_string(), known })
     }
 
-    /// A new, unused id: `<zone without dot, or "root">-<role>-<tag>-<4 hex>`.
-    fn new_id(&self, zone: &Name, role: Role, tag: u16) -> Result<String, KeystoreError> {
+    /// A new, unused id: `<zone without dot, or "root">-<role>-<tag>-<kind><4 hex>`
+    /// (`kind` is empty for software keys, `hsm` for token keys).
+    pub fn new_id(&self, zone: &Name, role: Role, tag: u16, kind: &str) -> Result<String, KeystoreError> {
         let z = to_presentation(&zone.to_lowercase());
         let z = z.trim_end_matches('.');
         let z: String = if z.is_empty() {
@@ -381,7 +382,7 @@ impl Keystore {
             let r: [u8; 2] = ring::rand::generate(&rng)
                 .map_err(|_| KeystoreError::Backend(BackendError::Message("no system randomness".into())))?
                 .expose();
-            let id = format!("{z}-{role}-{tag}-{:02x}{:02x}", r[0], r[1]);
+            let id = format!("{z}-{role}-{tag}-{kind}{:02x}{:02x}", r[0], r[1]);
             if self.get(&id).is_none() && !self.private_path(&id).exists() {
                 return Ok(id);
             }
@@ -423,7 +424,7 @@ impl Keystore {
             });
         }
         let tag = dnskey.key_tag();
-        let id = self.new_id(zone, role, tag)?;
+        let id = self.new_id(zone, role, tag, "")?;
         let meta = KeyMeta {
             id: id.clone(),
             zone: to_presentation(&zone.to_lowercase()),
