@@ -31,14 +31,19 @@ impl TryFrom<String> for Dur {
 }
 impl From<Dur> for String {
     fn from(d: Dur) -> String {
-        let s = d.0.whole_seconds();
-        if s % 86400 == 0 {
-            format!("{}d", s / 86400)
-        } else if s % 3600 == 0 {
-            format!("{}h", s / 3600)
-        } else {
-            format!("{s}s")
-        }
+        short_duration(d.0)
+    }
+}
+
+/// A duration in the short form kskit.toml uses: `21d`, `12h`, else seconds.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.whole_seconds();
+    if s % 86400 == 0 {
+        format!("{}d", s / 86400)
+    } else if s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{s}s")
     }
 }
 fn d(days: i64) -> Dur {

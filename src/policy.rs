@@ -17,16 +17,7 @@ fn secs(d: Duration) -> i64 {
     d.whole_seconds()
 }
 
-fn human(d: Duration) -> String {
-    let s = d.whole_seconds();
-    if s % 86400 == 0 {
-        format!("{}d", s / 86400)
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{s}s")
-    }
-}
+use crate::config::short_duration as human;
 
 /// RFC 7583 §3.3.1 publication interval of a pre-published ZSK:
 /// Ipub = Dprp + TTLkey, plus the publish safety margin.

@@ -25,7 +25,7 @@ use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{Format, Ksr};
-use crate::skr::sign::{count_signatures, sign_ksr, CdsMode, Ksk, SignOptions};
+use crate::skr::sign::{count_signatures, sign_ksr, Ksk, SignOptions};
 
 #[derive(Args, Debug)]
 pub struct SignBatchArgs {
@@ -208,12 +208,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         eprintln!("kskit: refusing to sign the batch: {} of {} KSR(s) failed their checks (kskit ksr verify FILE shows why)", failed.len(), items.len());
         return Ok(super::EXIT_FAILED);
     }
-    let cds = match a.cds {
-        Some(CdsArg::Publish) => CdsMode::Publish(a.cds_digest.clone()),
-        Some(CdsArg::Delete) => CdsMode::Delete,
-        Some(CdsArg::None) | None => CdsMode::None,
-    };
-    let opts = SignOptions { cds, ..SignOptions::default() };
+    let opts = SignOptions { cds: CdsArg::mode(a.cds, &a.cds_digest), ..SignOptions::default() };
     let mut total = 0usize;
     let mut listing = String::new();
     for it in &items {

@@ -77,7 +77,7 @@ pub struct SignArgs {
     #[arg(long)]
     pub yes: bool,
     /// CDS/CDNSKEY to pre-sign in every bundle: none, publish (the signing
-    /// KSKs), delete (RFC 8078). Default: the KSK policy's `cds`, else none.
+    /// KSKs), delete (RFC 8078). Default: none.
     #[arg(long, value_enum)]
     pub cds: Option<CdsArg>,
     /// CDS digest types when publishing.
@@ -98,6 +98,17 @@ pub enum CdsArg {
     None,
     Publish,
     Delete,
+}
+
+impl CdsArg {
+    /// The signing mode for `--cds` (absent: none) and `--cds-digest`.
+    pub fn mode(arg: Option<CdsArg>, digests: &[DigestType]) -> CdsMode {
+        match arg {
+            Some(CdsArg::Publish) => CdsMode::Publish(digests.to_vec()),
+            Some(CdsArg::Delete) => CdsMode::Delete,
+            Some(CdsArg::None) | None => CdsMode::None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -317,15 +328,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         return Ok(super::EXIT_FAILED);
     }
     let _ = &c.previous;
-    let policy = ksk_policy_for(&a.check, ctx)?;
-    let cds = match a.cds {
-        Some(CdsArg::None) => CdsMode::None,
-        Some(CdsArg::Publish) => CdsMode::Publish(a.cds_digest.clone()),
-        Some(CdsArg::Delete) => CdsMode::Delete,
-        None => CdsMode::None,
-    };
-    let _ = &policy;
-    let mut opts = SignOptions { cds, ..SignOptions::default() };
+    let mut opts = SignOptions { cds: CdsArg::mode(a.cds, &a.cds_digest), ..SignOptions::default() };
     let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
     // With --follow-plan, the rollover plan says per bundle which KSKs are
     // published (with which flags), which sign, and the CDS/CDNSKEY set.
