@@ -200,34 +200,12 @@ ns1 A 192.0.2.1
 www A 192.0.2.2
 ";
 
-/// Stops the knotd it holds when dropped (also when an assertion fails).
-struct Knotd(std::process::Child);
-
-impl Drop for Knotd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A `trust-anchors` clause for delv (`-a FILE`) from a DS record line.
 fn delv_anchor(ds_line: &str) -> String {
     let f: Vec<&str> = ds_line.split_whitespace().collect();
     let i = f.iter().position(|x| *x == "DS").expect("a DS record");
     let digest: String = f[i + 4..].concat();
     format!("trust-anchors {{\n  {} static-ds {} {} {} \"{digest}\";\n}};\n", f[0], f[i + 1], f[i + 2], f[i + 3])
-}
-
-/// A port on 127.0.0.1 free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = u.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port on 127.0.0.1");
 }
 
 /// The end of the chain: Knot's server signs the zone with its ZSKs and the

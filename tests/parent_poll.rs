@@ -5,6 +5,9 @@
 //!
 //! knotd missing: FAIL when CI=true, else skip with a note.
 
+mod common;
+use common::free_port;
+
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -36,18 +39,6 @@ fn knotd_present() -> bool {
         eprintln!("note: knotd is not installed; skipping the parent polling tests against a real server");
     }
     ok
-}
-
-/// A free port on 127.0.0.1 for both UDP and TCP (bounded tries).
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else { continue };
-        let Ok(a) = u.local_addr() else { continue };
-        if TcpListener::bind(("127.0.0.1", a.port())).is_ok() {
-            return a.port();
-        }
-    }
-    panic!("no free port on 127.0.0.1");
 }
 
 /// One knotd serving `example.`; killed when dropped.

@@ -3,6 +3,9 @@
 //! what resolvers may still have cached), and the `kskit rollover step`
 //! state machine on a simulated clock with saved parent poll results.
 
+mod common;
+use common::{free_port, Knotd};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -472,28 +475,6 @@ fn plan_cli_writes_escaped_svg_and_json() {
     assert!(b.iter().all(|x| x["cds"]["kind"] == "keys"));
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<?xml") && text.contains("ksk-b") && text.trim_end().ends_with("</svg>"));
-}
-
-/// A port on 127.0.0.1 free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = u.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port on 127.0.0.1");
-}
-
-/// Kills the knotd it holds when dropped (also when an assertion fails).
-struct Knotd(std::process::Child);
-
-impl Drop for Knotd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The zone as published at the simulated instant `t` (the plan's DNSKEY

@@ -271,3 +271,25 @@ impl Knot {
         String::from_utf8_lossy(&o.stdout).trim().to_owned()
     }
 }
+
+/// A port on 127.0.0.1 free for both UDP and TCP right now (bounded tries).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let Ok(u) = std::net::UdpSocket::bind("127.0.0.1:0") else { continue };
+        let Ok(a) = u.local_addr() else { continue };
+        if std::net::TcpListener::bind(("127.0.0.1", a.port())).is_ok() {
+            return a.port();
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+/// Kills the knotd it holds when dropped (also when an assertion fails).
+pub struct Knotd(pub std::process::Child);
+
+impl Drop for Knotd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
