@@ -4,7 +4,9 @@
 //!
 //! Every time is on the bundle grid (the first key's activation plus whole
 //! `bundle_interval`s), so every change falls on a KSR/SKR bundle boundary;
-//! every waiting interval is rounded up to whole bundles. The rules and their
+//! every waiting interval is rounded up to whole bundles. An algorithm
+//! rollover runs on its own grid from `algorithm_rollover_start` (see
+//! [`AlgorithmRollover`]). The rules and their
 //! RFC sources are in docs/rollover.md.
 //!
 //! Key semantics at an instant `t` (half-open intervals):
@@ -19,7 +21,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{CdsPublish, KskRollover, Policy};
 use crate::dnssec::{Algorithm, FLAG_REVOKE};
-use crate::keys::keystore::{KeyMeta, Role};
+use crate::keys::keystore::{KeyMeta, KeyTiming, Role};
 use crate::policy::{round_up, zsk_publish_interval, zsk_retire_interval, zsk_schedule};
 
 /// RFC 5011 §2.4.1 Add Hold-Down and §6.6 Remove Hold-Down: 30 days.
@@ -393,14 +395,6 @@ fn key_start(k: &KeyMeta) -> T {
     k.timing.active.or(k.timing.publish).unwrap_or(k.created)
 }
 
-/// Rounds `t` up onto the grid `anchor + k × iv`.
-fn on_grid(anchor: T, iv: Duration, t: T) -> T {
-    if t <= anchor {
-        return anchor;
-    }
-    anchor + round_up(t - anchor, iv)
-}
-
 struct Builder {
     keys: Vec<PlannedKey>,
     n_ksk: usize,
@@ -527,6 +521,77 @@ fn zsk_chain(b: &mut Builder, p: &Policy, alg: Algorithm, first: usize, first_ac
     Ok(cur)
 }
 
+/// The instants of an algorithm rollover (RFC 6781 §4.1.4, conservative),
+/// the same for the ZSK side (`kskit zsk pregenerate`) and the KSK side
+/// (`kskit ksr sign --follow-plan`): each step lasts a whole number of
+/// bundles from `start`, which is `algorithm_rollover_start` itself (not
+/// moved onto either side's bundle grid, so that two keystores with
+/// different first keys agree) or the plan's anchor when that is later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AlgorithmRollover {
+    pub to: Algorithm,
+    /// The new-algorithm ZSK starts signing the zone, unpublished.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: T,
+    /// The new KSK and ZSK enter the DNSKEY RRset; the new KSK signs it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub new_dnskeys: T,
+    /// The DS swap (new DS submitted, old withdrawn; CDS = new KSK).
+    #[serde(with = "time::serde::rfc3339")]
+    pub ds_swap: T,
+    /// The old KSK and ZSK leave the DNSKEY RRset (gated on the new DS).
+    #[serde(with = "time::serde::rfc3339")]
+    pub old_dnskeys_out: T,
+    /// The old ZSK stops signing the zone.
+    #[serde(with = "time::serde::rfc3339")]
+    pub old_signatures_out: T,
+}
+
+/// The zone's grid anchor: the earliest activation among its keystore keys
+/// (publish, then creation, for a key without one), else `start`.
+pub fn grid_anchor(zone: &str, keys: &[KeyMeta], start: T) -> T {
+    let a = keys.iter().filter(|k| k.zone.eq_ignore_ascii_case(zone)).map(key_start).min().unwrap_or(start);
+    crate::timeutil::whole_seconds(a)
+}
+
+/// The algorithm rollover the policy asks for, with the plan anchored at
+/// `anchor`; `None` without `algorithm_rollover_to` or when going insecure.
+pub fn algorithm_rollover(p: &Policy, anchor: T) -> Option<AlgorithmRollover> {
+    let to = p.algorithm_rollover_to?;
+    if p.cds_publish == CdsPublish::Delete {
+        return None;
+    }
+    let iv = Intervals::of(p);
+    let start = crate::timeutil::whole_seconds(p.algorithm_rollover_start.as_ref().map_or(anchor, |a| a.0).max(anchor));
+    let new_dnskeys = start + iv.new_signatures;
+    let ds_swap = new_dnskeys + iv.ksk_publish;
+    let old_dnskeys_out = ds_swap + iv.ds_change;
+    let old_signatures_out = old_dnskeys_out + iv.dnskey_change;
+    Some(AlgorithmRollover { to, start, new_dnskeys, ds_swap, old_dnskeys_out, old_signatures_out })
+}
+
+/// The new algorithm's ZSKs, in order: the first signs from `start` but is
+/// published only at `new_dnskeys` (RFC 6781 §4.1.4 "new RRSIGs"); its
+/// successors follow the pre-publish schedule (RFC 7583 §3.2), the first
+/// of them active one ZSK lifetime after `start` but not before the old
+/// signatures are gone plus a publish interval. Up to keys published (or
+/// signing) by `until`; with a zero ZSK lifetime, one key that never retires.
+pub fn new_algorithm_zsks(p: &Policy, ar: &AlgorithmRollover, until: T) -> Vec<KeyTiming> {
+    let iv = p.bundle_interval.0;
+    let mut first = KeyTiming { publish: Some(ar.new_dnskeys), active: Some(ar.start), ..KeyTiming::default() };
+    if p.zsk.lifetime.0 <= Duration::ZERO || iv <= Duration::ZERO {
+        return vec![first];
+    }
+    let next = (ar.start + round_up(p.zsk.lifetime.0, iv)).max(ar.old_signatures_out + round_up(zsk_publish_interval(p), iv));
+    first.retire = Some(next);
+    first.remove = Some(next + round_up(zsk_retire_interval(p), iv));
+    let mut out = vec![first];
+    for s in zsk_schedule(p, next, true, until) {
+        out.push(KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None });
+    }
+    out
+}
+
 /// Plans the zone's rollovers until `until`. `start` is where the plan
 /// begins when the zone has no key yet (else the first key's activation).
 pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Result<Plan, PlanError> {
@@ -538,8 +603,7 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         return Err(PlanError::Keys(format!("key {} is a CSK: CSK rollovers are not planned (use a KSK and a ZSK)", c.id)));
     }
     let iv = Intervals::of(p);
-    let anchor = zone_keys.iter().map(|k| key_start(k)).min().unwrap_or(start);
-    let anchor = crate::timeutil::whole_seconds(anchor);
+    let anchor = grid_anchor(zone, keys, start);
     let mut b = Builder { keys: Vec::new(), n_ksk: 0, n_zsk: 0 };
 
     let old_alg = |role: Role, pol: Algorithm| zone_keys.iter().filter(|k| k.role == role).min_by_key(|k| key_start(k)).map_or(pol, |k| k.algorithm);
@@ -561,69 +625,53 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         b.key(k0)?.ds_withdraw = Some(anchor);
     }
 
-    let alg_start = match (&p.algorithm_rollover_to, delete) {
-        (Some(_), false) => Some(on_grid(anchor, iv.bundle, p.algorithm_rollover_start.as_ref().map_or(anchor, |a| a.0))),
-        _ => None,
-    };
-    if let Some(to) = p.algorithm_rollover_to {
-        if to == ksk_alg && to == zsk_alg {
-            return Err(PlanError::Policy(format!("algorithm_rollover_to {to} is the keys' algorithm already")));
+    let alg = if delete { None } else { algorithm_rollover(p, anchor) };
+    if let Some(ar) = &alg {
+        if ar.to == ksk_alg && ar.to == zsk_alg {
+            return Err(PlanError::Policy(format!("algorithm_rollover_to {} is the keys' algorithm already", ar.to)));
         }
     }
+    let alg_start = alg.as_ref().map(|a| a.start);
 
     let ksk_cur = if delete { k0 } else { ksk_chain(&mut b, p, &iv, k0, anchor, alg_start, until)? };
     let zsk_cur = zsk_chain(&mut b, p, zsk_alg, z0, anchor, alg_start, until)?;
 
-    if let (Some(s), Some(to)) = (alg_start, p.algorithm_rollover_to) {
-        if s <= until {
-            // RFC 6781 §4.1.4 (conservative): new-algorithm signatures first,
-            // then the new DNSKEYs, then the DS swap, then the old DNSKEYs
-            // out, then the old signatures out.
-            let pub_t = s + iv.new_signatures;
-            let ds_t = pub_t + iv.ksk_publish;
-            let out_t = ds_t + iv.ds_change;
-            let sig_out = out_t + iv.dnskey_change;
-            let kn = b.add(Role::Ksk, to)?;
-            let zn = b.add(Role::Zsk, to)?;
-            let kn_id = b.key(kn)?.id.clone();
-            for i in [kn, zn] {
-                let k = b.key(i)?;
-                k.active = Some(s);
-                k.publish = Some(pub_t);
-            }
-            b.key(kn)?.ds_submit = Some(ds_t);
-            let ko = b.key(ksk_cur)?;
-            ko.ds_withdraw = Some(ds_t);
-            ko.retire = Some(sig_out);
-            if p.rfc5011 {
-                ko.revoke = Some(out_t);
-                ko.remove = Some(out_t + iv.revoked_published);
-            } else {
-                ko.remove = Some(out_t);
-            }
-            ko.gates.push(Gate { ds_of: kn_id.clone(), from: out_t });
-            let zo = b.key(zsk_cur)?;
-            zo.retire = Some(sig_out);
-            zo.remove = Some(out_t);
-            zo.gates.push(Gate { ds_of: kn_id, from: out_t });
-            // The new algorithm's key chains continue from here.
-            ksk_chain(&mut b, p, &iv, kn, ds_t, None, until)?;
-            let zi = zsk_publish_interval(p);
-            let first_next = (s + round_up(p.zsk.lifetime.0, iv.bundle)).max(sig_out + round_up(zi, iv.bundle));
-            let zn_key = b.key(zn)?;
-            if p.zsk.lifetime.0 > Duration::ZERO {
-                zn_key.retire = Some(first_next);
-                zn_key.remove = Some(first_next + round_up(zsk_retire_interval(p), iv.bundle));
-                // Successors from `first_next` on (the first slot is zn itself).
-                for s in zsk_schedule(p, first_next, true, until) {
-                    let k = b.add(Role::Zsk, to)?;
-                    let key = b.key(k)?;
-                    key.publish = Some(s.publish);
-                    key.active = Some(s.active);
-                    key.retire = Some(s.retire);
-                    key.remove = Some(s.remove);
-                }
-            }
+    if let Some(ar) = alg.filter(|a| a.start <= until) {
+        // RFC 6781 §4.1.4 (conservative): new-algorithm zone signatures
+        // first, then the new DNSKEYs, then the DS swap, then the old
+        // DNSKEYs out, then the old zone signatures out. A KSK signs the
+        // DNSKEY RRset only while it is in it: that RRset's RRSIGs travel
+        // and are cached with it, so earlier or later KSK signatures would
+        // protect nothing, and the ZSK side could not verify them.
+        let kn = b.add(Role::Ksk, ar.to)?;
+        let kn_id = b.key(kn)?.id.clone();
+        let k = b.key(kn)?;
+        k.publish = Some(ar.new_dnskeys);
+        k.active = Some(ar.new_dnskeys);
+        k.ds_submit = Some(ar.ds_swap);
+        let ko = b.key(ksk_cur)?;
+        ko.ds_withdraw = Some(ar.ds_swap);
+        ko.retire = Some(ar.old_dnskeys_out);
+        if p.rfc5011 {
+            ko.revoke = Some(ar.old_dnskeys_out);
+            ko.remove = Some(ar.old_dnskeys_out + iv.revoked_published);
+        } else {
+            ko.remove = Some(ar.old_dnskeys_out);
+        }
+        ko.gates.push(Gate { ds_of: kn_id.clone(), from: ar.old_dnskeys_out });
+        let zo = b.key(zsk_cur)?;
+        zo.retire = Some(ar.old_signatures_out);
+        zo.remove = Some(ar.old_dnskeys_out);
+        zo.gates.push(Gate { ds_of: kn_id, from: ar.old_dnskeys_out });
+        // The new algorithm's key chains continue from here.
+        ksk_chain(&mut b, p, &iv, kn, ar.ds_swap, None, until)?;
+        for t in new_algorithm_zsks(p, &ar, until) {
+            let k = b.add(Role::Zsk, ar.to)?;
+            let key = b.key(k)?;
+            key.publish = t.publish;
+            key.active = t.active;
+            key.retire = t.retire;
+            key.remove = t.remove;
         }
     }
 
@@ -745,16 +793,35 @@ mod tests {
         p.algorithm_rollover_start = Some(At(t0() + Duration::days(45)));
         let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(300)).unwrap();
         let kn = pl.keys.iter().find(|k| k.role == Role::Ksk && k.algorithm == Algorithm::EcdsaP256Sha256).unwrap();
+        let zn = pl.keys.iter().find(|k| k.role == Role::Zsk && k.algorithm == Algorithm::EcdsaP256Sha256).unwrap();
         let ko = pl.key("new-ksk-1").unwrap();
-        // signatures, then DNSKEYs, then DS, then old DNSKEY out, then old signatures out
-        assert!(kn.active < kn.publish);
+        let ar = algorithm_rollover(&p, t0()).unwrap();
+        // exactly the configured start, not moved onto the bundle grid
+        assert_eq!(ar.start, t0() + Duration::days(45));
+        // zone signatures, then DNSKEYs, then DS, then old DNSKEYs out, then old zone signatures out
+        assert_eq!(zn.active, Some(ar.start));
+        assert!(zn.active < zn.publish);
+        assert_eq!(zn.publish, kn.publish);
+        // a KSK signs the DNSKEY RRset only while it is in it
+        assert_eq!(kn.active, kn.publish);
         assert!(kn.publish < kn.ds_submit);
         assert_eq!(ko.ds_withdraw, kn.ds_submit);
         assert!(ko.remove > kn.ds_submit);
-        assert!(ko.retire > ko.remove);
-        // the old ZSK signs until the end
+        assert_eq!(ko.retire, ko.remove);
+        // the old ZSK leaves the DNSKEY RRset with the old KSK and signs until the end
         let zo: Vec<_> = pl.keys.iter().filter(|k| k.role == Role::Zsk && k.algorithm == Algorithm::RsaSha256).collect();
-        assert_eq!(zo.last().unwrap().retire, ko.retire);
+        let zo = zo.last().unwrap();
+        assert_eq!(zo.remove, ko.remove);
+        assert_eq!(zo.retire, Some(ar.old_signatures_out));
+        assert!(zo.retire > zo.remove);
+        // the same ZSK timings as `zsk pregenerate` uses
+        let zsks: Vec<KeyTiming> = pl
+            .keys
+            .iter()
+            .filter(|k| k.role == Role::Zsk && k.algorithm == Algorithm::EcdsaP256Sha256)
+            .map(|k| KeyTiming { publish: k.publish, active: k.active, retire: k.retire, remove: k.remove, revoke: None })
+            .collect();
+        assert_eq!(zsks, new_algorithm_zsks(&p, &ar, t0() + Duration::days(300)));
     }
 
     #[test]
