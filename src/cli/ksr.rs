@@ -157,15 +157,25 @@ pub fn run(cmd: KsrCommand, ctx: &Context) -> Result<i32> {
 }
 
 /// The request policy a kskit KSR carries (IANA `<RequestPolicy><ZSK>`).
-pub fn request_policy(p: &Policy) -> SignaturePolicy {
-    let alg = p.zsk.algorithm;
-    let params = if alg.is_rsa() {
-        AlgorithmParams::Rsa { size: p.zsk.bits.unwrap_or(alg.default_bits()), exponent: 65537 }
-    } else if alg.is_ecdsa() {
-        AlgorithmParams::Ecdsa { size: alg.default_bits() }
-    } else {
-        AlgorithmParams::EdDsa { size: alg.default_bits() }
-    };
+/// The request policy of a kskit KSR: the policy's timings, and one entry
+/// per algorithm (and RSA modulus size) among the KSR's ZSKs — two during an
+/// algorithm rollover (RFC 6781 §4.1.4).
+pub fn request_policy(p: &Policy, zsks: &[crate::dnssec::Dnskey]) -> SignaturePolicy {
+    let mut algorithms: Vec<AlgorithmPolicy> = Vec::new();
+    for k in zsks {
+        let Ok(alg) = crate::dnssec::Algorithm::from_number(k.algorithm) else { continue };
+        let params = if alg.is_rsa() {
+            AlgorithmParams::Rsa { size: k.key_bits().unwrap_or(alg.default_bits()), exponent: 65537 }
+        } else if alg.is_ecdsa() {
+            AlgorithmParams::Ecdsa { size: alg.default_bits() }
+        } else {
+            AlgorithmParams::EdDsa { size: alg.default_bits() }
+        };
+        let ap = AlgorithmPolicy { algorithm: alg.number(), params };
+        if !algorithms.contains(&ap) {
+            algorithms.push(ap);
+        }
+    }
     let overlap = p.signature_validity.0 - p.bundle_interval.0;
     SignaturePolicy {
         publish_safety: p.publish_safety.0,
@@ -174,7 +184,7 @@ pub fn request_policy(p: &Policy) -> SignaturePolicy {
         min_signature_validity: p.signature_validity.0,
         max_validity_overlap: overlap,
         min_validity_overlap: overlap,
-        algorithms: vec![AlgorithmPolicy { algorithm: alg.number(), params }],
+        algorithms,
     }
 }
 
@@ -224,7 +234,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
         bundle_interval: cfg.policy.bundle_interval.0,
         signature_validity: cfg.policy.signature_validity.0,
         dnskey_ttl: cfg.policy.dnskey_ttl.0.whole_seconds() as u32,
-        request_policy: Some(request_policy(&cfg.policy)),
+        request_policy: Some(request_policy(&cfg.policy, &zsks.iter().map(|z| z.dnskey.clone()).collect::<Vec<_>>())),
     };
     let mut ksr = generate_ksr(&params, &zsks)?;
     if format == Format::Text {
@@ -520,7 +530,39 @@ fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result
         if sign.is_empty() {
             bail!("the rollover plan has no KSK signing at {} (bundle {})", crate::timeutil::format_rfc3339(p.inception), p.id);
         }
+        check_bundle_algorithms(ksr, p, &v, &pl)?;
         out.push(BundleKsks { publish, sign, cds });
     }
     Ok((ids, out))
+}
+
+/// The algorithm rule (RFC 4035 §2.2) for the DNSKEY RRset a planned bundle
+/// will publish: every algorithm among the KSR bundle's ZSKs and the plan's
+/// KSKs needs a KSK of that algorithm signing the RRset. It fails when the
+/// ZSK side's and this side's algorithm rollovers disagree (different
+/// policies, or `algorithm_rollover_start` left to differing anchors), and
+/// is checked for every bundle before the first signature.
+fn check_bundle_algorithms(ksr: &Ksr, p: &PlannedBundle, v: &crate::rollover::plan::View, pl: &crate::rollover::plan::Plan) -> Result<()> {
+    let req = ksr.bundles.get(p.request_index).with_context(|| format!("internal error: no request bundle for {}", p.id))?;
+    let signing: Vec<u8> = v.dnskey_signers.iter().filter_map(|id| pl.key(id)).map(|k| k.algorithm.number()).collect();
+    let zsk_algs = req.keys.iter().map(|k| (k.dnskey.algorithm, format!("ZSK {}", k.dnskey.key_tag())));
+    let ksk_algs = v.dnskeys.iter().filter(|k| k.role == crate::keys::keystore::Role::Ksk).map(|k| (k.algorithm.number(), format!("KSK {}", k.id)));
+    for (alg, who) in zsk_algs.chain(ksk_algs) {
+        if !signing.contains(&alg) {
+            let when = pl
+                .keys
+                .iter()
+                .filter(|k| k.role == crate::keys::keystore::Role::Ksk && k.algorithm.number() == alg)
+                .filter_map(|k| Some((k.active?, k.retire)))
+                .map(|(a, r)| format!("{} .. {}", crate::timeutil::format_rfc3339(a), r.map(crate::timeutil::format_rfc3339).unwrap_or_else(|| "-".into())))
+                .collect::<Vec<_>>();
+            bail!(
+                "bundle {} at {}: the DNSKEY RRset would hold {who} of algorithm {alg}, but the rollover plan has no KSK of that algorithm signing then ({}); every algorithm of the DNSKEY RRset must sign it (RFC 4035 §2.2). The ZSK side's KSR and this side's plan disagree: give both kskit.toml the same policy and algorithm_rollover_start",
+                p.id,
+                crate::timeutil::format_rfc3339(p.inception),
+                if when.is_empty() { "the plan has no such KSK".to_string() } else { format!("it plans one signing {}", when.join(", ")) }
+            );
+        }
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use crate::export::{bundle_in_force, response_end_text, zonefile_records};
 use crate::keys::keyref::KeyRef;
 use crate::keys::keystore::{KeyMeta, Role};
 use crate::keys::open::OpenHints;
-use crate::signzone::{format_zone, sign_zone, SignOptions};
+use crate::signzone::{format_zone, sign_zone_rolling, SignOptions};
 use crate::timeutil::{format_rfc3339, to_rrsig_time};
 
 #[derive(Args, Debug)]
@@ -79,9 +79,19 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
         allow_final_try: false,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
     };
+    // During an algorithm rollover a ZSK may sign while the plan keeps it
+    // out of the DNSKEY RRset (RFC 6781 §4.1.4); every other ZSK must be in it.
+    let published = |m: &KeyMeta| m.timing.publish.is_none_or(|p| p <= at) && m.timing.remove.is_none_or(|r| at < r);
+    let metas: Vec<&KeyMeta> = {
+        let (mut p, u): (Vec<&KeyMeta>, Vec<&KeyMeta>) = metas.into_iter().partition(|m| published(m));
+        p.extend(u);
+        p
+    };
+    let n_published = metas.iter().filter(|m| published(m)).count();
     let refs: Vec<KeyRef> = metas.iter().map(|m| KeyRef::Keystore(m.id.clone())).collect();
     let opened = super::open_keys(Some(&ks), &refs, &a.secret, &hints, "ZSK")?;
     let signers: Vec<&dyn Signer> = opened.iter().map(|(k, _)| k.signer()).collect();
+    let (signers, unpublished) = signers.split_at(n_published);
 
     let p = &cfg.policy;
     let inception = at - p.inception_offset.0;
@@ -91,9 +101,12 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     let jitter = tenth.min(time::Duration::hours(12)).whole_seconds().max(0) as u32;
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     let opts = SignOptions { inception: to_rrsig_time(inception), expiration: to_rrsig_time(expiration), jitter, threads };
-    let signed = sign_zone(&zone, &input, &presigned, &signers, &opts).with_context(|| format!("cannot sign {}", a.zonefile.display()))?;
+    let signed = sign_zone_rolling(&zone, &input, &presigned, signers, unpublished, &opts).with_context(|| format!("cannot sign {}", a.zonefile.display()))?;
 
-    let tags: Vec<String> = metas.iter().map(|m| format!("{} ({})", m.key_tag, m.algorithm)).collect();
+    let tags: Vec<String> = metas
+        .iter()
+        .map(|m| format!("{} ({}){}", m.key_tag, m.algorithm, if published(m) { "" } else { " not in the DNSKEY RRset (algorithm rollover)" }))
+        .collect();
     let header = format!(
         "{zone_text} signed by kskit {} at {} with ZSK {}\nsignatures valid {} .. {} (less up to {jitter} s of jitter)\nDNSKEY, CDNSKEY and CDS from SKR bundle {} (until {}) of {}",
         env!("CARGO_PKG_VERSION"),
@@ -109,6 +122,7 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     if ctx.json {
         print_json(&serde_json::json!({
             "zone": zone_text, "output": a.output, "at": format_rfc3339(at), "zsks": metas.iter().map(|m| &m.id).collect::<Vec<_>>(),
+            "unpublished_zsks": metas.iter().filter(|m| !published(m)).map(|m| &m.id).collect::<Vec<_>>(),
             "bundle": bundle.id, "bundle_until": response_end_text(bundle), "threads": threads, "stats": signed.stats,
         }))?;
     } else {

@@ -223,6 +223,25 @@ pub fn sign_zone(
     zsks: &[&dyn Signer],
     opts: &SignOptions,
 ) -> Result<SignedZone, SignZoneError> {
+    sign_zone_rolling(zone, input, presigned, zsks, &[], opts)
+}
+
+/// [`sign_zone`] during an algorithm rollover: `unpublished` ZSKs sign every
+/// authoritative RRset too although the plan keeps them out of the DNSKEY
+/// RRset — the new algorithm's ZSK before its DNSKEY is published, the old
+/// one after its DNSKEY is gone (RFC 6781 §4.1.4 "new RRSIGs" and "DNSKEY
+/// removal"). Validators ignore those RRSIGs; they are there for resolvers
+/// whose cached DNSKEY RRset is older or newer than the zone's. They do not
+/// count for the algorithm rule: each algorithm of the DNSKEY RRset still
+/// needs a published ZSK.
+pub fn sign_zone_rolling(
+    zone: &Name,
+    input: &[Record],
+    presigned: &[Record],
+    zsks: &[&dyn Signer],
+    unpublished: &[&dyn Signer],
+    opts: &SignOptions,
+) -> Result<SignedZone, SignZoneError> {
     let zone = zone.to_lowercase();
     let records: Vec<Record> = input
         .iter()
@@ -241,6 +260,8 @@ pub fn sign_zone(
         .collect();
     check_zsks_published(zsks, &dnskeys)?;
     check_algorithm_rule(zsks, &dnskeys)?;
+    let all: Vec<&dyn Signer> = zsks.iter().chain(unpublished).copied().collect();
+    let zsks: &[&dyn Signer] = &all;
 
     // Group into names and RRsets; an RRset's TTL is the least of its
     // records' (RFC 2181 §5.2), duplicate RDATA dropped (RFC 2181 §5).
