@@ -182,7 +182,7 @@ fn pregenerate_algorithm_rollover(
     };
     if let Some((first_active, successor)) = chain {
         for (i, s) in zsk_schedule(p, first_active, successor, until.min(ar.start)).into_iter().enumerate() {
-            if s.active >= ar.start && !(i == 0 && !successor) {
+            if s.active >= ar.start && (i != 0 || successor) {
                 break;
             }
             let t = KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None };
