@@ -282,3 +282,55 @@ fn sides_that_disagree_are_stopped_before_the_first_signature() {
     assert!(t.contains("RFC 4035 §2.2") && t.contains("algorithm 13") && t.contains("algorithm_rollover_start"), "{t}");
     assert!(!p.skr.exists(), "an SKR was written");
 }
+
+/// Sets `prefix`'s line of `dir`/kskit.toml to `line`.
+fn set_line(dir: &Path, prefix: &str, line: &str) {
+    let conf = dir.join("kskit.toml");
+    let c = std::fs::read_to_string(&conf).unwrap();
+    let old = c.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} line")).to_string();
+    std::fs::write(&conf, c.replace(&old, line)).unwrap();
+}
+
+fn zsks(dir: &Path) -> Vec<serde_json::Value> {
+    common::key_list(dir).into_iter().filter(|k| k["role"] == "zsk").collect()
+}
+
+#[test]
+fn pregenerate_reschedules_the_old_zsk_once_and_refuses_late_old_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t0 = day_start(2);
+    let z = common::kskit_init(tmp.path(), "z", "example.com.");
+    // An ECDSAP256SHA256 ZSK rolled every 90 days, made before the rollover is configured.
+    ok(run_kskit(&z, &["zsk", "pregenerate", "--from", &fmt(t0), "--until", &fmt(t0 + Duration::days(30))]), "pregenerate");
+    let before = zsks(&z);
+    assert_eq!(before.len(), 1);
+    let start = t0 + Duration::days(20);
+    set_line(&z, "# algorithm_rollover_to = ", r#"algorithm_rollover_to = "ED25519""#);
+    set_line(&z, "# algorithm_rollover_start = ", &format!("algorithm_rollover_start = \"{}\"", fmt(start)));
+    let out = ok(run_kskit(&z, &["zsk", "pregenerate", "--until", &fmt(t0 + Duration::days(60))]), "pregenerate with the rollover");
+    assert!(out.contains("rescheduled ") && out.contains("ED25519"), "{out}");
+    let after = zsks(&z);
+    assert_eq!(after.len(), 2, "{after:?}");
+    let old = after.iter().find(|k| k["id"] == before[0]["id"]).unwrap();
+    let new = after.iter().find(|k| k["algorithm"] == "ED25519").expect("an ED25519 ZSK");
+    let t = |k: &serde_json::Value, f: &str| kskit::timeutil::parse_instant(k["timing"][f].as_str().unwrap()).unwrap();
+    // The old ZSK leaves the DNSKEY RRset at X and stops signing at Y; the new one signs from S, published at P.
+    assert_eq!(t(old, "remove"), start + Duration::days(30));
+    assert_eq!(t(old, "retire"), start + Duration::days(40));
+    assert_eq!(t(new, "active"), start);
+    assert_eq!(t(new, "publish"), start + Duration::days(10));
+    // Idempotent: a second run changes nothing.
+    let again = ok(run_kskit(&z, &["zsk", "pregenerate", "--until", &fmt(t0 + Duration::days(60))]), "pregenerate again");
+    assert!(again.contains("already scheduled"), "{again}");
+    assert_eq!(zsks(&z), after);
+
+    // A ZSK of the old algorithm that would start after S is refused, by name.
+    let z2 = common::kskit_init(tmp.path(), "z2", "example.com.");
+    set_line(&z2, "zsk = ", r#"zsk = { algorithm = "ECDSAP256SHA256", lifetime = "30d" }"#);
+    ok(run_kskit(&z2, &["zsk", "pregenerate", "--from", &fmt(t0), "--until", &fmt(t0 + Duration::days(60))]), "pregenerate z2");
+    set_line(&z2, "# algorithm_rollover_to = ", r#"algorithm_rollover_to = "ED25519""#);
+    set_line(&z2, "# algorithm_rollover_start = ", &format!("algorithm_rollover_start = \"{}\"", fmt(start)));
+    let o = run_kskit(&z2, &["zsk", "pregenerate", "--until", &fmt(t0 + Duration::days(60))]);
+    let msg = text(&o);
+    assert!(!o.status.success() && msg.contains("after the algorithm rollover") && msg.contains("delete it"), "{msg}");
+}
