@@ -16,12 +16,10 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use time::OffsetDateTime;
 
-use super::ksr::CdsArg;
-use super::{parse_time_arg, print_json, write_output, Context, SecretArgs};
+use super::ksr::KskSigningArgs;
+use super::{parse_time_arg, print_json, write_output, Context};
 use crate::digest::FileDigest;
-use crate::dnssec::{Algorithm, DigestType};
 use crate::keys::keyref::KeyRef;
-use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{Format, Ksr};
@@ -35,9 +33,6 @@ pub struct SignBatchArgs {
     /// A KSK that signs every KSR: keystore id or key tag, file:PATH, or a pkcs11: URI. Repeat for several.
     #[arg(long = "ksk", required = true)]
     pub ksks: Vec<String>,
-    /// DNSSEC algorithm of a token KSK that is not in the keystore.
-    #[arg(long)]
-    pub ksk_algorithm: Option<Algorithm>,
     /// Output directory for the SKRs (created if missing; existing SKR files are refused).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -48,23 +43,8 @@ pub struct SignBatchArgs {
     /// Check as of this time instead of now.
     #[arg(long)]
     pub now: Option<String>,
-    /// Do not ask for confirmation (scripted runs).
-    #[arg(long)]
-    pub yes: bool,
-    /// CDS/CDNSKEY to pre-sign in every bundle: none, publish, delete.
-    #[arg(long, value_enum)]
-    pub cds: Option<CdsArg>,
-    /// CDS digest types when publishing.
-    #[arg(long, value_delimiter = ',', default_value = "sha256")]
-    pub cds_digest: Vec<DigestType>,
-    /// Try a token login even when the token reports "final try".
-    #[arg(long)]
-    pub allow_final_try: bool,
-    /// Seconds each token call may take before kskit gives up.
-    #[arg(long)]
-    pub token_timeout: Option<u64>,
     #[command(flatten)]
-    pub secret: SecretArgs,
+    pub signing: KskSigningArgs,
 }
 
 /// One KSR of the batch, read and checked.
@@ -208,7 +188,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         eprintln!("kskit: refusing to sign the batch: {} of {} KSR(s) failed their checks (kskit ksr verify FILE shows why)", failed.len(), items.len());
         return Ok(super::EXIT_FAILED);
     }
-    let opts = SignOptions { cds: CdsArg::mode(a.cds, &a.cds_digest), ..SignOptions::default() };
+    let opts = SignOptions { cds: a.signing.cds_mode(), ..SignOptions::default() };
     let mut total = 0usize;
     let mut listing = String::new();
     for it in &items {
@@ -223,19 +203,13 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         println!("{}", list_digest.words_grouped());
     }
     eprintln!("about to make {total} signatures for {} KSRs with {} KSK(s)", items.len(), a.ksks.len());
-    if !a.yes {
+    if !a.signing.yes {
         super::ksr::confirm(&format!("Sign these {} KSRs (list SHA-256 {})? Type yes to proceed: ", items.len(), list_digest.hex()))?;
     }
     // Open every KSK once: one login per token for the whole batch.
     let ks = ctx.keystore().ok();
-    let hints = OpenHints {
-        algorithm: a.ksk_algorithm,
-        flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
-        allow_final_try: a.allow_final_try,
-        timeout: a.token_timeout.map(std::time::Duration::from_secs),
-    };
     let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
-    let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     let out = sign_items(&items, &ksks, &opts, &mut super::Progress::new(!ctx.json))?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;

@@ -67,12 +67,20 @@ pub struct SignArgs {
     /// keystore (`kskit rollover plan --bundles` shows it), instead of --ksk and --cds.
     #[arg(long, conflicts_with_all = ["ksks", "cds"])]
     pub follow_plan: bool,
-    /// DNSSEC algorithm of a token KSK that is not in the keystore.
-    #[arg(long)]
-    pub ksk_algorithm: Option<Algorithm>,
     /// Output SKR file (written atomically, in the KSR's format).
     #[arg(short, long)]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub signing: KskSigningArgs,
+}
+
+/// The options `ksr sign` and `ksr sign-batch` share: how the KSKs are
+/// opened, the confirmation, and the CDS/CDNSKEY to pre-sign.
+#[derive(Args, Debug)]
+pub struct KskSigningArgs {
+    /// DNSSEC algorithm of a token KSK that is not in the keystore.
+    #[arg(long)]
+    pub ksk_algorithm: Option<Algorithm>,
     /// Do not ask for confirmation (scripted runs).
     #[arg(long)]
     pub yes: bool,
@@ -91,6 +99,24 @@ pub struct SignArgs {
     pub token_timeout: Option<u64>,
     #[command(flatten)]
     pub secret: SecretArgs,
+}
+
+impl KskSigningArgs {
+    /// The CDS/CDNSKEY signing mode of `--cds` and `--cds-digest`.
+    pub fn cds_mode(&self) -> CdsMode {
+        CdsArg::mode(self.cds, &self.cds_digest)
+    }
+
+    /// How to open the KSKs: KSK flags, the given algorithm, final-try
+    /// policy and token timeout.
+    pub fn open_hints(&self) -> OpenHints {
+        OpenHints {
+            algorithm: self.ksk_algorithm,
+            flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
+            allow_final_try: self.allow_final_try,
+            timeout: self.token_timeout.map(std::time::Duration::from_secs),
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,7 +364,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         return Ok(super::EXIT_FAILED);
     }
     let _ = &c.previous;
-    let mut opts = SignOptions { cds: CdsArg::mode(a.cds, &a.cds_digest), ..SignOptions::default() };
+    let mut opts = SignOptions { cds: a.signing.cds_mode(), ..SignOptions::default() };
     let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
     // With --follow-plan, the rollover plan says per bundle which KSKs are
     // published (with which flags), which sign, and the CDS/CDNSKEY set.
@@ -363,14 +389,8 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     // Open every KSK before the first signature (one login per token), and
     // before the confirmation, so that the estimate uses the measured rate.
     let ks = ctx.keystore().ok();
-    let hints = OpenHints {
-        algorithm: a.ksk_algorithm,
-        flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
-        allow_final_try: a.allow_final_try,
-        timeout: a.token_timeout.map(std::time::Duration::from_secs),
-    };
     let refs = ksk_refs.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
-    let opened = super::open_keys(ks.as_ref(), &refs, &a.secret, &hints, "KSK")?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
     // Time one signature per KSK: the estimate uses the tokens' measured
     // rate (a smartcard makes about 2 per second, an HSM hundreds).
     let probe = std::time::Instant::now();
@@ -385,7 +405,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         1.0 / per_sig.max(1e-6),
         (per_sig * total as f64).ceil()
     );
-    if !a.yes {
+    if !a.signing.yes {
         confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), ksk_refs.len()))?;
     }
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
