@@ -13,6 +13,7 @@ pub mod export;
 pub mod formats;
 pub mod keys;
 pub mod ksr;
+pub mod markup;
 pub mod secrets;
 pub mod signzone;
 pub mod parent;

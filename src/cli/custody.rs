@@ -339,7 +339,7 @@ fn trust_anchor_xml(
     valid_from: time::OffsetDateTime,
     source: &str,
 ) -> Result<String> {
-    use crate::ceremony::render::escape;
+    use crate::markup::escape;
     let zone = crate::dnssec::parse_name(&meta.zone)?;
     let key = meta.dnskey()?;
     let ds = key.ds(&zone, DigestType::Sha256);

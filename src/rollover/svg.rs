@@ -9,22 +9,7 @@ use time::OffsetDateTime;
 use super::plan::Plan;
 use crate::timeutil::format_rfc3339;
 
-/// Escapes text for XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::markup::escape;
 
 const LABEL_W: f64 = 300.0;
 const CHART_W: f64 = 900.0;
@@ -116,11 +101,6 @@ impl PipeFmt for OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
-    }
 
     #[test]
     fn draws_every_key() {
