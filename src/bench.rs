@@ -453,57 +453,17 @@ pub fn token_label(case: BenchCase) -> String {
 /// Removes every object labelled `label` (the benchmark key pair) from the
 /// token named by `uri`, logging in with `pin`; returns how many were
 /// destroyed. Refuses labels that do not start with [`TOKEN_LABEL_PREFIX`],
-/// so it can never remove a real key. Call it when no other session of this
-/// process uses the module (kskit finalizes a module when its last
-/// session closes; this opens and finalizes its own).
+/// so it can never remove a real key.
 pub fn remove_token_objects(
     uri: &crate::keys::keyref::Pkcs11Uri,
     pin: &crate::secrets::Secret,
     label: &str,
 ) -> Result<usize, BenchError> {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::object::Attribute;
-    use cryptoki::session::UserType;
-    use cryptoki::types::AuthPin;
     if !label.starts_with(TOKEN_LABEL_PREFIX) {
         return Err(BenchError::Other(format!("refusing to remove {label:?}: not a benchmark key label")));
     }
-    let module = uri.module().map_err(|e| BenchError::Other(e.to_string()))?;
-    let e = |what: &str| {
-        let what = what.to_string();
-        move |err: cryptoki::error::Error| BenchError::Other(format!("removing benchmark key {label:?}: {what}: {err}"))
-    };
-    let ctx = Pkcs11::new(&module).map_err(e("loading the module"))?;
-    let ours = match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) => true,
-        Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => false,
-        Err(err) => return Err(e("C_Initialize")(err)),
-    };
-    let result = (|| -> Result<usize, BenchError> {
-        let slot = ctx
-            .get_slots_with_token()
-            .map_err(e("C_GetSlotList"))?
-            .into_iter()
-            .find(|s| ctx.get_token_info(*s).map(|i| crate::backends::pkcs11::token_matches(uri, *s, &i)).unwrap_or(false))
-            .ok_or_else(|| BenchError::Other(format!("removing benchmark key {label:?}: token {} not found", uri.token_description())))?;
-        let session = ctx.open_rw_session(slot).map_err(e("C_OpenSession"))?;
-        let auth = AuthPin::from(pin.as_str());
-        match session.login(UserType::User, Some(&auth)) {
-            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(err) => return Err(e("C_Login")(err)),
-        }
-        let objs = session.find_objects(&[Attribute::Label(label.as_bytes().to_vec())]).map_err(e("C_FindObjects"))?;
-        let n = objs.len();
-        for o in objs {
-            session.destroy_object(o).map_err(e("C_DestroyObject"))?;
-        }
-        let _ = session.logout();
-        Ok(n)
-    })();
-    if ours {
-        let _ = ctx.finalize();
-    }
-    result
+    let opts = crate::backends::pkcs11::OpenOptions { pin: Some(pin.clone()), ..Default::default() };
+    crate::backends::pkcs11::delete_objects(uri, label, &opts).map_err(|e| BenchError::Other(format!("removing benchmark key {label:?}: {e}")))
 }
 
 #[cfg(test)]

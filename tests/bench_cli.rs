@@ -214,3 +214,47 @@ fn token_ceremony_signs_once_per_bundle_rrset_and_ksk() {
         assert!(rep.passed(), "{format:?}: {}", rep.to_text());
     }
 }
+
+/// `kskit bench --backend pkcs11` makes its keys on the token, measures
+/// them, and removes them again through the backend (`pkcs11::delete_objects`):
+/// the token's own keys stay, no `kskit-bench-` object is left.
+#[test]
+fn token_bench_removes_its_keys_and_only_its_keys() {
+    if !softhsm_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())).unwrap();
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["--init-token", "--free", "--label", "bench-clean", "--so-pin", "5678", "--pin", PIN])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let uri = format!("pkcs11:token=bench-clean?module-path={MODULE}&pin-value={PIN}");
+    let k = dir.path().join("k");
+    let made = Command::new(KSKIT).args(["init", k.to_str().unwrap(), "--zone", "example.com."]).env_remove("KSKIT_CONFIG").output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let run = |args: &[&str]| {
+        Command::new(KSKIT).args(args).current_dir(&k).env_remove("KSKIT_CONFIG").env("SOFTHSM2_CONF", &conf).output().unwrap()
+    };
+    let kg = run(&["hsm", "keygen", "--token", &uri, "--algorithm", "ECDSAP256SHA256", "--label", "real-ksk"]);
+    assert!(kg.status.success(), "{}", String::from_utf8_lossy(&kg.stderr));
+    let out = run(&["bench", "--backend", "pkcs11", "--token", &uri, "--algorithm", "ECDSAP256SHA256", "--seconds", "0.2", "--threads", "1", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = run(&["--json", "hsm", "list", "--token", &uri]);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let labels: Vec<String> = v["slots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|sl| sl["token"]["keys"].as_array().into_iter().flatten())
+        .filter_map(|k| k["label"].as_str().map(str::to_owned))
+        .collect();
+    assert!(labels.iter().any(|l| l == "real-ksk"), "the token's own key is gone: {labels:?}");
+    assert!(!labels.iter().any(|l| l.starts_with("kskit-bench-")), "benchmark keys left on the token: {labels:?}");
+}

@@ -729,6 +729,28 @@ fn ensure_label_free(token: &Token, label: &str) -> Result<(), Pkcs11Error> {
     })
 }
 
+/// Destroys every object labelled `label` on the token named by `uri`
+/// (logging in), through the token's worker thread and its timeouts;
+/// returns how many were destroyed. Callers guard which labels they may
+/// remove (the benchmark removes only its own `kskit-bench-` keys).
+pub fn delete_objects(uri: &Pkcs11Uri, label: &str, opts: &OpenOptions) -> Result<usize, Pkcs11Error> {
+    if label.is_empty() {
+        return Err(Pkcs11Error::Other("a key label is required".into()));
+    }
+    let token = Token::open(uri, opts)?;
+    token.login(opts)?;
+    let (l, tl, m) = (label.to_string(), token.label.clone(), token.module.clone());
+    token.worker.call("removing objects", move |st: &mut State| {
+        let s = st.session()?;
+        let found = s.find_objects(&[Attribute::Label(l.as_bytes().to_vec())]).map_err(ck("C_FindObjects", &tl, &m))?;
+        let n = found.len();
+        for o in found {
+            s.destroy_object(o).map_err(ck("C_DestroyObject", &tl, &m))?;
+        }
+        Ok(n)
+    })
+}
+
 /// Generates a key pair on the token named by `uri` (logging in): private key
 /// CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN true, CKA_EXTRACTABLE
 /// false, with a random 16-byte CKA_ID and `label`. Refuses when an object
