@@ -159,6 +159,22 @@ fn softhsm_available() -> bool {
     ok
 }
 
+/// A SoftHSM2 configuration of its own under `dir` with one initialised
+/// token `label` (user PIN [`PIN`]); returns the configuration file.
+fn softhsm_token(dir: &Path, label: &str) -> std::path::PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())).unwrap();
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["--init-token", "--free", "--label", label, "--so-pin", "5678", "--pin", PIN])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    conf
+}
+
 /// A token ceremony performs exactly one signing operation per (bundle,
 /// RRset, KSK): with CDS publication (DNSKEY, CDS and CDNSKEY RRsets) and
 /// two KSKs on a SoftHSM2 token, each KSK's `sign_count` is 3 per SKR bundle.
@@ -168,18 +184,9 @@ fn token_ceremony_signs_once_per_bundle_rrset_and_ksk() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())).unwrap();
-    // This test binary has no other SoftHSM2 user: the variable is read at C_Initialize.
+    let conf = softhsm_token(dir.path(), "bench-count");
+    // This test binary has no other in-process SoftHSM2 user: the variable is read at C_Initialize.
     std::env::set_var("SOFTHSM2_CONF", &conf);
-    let init = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args(["--init-token", "--free", "--label", "bench-count", "--so-pin", "5678", "--pin", PIN])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     let uri: Pkcs11Uri = format!("pkcs11:token=bench-count?module-path={MODULE}&pin-value={PIN}").parse().unwrap();
     let opts = OpenOptions::default();
     let k1 = pkcs11::keygen(&uri, Algorithm::EcdsaP256Sha256, None, "ksk-a", &opts).unwrap();
@@ -224,16 +231,7 @@ fn token_bench_removes_its_keys_and_only_its_keys() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())).unwrap();
-    let init = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args(["--init-token", "--free", "--label", "bench-clean", "--so-pin", "5678", "--pin", PIN])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let conf = softhsm_token(dir.path(), "bench-clean");
     let uri = format!("pkcs11:token=bench-clean?module-path={MODULE}&pin-value={PIN}");
     let k = dir.path().join("k");
     let made = Command::new(KSKIT).args(["init", k.to_str().unwrap(), "--zone", "example.com."]).env_remove("KSKIT_CONFIG").output().unwrap();

@@ -187,21 +187,7 @@ pub fn run(cmd: KsrCommand, ctx: &Context) -> Result<i32> {
 /// per algorithm (and RSA modulus size) among the KSR's ZSKs — two during an
 /// algorithm rollover (RFC 6781 §4.1.4).
 pub fn request_policy(p: &Policy, zsks: &[crate::dnssec::Dnskey]) -> SignaturePolicy {
-    let mut algorithms: Vec<AlgorithmPolicy> = Vec::new();
-    for k in zsks {
-        let Ok(alg) = crate::dnssec::Algorithm::from_number(k.algorithm) else { continue };
-        let params = if alg.is_rsa() {
-            AlgorithmParams::Rsa { size: k.key_bits().unwrap_or(alg.default_bits()), exponent: 65537 }
-        } else if alg.is_ecdsa() {
-            AlgorithmParams::Ecdsa { size: alg.default_bits() }
-        } else {
-            AlgorithmParams::EdDsa { size: alg.default_bits() }
-        };
-        let ap = AlgorithmPolicy { algorithm: alg.number(), params };
-        if !algorithms.contains(&ap) {
-            algorithms.push(ap);
-        }
-    }
+    let algorithms = algorithm_policies(zsks.iter());
     let overlap = p.signature_validity.0 - p.bundle_interval.0;
     SignaturePolicy {
         publish_safety: p.publish_safety.0,
@@ -470,14 +456,13 @@ pub(crate) fn confirm(question: &str) -> Result<()> {
     Ok(())
 }
 
-/// The `<ResponsePolicy><KSK>` of an IANA SKR: the KSR's validity and
-/// overlap bounds, and the signing KSKs' algorithms.
-pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
-    let base = ksr.request_policy.clone();
-    let mut algorithms: Vec<AlgorithmPolicy> = Vec::new();
-    for k in ksks {
-        let key = k.signer.dnskey();
-        let alg = k.signer.algorithm();
+/// One `<Algorithm>` entry of an IANA request or response policy per
+/// distinct algorithm and parameters among `keys` (RSA: modulus size and
+/// public exponent as the key has them; the curves: their size).
+fn algorithm_policies<'a>(keys: impl Iterator<Item = &'a crate::dnssec::Dnskey>) -> Vec<AlgorithmPolicy> {
+    let mut out: Vec<AlgorithmPolicy> = Vec::new();
+    for key in keys {
+        let Ok(alg) = crate::dnssec::Algorithm::from_number(key.algorithm) else { continue };
         let params = if alg.is_rsa() {
             let exponent = crate::dnssec::pubkey::rsa_components(&key.public_key)
                 .map(|(e, _)| e.iter().fold(0u64, |acc, b| acc.saturating_mul(256).saturating_add(*b as u64)))
@@ -489,10 +474,18 @@ pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolic
             AlgorithmParams::EdDsa { size: alg.default_bits() }
         };
         let ap = AlgorithmPolicy { algorithm: alg.number(), params };
-        if !algorithms.contains(&ap) {
-            algorithms.push(ap);
+        if !out.contains(&ap) {
+            out.push(ap);
         }
     }
+    out
+}
+
+/// The `<ResponsePolicy><KSK>` of an IANA SKR: the KSR's validity and
+/// overlap bounds, and the signing KSKs' algorithms.
+pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
+    let base = ksr.request_policy.clone();
+    let algorithms = algorithm_policies(ksks.iter().map(|k| k.signer.dnskey()));
     match base {
         Some(b) => SignaturePolicy { publish_safety: time::Duration::ZERO, algorithms, ..b },
         None => SignaturePolicy {
