@@ -148,6 +148,11 @@ pub struct Policy {
     pub parent_servers: Vec<String>,
     pub parent_poll_interval: Dur,
     pub parent_confirmations: u32,
+    /// DS or DNSKEY records of the parent zone (a file, relative to
+    /// kskit.toml): when set, a parent's DS answer counts only when it
+    /// validates from them (RFC 4035 §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_trust_anchor: Option<PathBuf>,
     /// The zone's KSK is configured as a trust anchor somewhere (RFC 5011 revocation on rollover).
     pub rfc5011: bool,
     /// KSK rollover method: double-ksk (default) or double-ds.
@@ -191,6 +196,7 @@ impl Default for Policy {
             parent_servers: vec![],
             parent_poll_interval: h(1),
             parent_confirmations: 3,
+            parent_trust_anchor: None,
             rfc5011: false,
             ksk_rollover: KskRollover::DoubleKsk,
             algorithm_rollover_to: None,
@@ -248,6 +254,9 @@ parent_servers = []
 parent_poll_interval = "1h"
 # Consecutive polls that must all see the new DS at every server.
 parent_confirmations = 3
+# DNSSEC-validate the parent's DS answers from this file of the parent
+# zone's DS or DNSKEY records (path relative to this file), e.g.:
+# parent_trust_anchor = "parent-anchor.ds"
 
 # Set when the zone's KSK is a configured trust anchor (RFC 5011 revocation).
 rfc5011 = false
@@ -292,6 +301,14 @@ impl Config {
         match self.path.as_ref().and_then(|p| p.parent()) {
             Some(base) if self.keystore.is_relative() => base.join(&self.keystore),
             _ => self.keystore.clone(),
+        }
+    }
+
+    /// A path from kskit.toml, resolved against the configuration file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        match self.path.as_ref().and_then(|c| c.parent()) {
+            Some(base) if p.is_relative() => base.join(p),
+            _ => p.to_path_buf(),
         }
     }
 

@@ -67,6 +67,12 @@ impl Knot {
 /// Starts knotd with a parent zone whose `child` delegation has `ds`
 /// records (up to 3 attempts, each on a fresh port and directory).
 fn knot(ds: &[&str]) -> Knot {
+    knot_zone(ds, false)
+}
+
+/// [`knot`], with knotd signing the parent zone itself when `signed`
+/// (automatic DNSSEC, its default policy: its own KSK and ZSK).
+fn knot_zone(ds: &[&str], signed: bool) -> Knot {
     let mut last = String::new();
     for _attempt in 0..3 {
         let dir = tempfile::tempdir().unwrap();
@@ -75,7 +81,8 @@ fn knot(ds: &[&str]) -> Knot {
         let conf = format!(
             "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
              control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
-             template:\n  - id: default\n    storage: {d}\nzone:\n  - domain: example.\n    file: example.zone\n"
+             template:\n  - id: default\n    storage: {d}\nzone:\n  - domain: example.\n    file: example.zone\n{}",
+            if signed { "    dnssec-signing: on\n" } else { "" }
         );
         let mut zone = String::from(
             "$ORIGIN example.\n$TTL 3600\n@ SOA ns1.example. hostmaster.example. 1 3600 600 86400 300\n@ NS ns1.example.\n\
@@ -467,4 +474,100 @@ fn lame_wrong_id_and_servfail_are_not_seen_and_truncation_falls_back_to_tcp() {
     for h in [h1, h2, h3, h4] {
         h.join().unwrap();
     }
+}
+
+/// Waits (bounded) until knotd serves a signed `example.` (a DNSKEY RRset).
+fn wait_signed(k: &Knot) {
+    let server: SocketAddr = k.addr().parse().unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 4096];
+    for i in 0..100u16 {
+        let mut q = Message::new(0x5000 + i, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(Name::from_ascii("example.").unwrap(), RecordType::DNSKEY));
+        let _ = sock.send_to(&q.to_vec().unwrap(), server);
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            if let Ok(m) = Message::from_vec(&buf[..n]) {
+                if m.metadata.id == 0x5000 + i && m.answers.iter().any(|r| r.record_type() == RecordType::DNSKEY) {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("knotd did not serve a signed example.:\n{}", k.log());
+}
+
+/// The DS records of knotd's KSK for `example.`, from Knot's own keymgr.
+fn knot_parent_ds(k: &Knot) -> String {
+    let o = Command::new("keymgr").arg("-c").arg(k.dir.path().join("knot.conf")).args(["example.", "ds"]).output().expect("run keymgr");
+    let out = text(&o);
+    assert!(o.status.success() && out.contains(" DS "), "keymgr ds failed:\n{out}");
+    out
+}
+
+/// With a parent trust anchor, a DS answer counts only when it validates:
+/// knotd signs the parent zone `example.`, the anchor is its KSK's DS from
+/// keymgr. Both signed servers: seen. An anchor that pins only one server's
+/// keys, or an unsigned server: not seen at that server. A delete request,
+/// or an anchor that is not above the zone: refused (exit 2).
+#[test]
+fn validated_polls_count_only_signed_answers_from_the_anchor() {
+    if !knotd_present() || !common::require_tools("Knot DNS (keymgr)", "knot", &["keymgr"], &[]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (knot_zone(&[DS_NEW], true), knot_zone(&[DS_NEW], true));
+    wait_signed(&a);
+    wait_signed(&b);
+    let plain = knot(&[DS_NEW]);
+    let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
+    let both = t.path().join("parent-both.ds");
+    std::fs::write(&both, format!("{}{}", knot_parent_ds(&a), knot_parent_ds(&b))).unwrap();
+    let only_a = t.path().join("parent-a.ds");
+    std::fs::write(&only_a, knot_parent_ds(&a)).unwrap();
+    let anchor = |p: &Path| vec!["--parent-trust-anchor".to_string(), p.display().to_string()];
+
+    let extra = anchor(&both);
+    let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (code, v, out) = poll(t.path(), &exp, &[a.addr(), b.addr()], &refs);
+    assert_eq!(code, 0, "{out}\n{}\n{}", a.log(), b.log());
+    assert_eq!(v["validated_from"], "example.");
+    for k in [&a, &b] {
+        assert!(server_entry(&v, &k.addr())["reason"].as_str().unwrap().contains("validates"), "{v}");
+    }
+
+    // The anchor pins only server a's keys: b's answer does not validate.
+    let extra = anchor(&only_a);
+    let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (code, v, out) = poll(t.path(), &exp, &[a.addr(), b.addr()], &refs);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(server_entry(&v, &a.addr())["seen"], true, "{v}");
+    let rb = server_entry(&v, &b.addr());
+    assert_eq!(rb["seen"], false, "{v}");
+    assert!(rb["reason"].as_str().unwrap().contains("trust anchor"), "{v}");
+
+    // An unsigned server holding the same DS is not seen when validating,
+    // and is seen without validation.
+    let extra = anchor(&both);
+    let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (code, v, out) = poll(t.path(), &exp, &[a.addr(), plain.addr()], &refs);
+    assert_eq!(code, 1, "{out}");
+    assert!(server_entry(&v, &plain.addr())["reason"].as_str().unwrap().contains("not validated"), "{v}");
+    let (code, _, out) = poll(t.path(), &exp, &[a.addr(), plain.addr()], &[]);
+    assert_eq!(code, 0, "{out}");
+
+    // Refused before any query: a delete cannot be validated, and the anchor must be the parent's.
+    let del = t.path().join("delete.ds");
+    std::fs::write(&del, "child.example. 3600 IN CDS 0 0 0 00\n").unwrap();
+    let (code, _, out) = poll(t.path(), &del, &[a.addr()], &refs);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("denial of existence"), "{out}");
+    let wrong = t.path().join("wrong.ds");
+    std::fs::write(&wrong, format!("child.example. 3600 IN DS {DS_NEW}\n")).unwrap();
+    let extra = anchor(&wrong);
+    let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (code, _, out) = poll(t.path(), &exp, &[a.addr()], &refs);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not above child.example."), "{out}");
 }

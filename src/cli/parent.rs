@@ -2,7 +2,7 @@
 //! at every parent authoritative server? See docs/parent.md.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
@@ -12,12 +12,13 @@ use time::OffsetDateTime;
 
 use super::{parse_time_arg, print_json, Context};
 use crate::config::Config;
-use crate::dnssec::name::to_presentation;
+use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::{parse_name, DigestType, Name};
 use crate::keys::keystore::Role;
 use crate::parent::discover::{discover_parent_servers, resolvers_from_resolv_conf};
 use crate::parent::query::{parse_server, query_all, QueryOptions};
-use crate::parent::{ds_text, judge, overall, rcode_name, ExpectedDs, Observation, Transport, Verdict};
+use crate::parent::validate::Validation;
+use crate::parent::{ds_text, judge_validated, overall, rcode_name, ExpectedDs, Observation, Transport, Verdict};
 
 #[derive(Subcommand, Debug)]
 pub enum ParentCommand {
@@ -53,6 +54,10 @@ pub struct PollArgs {
     /// Pick the SKR bundle and keys in force at this time instead of now.
     #[arg(long)]
     pub now: Option<String>,
+    /// DNSSEC-validate each server's DS answer from this file of the parent
+    /// zone's DS or DNSKEY records (default: the policy's parent_trust_anchor).
+    #[arg(long)]
+    pub parent_trust_anchor: Option<PathBuf>,
 }
 
 pub fn run(cmd: ParentCommand, ctx: &Context) -> Result<i32> {
@@ -78,6 +83,8 @@ struct PollReport {
     expected_from: String,
     delete: bool,
     expected: Vec<String>,
+    /// The parent zone whose trust anchor validated the DS answers, when validating.
+    validated_from: Option<String>,
     seen: bool,
     reason: String,
     servers: Vec<ServerReport>,
@@ -118,9 +125,10 @@ fn poll(a: PollArgs, ctx: &Context) -> Result<i32> {
         bail!("no parent servers to ask (give --server, or set parent_servers in the policy)");
     }
 
-    let opts = QueryOptions { timeout, tcp_only: a.tcp, recursion_desired: false };
-    let results = query_all(&servers, &zone, &opts);
-    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge(&zone, &expected, o)).collect();
+    let validation = parent_validation(a.parent_trust_anchor.as_deref(), cfg.as_ref(), &zone, &expected)?;
+    let opts = QueryOptions { timeout, tcp_only: a.tcp, recursion_desired: false, dnssec_ok: validation.is_some() };
+    let results = query_all(&servers, &zone, &opts, validation.as_ref().map(|v| v.parent()));
+    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge_validated(&zone, &expected, o, validation.as_ref())).collect();
     let rows: Vec<(String, &Observation, &Verdict)> =
         servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
     let all = overall(&rows);
@@ -130,6 +138,7 @@ fn poll(a: PollArgs, ctx: &Context) -> Result<i32> {
         expected_from,
         delete: expected.is_delete(),
         expected: expected.ds_text(),
+        validated_from: validation.as_ref().map(|v| to_presentation(v.parent())),
         seen: all.seen,
         reason: all.reason.clone(),
         servers: servers
@@ -157,6 +166,9 @@ fn print_text(r: &PollReport) {
     println!("Parent DS for {} (expected from {})", r.zone, r.expected_from);
     if r.delete {
         println!("  expected: no DS (RFC 8078 delete)");
+    }
+    if let Some(p) = &r.validated_from {
+        println!("  validated: DS answers must validate from the trust anchor of {p}");
     }
     for e in &r.expected {
         println!("  expected: DS {e}");
@@ -245,4 +257,31 @@ fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -
     };
     let (_, found) = discover_parent_servers(zone, &resolvers, timeout)?;
     Ok(found)
+}
+
+/// The DNSSEC validation of the parent's DS answers, when a parent trust
+/// anchor is given (`given`, else the policy's `parent_trust_anchor`): the
+/// anchor must be for a zone above `zone`, and an RFC 8078 delete cannot be
+/// confirmed by validation (kskit does not check denial of existence).
+/// Signatures are checked at the clock's time: the servers answer now.
+pub(crate) fn parent_validation(given: Option<&Path>, cfg: Option<&Config>, zone: &Name, expected: &ExpectedDs) -> Result<Option<Validation>> {
+    let path = match (given, cfg.and_then(|c| c.policy.parent_trust_anchor.as_ref().map(|p| (c, p)))) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some((c, p))) => c.resolve(p),
+        (None, None) => return Ok(None),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read the parent trust anchor {}", path.display()))?;
+    let anchor = crate::skr::checks::parse_trust_anchor(&text).with_context(|| format!("parent trust anchor {}", path.display()))?;
+    if same_name(&anchor.domain, zone) || !anchor.domain.zone_of(zone) {
+        bail!(
+            "the parent trust anchor {} is for {}, which is not above {}: give the DS or DNSKEY records of the parent zone",
+            path.display(),
+            to_presentation(&anchor.domain),
+            to_presentation(zone)
+        );
+    }
+    if expected.is_delete() {
+        bail!("a DS deletion (RFC 8078) cannot be confirmed with DNSSEC validation: kskit does not check denial of existence (NSEC/NSEC3); poll without a parent trust anchor");
+    }
+    Ok(Some(Validation { anchor, at: OffsetDateTime::now_utc().unix_timestamp().max(0) as u64 }))
 }

@@ -15,7 +15,7 @@ use crate::dnssec::name::to_presentation;
 use crate::dnssec::{parse_name, Name};
 use crate::keys::keystore::Keystore;
 use crate::parent::query::{parse_server, query_all, QueryOptions};
-use crate::parent::{judge, overall, ExpectedDs, Observation, Verdict};
+use crate::parent::{judge_validated, overall, ExpectedDs, Observation, Verdict};
 use crate::rollover::plan::{plan, CdsSet, Plan, View};
 use crate::rollover::state::{run_hooks, step, HookFailure, PollResult, StateFile, StepReport, ZoneState};
 use crate::timeutil::format_rfc3339;
@@ -320,9 +320,13 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
             Err(e) => return PollResult { seen: false, reason: e.to_string() },
         }
     }
-    let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false };
-    let results = query_all(&servers, zone, &opts);
-    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge(zone, exp, o)).collect();
+    let validation = match super::parent::parent_validation(None, Some(cfg), zone, exp) {
+        Ok(v) => v,
+        Err(e) => return PollResult { seen: false, reason: format!("{e:#}") },
+    };
+    let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false, dnssec_ok: validation.is_some() };
+    let results = query_all(&servers, zone, &opts, validation.as_ref().map(|v| v.parent()));
+    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge_validated(zone, exp, o, validation.as_ref())).collect();
     let rows: Vec<(String, &Observation, &Verdict)> =
         servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
     let all = overall(&rows);

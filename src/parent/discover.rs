@@ -83,7 +83,7 @@ pub fn discover_parent_servers(zone: &Name, resolvers: &[SocketAddr], timeout: s
     if resolvers.is_empty() {
         return Err(ParentError::Discovery("no resolver (no nameserver in /etc/resolv.conf); give --server".into()));
     }
-    let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: true };
+    let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: true, dnssec_ok: false };
     let mut candidate = zone.base_name();
     let mut names = Vec::new();
     for _ in 0..=zone.num_labels() {

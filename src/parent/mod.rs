@@ -12,10 +12,11 @@ use serde::Serialize;
 use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::presentation::format_rdata;
 use crate::dnssec::record::rtype;
-use crate::dnssec::{DigestType, Dnskey, DnssecError, Ds, Name, RData, Record};
+use crate::dnssec::{DigestType, Dnskey, DnssecError, Ds, Name, RData, Record, Rrsig};
 
 pub mod discover;
 pub mod query;
+pub mod validate;
 
 /// Errors of parent polling (bad expectations, bad server names, no servers).
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +171,12 @@ pub struct DsAnswer {
     pub authoritative: bool,
     /// DS records in the answer section owned by the zone.
     pub ds: Vec<Ds>,
+    /// RRSIGs over those DS records in the answer section (asked with DO
+    /// only when validating; empty otherwise).
+    pub rrsigs: Vec<Rrsig>,
+    /// When validating: the same server's answer for the parent zone's
+    /// DNSKEY RRset, or why there is none.
+    pub parent_keys: Option<Result<validate::KeysAnswer, String>>,
 }
 
 /// What polling one server gave.
@@ -306,17 +313,28 @@ pub fn check_ds_set(zone: &Name, a: &DsAnswer, expected: &ExpectedDs) -> Result<
 /// The verdict for one server: answered, authoritative, usable RCODE, and a
 /// DS RRset that matches the expectation. Anything else is "not seen".
 pub fn judge(zone: &Name, expected: &ExpectedDs, obs: &Observation) -> Verdict {
+    judge_validated(zone, expected, obs, None)
+}
+
+/// [`judge`], and with `validation` the DS RRset must also validate from the
+/// parent's trust anchor ([`validate::check_ds_validated`]).
+pub fn judge_validated(zone: &Name, expected: &ExpectedDs, obs: &Observation, validation: Option<&validate::Validation>) -> Verdict {
     let a = match check_answered(obs) {
         Ok(a) => a,
         Err(v) => return v,
     };
-    let checks = check_authoritative(a).and_then(|_| check_rcode(a, expected)).and_then(|_| check_ds_set(zone, a, expected));
+    let checks = check_authoritative(a)
+        .and_then(|_| check_rcode(a, expected))
+        .and_then(|_| check_ds_set(zone, a, expected))
+        .and_then(|_| validation.map_or(Ok(()), |v| validate::check_ds_validated(zone, v, a)));
     match checks {
         Err(v) => v,
         Ok(()) => Verdict {
             seen: true,
             reason: if expected.is_delete() {
                 "no DS RRset, as the delete request asks".into()
+            } else if validation.is_some() {
+                format!("DS RRset matches ({} record(s)) and validates from the parent trust anchor", a.ds.len())
             } else {
                 format!("DS RRset matches ({} record(s))", a.ds.len())
             },

@@ -13,7 +13,8 @@ use hickory_proto::serialize::binary::BinEncodable;
 
 use super::{DsAnswer, Observation, ParentError, Transport};
 use crate::dnssec::name::same_name;
-use crate::dnssec::{Ds, Name};
+use super::validate::KeysAnswer;
+use crate::dnssec::{Dnskey, Ds, Name, Rrsig};
 
 /// The EDNS(0) UDP payload size advertised (DNS Flag Day 2020 value).
 pub const EDNS_PAYLOAD: u16 = 1232;
@@ -31,6 +32,8 @@ pub struct QueryOptions {
     pub tcp_only: bool,
     /// Set RD (for a recursive resolver during discovery; never for the parent).
     pub recursion_desired: bool,
+    /// Set DO (RFC 3225) so that the server sends RRSIGs: when validating.
+    pub dnssec_ok: bool,
 }
 
 /// Why a query got no usable reply.
@@ -53,13 +56,14 @@ impl From<Failure> for Observation {
 }
 
 /// A query for `qname IN qtype` with a random id (RFC 5452 §4.3), EDNS(0)
-/// with a 1232-byte payload and DO clear; returns the id and the wire form.
-pub fn build_query(qname: &Name, qtype: RecordType, recursion_desired: bool) -> Result<(u16, Vec<u8>), ParentError> {
+/// with a 1232-byte payload and DO as given; returns the id and the wire form.
+pub fn build_query(qname: &Name, qtype: RecordType, recursion_desired: bool, dnssec_ok: bool) -> Result<(u16, Vec<u8>), ParentError> {
     let mut m = Message::query();
     m.metadata.recursion_desired = recursion_desired;
     m.add_query(Query::query(qname.clone(), qtype));
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(dnssec_ok);
     m.set_edns(edns);
     let wire = m.to_vec().map_err(|e| ParentError::Encode(e.to_string()))?;
     Ok((m.metadata.id, wire))
@@ -85,17 +89,43 @@ pub fn check_reply_matches(id: u16, qname: &Name, qtype: RecordType, reply: &Mes
     }
 }
 
-/// The DS records owned by `zone` in the answer section, with RCODE and AA.
-pub fn ds_answer(zone: &Name, reply: &Message) -> Result<DsAnswer, String> {
-    let mut ds = Vec::new();
+/// The records of type `t` owned by `owner` in the answer section, and the
+/// RRSIGs there covering them, each parsed by `parse` from its RDATA.
+fn answer_rrset<T>(owner: &Name, t: RecordType, reply: &Message, parse: impl Fn(&[u8]) -> Result<T, crate::dnssec::DnssecError>) -> Result<(Vec<T>, Vec<Rrsig>), String> {
+    let (mut set, mut sigs) = (Vec::new(), Vec::new());
     for r in &reply.answers {
-        if r.record_type() != RecordType::DS || !same_name(&r.name, zone) || r.dns_class != DNSClass::IN {
+        if !same_name(&r.name, owner) || r.dns_class != DNSClass::IN {
             continue;
         }
-        let bytes = r.data.to_bytes().map_err(|e| format!("cannot re-encode a DS record: {e}"))?;
-        ds.push(Ds::from_wire(&bytes).map_err(|e| e.to_string())?);
+        let rt = r.record_type();
+        if rt != t && rt != RecordType::RRSIG {
+            continue;
+        }
+        let bytes = r.data.to_bytes().map_err(|e| format!("cannot re-encode a {rt} record: {e}"))?;
+        if rt == t {
+            set.push(parse(&bytes).map_err(|e| e.to_string())?);
+        } else {
+            let sig = Rrsig::from_wire(&bytes).map_err(|e| e.to_string())?;
+            if sig.type_covered == u16::from(t) {
+                sigs.push(sig);
+            }
+        }
     }
-    Ok(DsAnswer { rcode: u16::from(reply.metadata.response_code), authoritative: reply.metadata.authoritative, ds })
+    Ok((set, sigs))
+}
+
+/// The DS records owned by `zone` in the answer section and their RRSIGs,
+/// with RCODE and AA.
+pub fn ds_answer(zone: &Name, reply: &Message) -> Result<DsAnswer, String> {
+    let (ds, rrsigs) = answer_rrset(zone, RecordType::DS, reply, Ds::from_wire)?;
+    Ok(DsAnswer { rcode: u16::from(reply.metadata.response_code), authoritative: reply.metadata.authoritative, ds, rrsigs, parent_keys: None })
+}
+
+/// The DNSKEY records owned by `parent` in the answer section and their
+/// RRSIGs, with RCODE and AA.
+pub fn keys_answer(parent: &Name, reply: &Message) -> Result<KeysAnswer, String> {
+    let (dnskeys, rrsigs) = answer_rrset(parent, RecordType::DNSKEY, reply, Dnskey::from_wire)?;
+    Ok(KeysAnswer { rcode: u16::from(reply.metadata.response_code), authoritative: reply.metadata.authoritative, dnskeys, rrsigs })
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -208,7 +238,7 @@ fn tcp_exchange(server: SocketAddr, id: u16, wire: &[u8], qname: &Name, qtype: R
 /// Asks `server` for `qname IN qtype`: UDP first and TCP when the reply has
 /// TC set (RFC 7766 §5), or TCP only. Each attempt has `opts.timeout`.
 pub fn exchange(server: SocketAddr, qname: &Name, qtype: RecordType, opts: &QueryOptions) -> (Transport, Result<Message, Failure>) {
-    let (id, wire) = match build_query(qname, qtype, opts.recursion_desired) {
+    let (id, wire) = match build_query(qname, qtype, opts.recursion_desired, opts.dnssec_ok) {
         Ok(q) => q,
         Err(e) => return (Transport::Udp, Err(Failure::Io(e.to_string()))),
     };
@@ -222,12 +252,27 @@ pub fn exchange(server: SocketAddr, qname: &Name, qtype: RecordType, opts: &Quer
     }
 }
 
-/// Asks one parent server for the zone's DS RRset.
-pub fn query_ds(server: SocketAddr, zone: &Name, opts: &QueryOptions) -> (Transport, Observation) {
+/// Asks one parent server for the zone's DS RRset; with `parent_keys`
+/// (validating: the parent zone's name, and `opts.dnssec_ok` set) also for
+/// that zone's DNSKEY RRset, over the same transport choice.
+pub fn query_ds(server: SocketAddr, zone: &Name, opts: &QueryOptions, parent_keys: Option<&Name>) -> (Transport, Observation) {
     let (t, r) = exchange(server, zone, RecordType::DS, opts);
     let obs = match r {
         Ok(m) => match ds_answer(zone, &m) {
-            Ok(a) => Observation::Answer(a),
+            Ok(mut a) => {
+                if let Some(parent) = parent_keys {
+                    let (_, k) = exchange(server, parent, RecordType::DNSKEY, opts);
+                    a.parent_keys = Some(match k {
+                        Ok(m) => keys_answer(parent, &m),
+                        Err(f) => Err(match f {
+                            Failure::Timeout => "timeout".to_string(),
+                            Failure::Mismatch(m) => format!("mismatched reply: {m}"),
+                            Failure::Io(e) => e,
+                        }),
+                    });
+                }
+                Observation::Answer(a)
+            }
             Err(e) => Observation::Mismatch(e),
         },
         Err(f) => f.into(),
@@ -237,9 +282,9 @@ pub fn query_ds(server: SocketAddr, zone: &Name, opts: &QueryOptions) -> (Transp
 
 /// Asks every server at once (one thread each) and returns the results in
 /// the order given.
-pub fn query_all(servers: &[SocketAddr], zone: &Name, opts: &QueryOptions) -> Vec<(Transport, Observation)> {
+pub fn query_all(servers: &[SocketAddr], zone: &Name, opts: &QueryOptions, parent_keys: Option<&Name>) -> Vec<(Transport, Observation)> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = servers.iter().map(|a| s.spawn(move || query_ds(*a, zone, opts))).collect();
+        let handles: Vec<_> = servers.iter().map(|a| s.spawn(move || query_ds(*a, zone, opts, parent_keys))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| (Transport::Udp, Observation::Error("query thread panicked".into()))))
