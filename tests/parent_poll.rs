@@ -6,137 +6,18 @@
 //! knotd missing: FAIL when CI=true, else skip with a note.
 
 mod common;
-use common::free_port;
+use common::{free_port, ParentKnot};
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::RecordType;
 
 const DS_NEW: &str = "12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
 const DS_STALE: &str = "54321 13 2 FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210";
-
-/// knotd from PATH, or /usr/sbin/knotd (Debian's place, often not in a user's PATH).
-fn knotd() -> PathBuf {
-    let sbin = Path::new("/usr/sbin/knotd");
-    let in_path = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("knotd").is_file()));
-    if !in_path && sbin.is_file() {
-        sbin.to_path_buf()
-    } else {
-        PathBuf::from("knotd")
-    }
-}
-
-fn knotd_present() -> bool {
-    let ok = Command::new(knotd()).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("knotd is not installed (Debian package knot) and CI=true: these tests must run");
-        }
-        eprintln!("note: knotd is not installed; skipping the parent polling tests against a real server");
-    }
-    ok
-}
-
-/// One knotd serving `example.`; killed when dropped.
-struct Knot {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Knot {
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("knotd.log")).unwrap_or_default()
-    }
-}
-
-/// Starts knotd with a parent zone whose `child` delegation has `ds`
-/// records (up to 3 attempts, each on a fresh port and directory).
-fn knot(ds: &[&str]) -> Knot {
-    knot_zone(ds, false)
-}
-
-/// [`knot`], with knotd signing the parent zone itself when `signed`
-/// (automatic DNSSEC, its default policy: its own KSK and ZSK).
-fn knot_zone(ds: &[&str], signed: bool) -> Knot {
-    let mut last = String::new();
-    for _attempt in 0..3 {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display().to_string();
-        let port = free_port();
-        let conf = format!(
-            "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-             control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
-             template:\n  - id: default\n    storage: {d}\nzone:\n  - domain: example.\n    file: example.zone\n{}",
-            if signed { "    dnssec-signing: on\n" } else { "" }
-        );
-        let mut zone = String::from(
-            "$ORIGIN example.\n$TTL 3600\n@ SOA ns1.example. hostmaster.example. 1 3600 600 86400 300\n@ NS ns1.example.\n\
-             ns1 A 127.0.0.9\nchild NS ns1.child.example.\nns1.child A 127.0.0.9\n",
-        );
-        for r in ds {
-            zone.push_str(&format!("child DS {r}\n"));
-        }
-        std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
-        std::fs::write(dir.path().join("example.zone"), zone).unwrap();
-        let log = std::fs::File::create(dir.path().join("knotd.log")).unwrap();
-        let child = Command::new(knotd())
-            .arg("-c")
-            .arg(dir.path().join("knot.conf"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start knotd");
-        let mut k = Knot { child, port, dir };
-        if wait_ready(&mut k) {
-            return k;
-        }
-        last = k.log();
-        // dropping `k` kills this server before the next attempt
-    }
-    panic!("knotd did not start serving example.:\n{last}");
-}
-
-/// Waits (bounded: 100 tries, 50 ms apart) until knotd answers the SOA of
-/// `example.` authoritatively; false when it exits or never answers.
-fn wait_ready(k: &mut Knot) -> bool {
-    let server: SocketAddr = k.addr().parse().unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let mut buf = [0u8; 4096];
-    for i in 0..100u16 {
-        if let Ok(Some(_)) = k.child.try_wait() {
-            return false;
-        }
-        let mut q = Message::new(0x4000 + i, MessageType::Query, OpCode::Query);
-        q.add_query(Query::query(Name::from_ascii("example.").unwrap(), RecordType::SOA));
-        let _ = sock.send_to(&q.to_vec().unwrap(), server);
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            if let Ok(m) = Message::from_vec(&buf[..n]) {
-                if m.metadata.id == 0x4000 + i && m.metadata.authoritative && m.metadata.response_code == ResponseCode::NoError {
-                    return true;
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
 
 fn kskit(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kskit"))
@@ -181,11 +62,11 @@ fn server_entry<'a>(v: &'a serde_json::Value, addr: &str) -> &'a serde_json::Val
 
 #[test]
 fn ds_absent_is_not_seen() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let k = knot(&[]);
+    let k = ParentKnot::start(&[], false);
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[k.addr()], &[]);
     assert_eq!(code, 1, "{out}\n{}", k.log());
@@ -199,11 +80,11 @@ fn ds_absent_is_not_seen() {
 
 #[test]
 fn ds_on_both_servers_is_seen_and_json_has_every_server() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = (knot(&[DS_NEW]), knot(&[DS_NEW]));
+    let (a, b) = (ParentKnot::start(&[DS_NEW], false), ParentKnot::start(&[DS_NEW], false));
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[a.addr(), b.addr()], &[]);
     assert_eq!(code, 0, "{out}");
@@ -227,11 +108,11 @@ fn ds_on_both_servers_is_seen_and_json_has_every_server() {
 
 #[test]
 fn ds_on_one_of_two_servers_is_not_seen() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = (knot(&[DS_NEW]), knot(&[]));
+    let (a, b) = (ParentKnot::start(&[DS_NEW], false), ParentKnot::start(&[], false));
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[a.addr(), b.addr()], &[]);
     assert_eq!(code, 1, "{out}");
@@ -243,11 +124,11 @@ fn ds_on_one_of_two_servers_is_not_seen() {
 
 #[test]
 fn stale_extra_ds_is_not_seen() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = (knot(&[DS_NEW, DS_STALE]), knot(&[DS_NEW, DS_STALE]));
+    let (a, b) = (ParentKnot::start(&[DS_NEW, DS_STALE], false), ParentKnot::start(&[DS_NEW, DS_STALE], false));
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[a.addr(), b.addr()], &[]);
     assert_eq!(code, 1, "{out}");
@@ -265,11 +146,11 @@ fn stale_extra_ds_is_not_seen() {
 
 #[test]
 fn silent_server_times_out_and_is_not_seen() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let a = knot(&[DS_NEW]);
+    let a = ParentKnot::start(&[DS_NEW], false);
     // bound, never read: queries to it go unanswered
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap().to_string();
@@ -287,11 +168,11 @@ fn silent_server_times_out_and_is_not_seen() {
 
 #[test]
 fn tcp_only_works() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let a = knot(&[DS_NEW]);
+    let a = ParentKnot::start(&[DS_NEW], false);
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[a.addr()], &["--tcp"]);
     assert_eq!(code, 0, "{out}");
@@ -307,11 +188,11 @@ fn tcp_only_works() {
 
 #[test]
 fn delete_request_is_seen_only_when_the_ds_is_gone() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (gone, still) = (knot(&[]), knot(&[DS_NEW]));
+    let (gone, still) = (ParentKnot::start(&[], false), ParentKnot::start(&[DS_NEW], false));
     let exp = expect_file(t.path(), &["CDS 0 0 0 00"]);
     let (code, v, out) = poll(t.path(), &exp, &[gone.addr()], &[]);
     assert_eq!(code, 0, "{out}");
@@ -323,7 +204,7 @@ fn delete_request_is_seen_only_when_the_ds_is_gone() {
 
 #[test]
 fn discovery_through_a_given_resolver_finds_the_parent_ns() {
-    if !knotd_present() {
+    if !common::knotd_present() {
         return;
     }
     // knotd answers `example. NS` with ns1.example. (A 127.0.0.9), as a
@@ -331,7 +212,7 @@ fn discovery_through_a_given_resolver_finds_the_parent_ns() {
     // nothing listens on 127.0.0.9: not seen, but the server list shows the
     // discovery worked.
     let t = tempfile::tempdir().unwrap();
-    let a = knot(&[DS_NEW]);
+    let a = ParentKnot::start(&[DS_NEW], false);
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let (code, v, out) = poll(t.path(), &exp, &[], &["--resolver", &a.addr(), "--timeout", "1"]);
     assert_eq!(code, 1, "{out}");
@@ -476,30 +357,8 @@ fn lame_wrong_id_and_servfail_are_not_seen_and_truncation_falls_back_to_tcp() {
     }
 }
 
-/// Waits (bounded) until knotd serves a signed `example.` (a DNSKEY RRset).
-fn wait_signed(k: &Knot) {
-    let server: SocketAddr = k.addr().parse().unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let mut buf = [0u8; 4096];
-    for i in 0..100u16 {
-        let mut q = Message::new(0x5000 + i, MessageType::Query, OpCode::Query);
-        q.add_query(Query::query(Name::from_ascii("example.").unwrap(), RecordType::DNSKEY));
-        let _ = sock.send_to(&q.to_vec().unwrap(), server);
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            if let Ok(m) = Message::from_vec(&buf[..n]) {
-                if m.metadata.id == 0x5000 + i && m.answers.iter().any(|r| r.record_type() == RecordType::DNSKEY) {
-                    return;
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("knotd did not serve a signed example.:\n{}", k.log());
-}
-
 /// The DS records of knotd's KSK for `example.`, from Knot's own keymgr.
-fn knot_parent_ds(k: &Knot) -> String {
+fn knot_parent_ds(k: &ParentKnot) -> String {
     let o = Command::new("keymgr").arg("-c").arg(k.dir.path().join("knot.conf")).args(["example.", "ds"]).output().expect("run keymgr");
     let out = text(&o);
     assert!(o.status.success() && out.contains(" DS "), "keymgr ds failed:\n{out}");
@@ -513,14 +372,12 @@ fn knot_parent_ds(k: &Knot) -> String {
 /// or an anchor that is not above the zone: refused (exit 2).
 #[test]
 fn validated_polls_count_only_signed_answers_from_the_anchor() {
-    if !knotd_present() || !common::require_tools("Knot DNS (keymgr)", "knot", &["keymgr"], &[]) {
+    if !common::knotd_present() || !common::require_tools("Knot DNS (keymgr)", "knot", &["keymgr"], &[]) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (a, b) = (knot_zone(&[DS_NEW], true), knot_zone(&[DS_NEW], true));
-    wait_signed(&a);
-    wait_signed(&b);
-    let plain = knot(&[DS_NEW]);
+    let (a, b) = (ParentKnot::start(&[DS_NEW], true), ParentKnot::start(&[DS_NEW], true));
+    let plain = ParentKnot::start(&[DS_NEW], false);
     let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
     let both = t.path().join("parent-both.ds");
     std::fs::write(&both, format!("{}{}", knot_parent_ds(&a), knot_parent_ds(&b))).unwrap();
