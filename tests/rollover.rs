@@ -226,6 +226,7 @@ struct Setup {
     dir: PathBuf,
     plan: Plan,
     hook_log: PathBuf,
+    zone: String,
 }
 
 fn meta(zone: &str, id: &str, role: Role, key: &SoftKey, created: T) -> KeyMeta {
@@ -247,6 +248,13 @@ fn meta(zone: &str, id: &str, role: Role, key: &SoftKey, created: T) -> KeyMeta 
 }
 
 fn setup(hook_exit: i32) -> Setup {
+    setup_for("example.", hook_exit)
+}
+
+/// A keystore for `zone` with a KSK rolled every 120 days (ksk-a, then
+/// ksk-b) and one ZSK, two parent confirmations an hour apart, and a hook
+/// that logs every state change and exits `hook_exit`.
+fn setup_for(zone: &str, hook_exit: i32) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let hook_log = dir.join("hook.log");
@@ -255,12 +263,12 @@ fn setup(hook_exit: i32) -> Setup {
         hook_log.display()
     );
     let cfg = format!(
-        "zones = [\"example.\"]\nkeystore = \"keystore\"\n[policy]\nksk = {{ algorithm = \"ECDSAP256SHA256\", lifetime = \"120d\" }}\nzsk = {{ algorithm = \"ECDSAP256SHA256\", lifetime = \"0d\" }}\nparent_confirmations = 2\nparent_poll_interval = \"1h\"\nhook = {hook:?}\n"
+        "zones = [\"{zone}\"]\nkeystore = \"keystore\"\n[policy]\nksk = {{ algorithm = \"ECDSAP256SHA256\", lifetime = \"120d\" }}\nzsk = {{ algorithm = \"ECDSAP256SHA256\", lifetime = \"0d\" }}\nparent_confirmations = 2\nparent_poll_interval = \"1h\"\nparent_servers = []\nhook = {hook:?}\n"
     );
     std::fs::write(dir.join("kskit.toml"), cfg).unwrap();
     let mut ks = Keystore::init(&dir.join("keystore")).unwrap();
     let cfgd = kskit::config::Config::load(&dir.join("kskit.toml")).unwrap();
-    let pl0 = plan("example.", &cfgd.policy, &[], t0(), t0() + Duration::days(200)).unwrap();
+    let pl0 = plan(zone, &cfgd.policy, &[], t0(), t0() + Duration::days(200)).unwrap();
     for (id, role) in [("ksk-a", Role::Ksk), ("zsk-a", Role::Zsk), ("ksk-b", Role::Ksk)] {
         let slot = match id {
             "ksk-a" => pl0.key("new-ksk-1").unwrap(),
@@ -268,13 +276,13 @@ fn setup(hook_exit: i32) -> Setup {
             _ => pl0.key("new-ksk-2").unwrap(),
         };
         let k = soft::generate(Algorithm::EcdsaP256Sha256, None, role.flags()).unwrap();
-        let mut m = meta("example.", id, role, &k, t0() - Duration::days(1));
+        let mut m = meta(zone, id, role, &k, t0() - Duration::days(1));
         m.timing = KeyTiming { publish: slot.publish, active: slot.active, retire: slot.retire, remove: slot.remove, revoke: None };
         ks.add(m).unwrap();
     }
-    let plan = plan("example.", &cfgd.policy, ks.keys(), t0(), t0() + Duration::days(200)).unwrap();
+    let plan = plan(zone, &cfgd.policy, ks.keys(), t0(), t0() + Duration::days(200)).unwrap();
     assert!(plan.key("ksk-a").is_some() && plan.key("ksk-b").is_some(), "{:?}", plan.keys);
-    Setup { _tmp: tmp, dir, plan, hook_log }
+    Setup { _tmp: tmp, dir, plan, hook_log, zone: zone.to_string() }
 }
 
 fn kskit(dir: &Path, args: &[&str]) -> Output {
@@ -300,7 +308,7 @@ fn state(s: &Setup) -> serde_json::Value {
 }
 
 fn key_state(s: &Setup, id: &str) -> String {
-    state(s)["zones"]["example."]["keys"][id]["state"].as_str().unwrap_or("planned").to_string()
+    state(s)["zones"][s.zone.as_str()]["keys"][id]["state"].as_str().unwrap_or("planned").to_string()
 }
 
 /// A `kskit parent poll --json` result for the DS of `ids` at two servers,
@@ -616,4 +624,87 @@ fn delv_validates_the_published_state_at_key_instants() {
     }
     eprintln!("delv validated {} key instants", instants.len());
     assert!(algorithms_seen.len() == 2, "the instants cover both algorithms' DS: {algorithms_seen:?}");
+}
+
+/// `rollover step` polling real parent servers: knotd instances on
+/// 127.0.0.1 serve `example.` with the `child.example.` delegation and are
+/// the policy's `parent_servers`. The new DS on one of two servers, absent
+/// from one, or behind a server that never answers holds the rollover back;
+/// on both servers it is confirmed after `parent_confirmations` (2)
+/// consecutive polls, and the old KSK goes once DS TTL + parent propagation
+/// delay have passed since the confirmation.
+#[test]
+fn step_polls_real_parent_servers_and_completes_the_rollover() {
+    if !common::knotd_present() {
+        return;
+    }
+    let s = setup_for("child.example.", 0);
+    let ks = Keystore::open(&s.dir.join("keystore")).unwrap();
+    let child = parse_name("child.example.").unwrap();
+    let ds_of = |id: &str| kskit::parent::ds_text(&ks.get(id).unwrap().dnskey().unwrap().ds(&child, DigestType::Sha256));
+    let (ds_a, ds_b) = (ds_of("ksk-a"), ds_of("ksk-b"));
+    let servers = |addrs: &[String]| {
+        let conf = s.dir.join("kskit.toml");
+        let c = std::fs::read_to_string(&conf).unwrap();
+        let old = c.lines().find(|l| l.starts_with("parent_servers = ")).unwrap().to_string();
+        let list: Vec<String> = addrs.iter().map(|a| format!("{a:?}")).collect();
+        std::fs::write(&conf, c.replace(&old, &format!("parent_servers = [{}]", list.join(", ")))).unwrap();
+    };
+    let live = |now: T| -> serde_json::Value {
+        let now = kskit::timeutil::format_rfc3339(now);
+        let o = kskit(&s.dir, &["--json", "rollover", "step", "--now", now.as_str(), "--timeout", "1"]);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{}", String::from_utf8_lossy(&o.stderr)))
+    };
+    let observed = |v: &serde_json::Value| (v["report"]["observation"]["seen"].as_bool(), v["report"]["observation"]["reason"].as_str().unwrap_or("").to_string());
+
+    // The first KSK's DS at both servers: confirmed after two polls.
+    let (a1, b1) = (common::ParentKnot::start(&[&ds_a], false), common::ParentKnot::start(&[&ds_a], false));
+    servers(&[a1.addr(), b1.addr()]);
+    live(t0());
+    assert_eq!(key_state(&s, "ksk-a"), "ds-submitted");
+    let v = live(t0() + Duration::hours(1));
+    assert_eq!(key_state(&s, "ksk-a"), "ds-seen", "{v}");
+    drop((a1, b1));
+
+    let new = s.plan.key("ksk-b").unwrap().clone();
+    let old_retire = s.plan.key("ksk-a").unwrap().retire.unwrap();
+    let r = new.ds_submit.unwrap();
+    live(new.publish.unwrap());
+    assert_eq!(key_state(&s, "ksk-b"), "active");
+
+    // DS swap: the new DS at one server, absent from the other: not seen.
+    let (a2, b2) = (common::ParentKnot::start(&[&ds_b], false), common::ParentKnot::start(&[], false));
+    servers(&[a2.addr(), b2.addr()]);
+    let v = live(r);
+    assert_eq!(key_state(&s, "ksk-b"), "ds-submitted", "{v}");
+    let (seen, why) = observed(&v);
+    assert_eq!(seen, Some(false), "{v}");
+    assert!(why.contains("no DS"), "{v}");
+
+    // The new DS at one server, the other never answers: not seen either.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    servers(&[a2.addr(), silent_addr.clone()]);
+    let v = live(r + Duration::hours(1));
+    let (seen, why) = observed(&v);
+    assert_eq!(seen, Some(false), "{v}");
+    assert!(why.contains("timeout"), "{v}");
+    assert_eq!(key_state(&s, "ksk-b"), "ds-submitted");
+    drop((a2, b2, silent));
+
+    // The new DS at both servers: two consecutive polls confirm it.
+    let (a3, b3) = (common::ParentKnot::start(&[&ds_b], false), common::ParentKnot::start(&[&ds_b], false));
+    servers(&[a3.addr(), b3.addr()]);
+    let v = live(r + Duration::hours(2));
+    assert_eq!(v["report"]["observation"]["consecutive"], 1, "{v}");
+    assert_eq!(key_state(&s, "ksk-b"), "ds-submitted");
+    let v = live(r + Duration::hours(3));
+    assert_eq!(key_state(&s, "ksk-b"), "ds-seen", "{v}\n{}\n{}", a3.log(), b3.log());
+    // The old KSK goes at its planned time, which is after confirmation + DS TTL + propagation.
+    assert!(old_retire >= r + Duration::hours(3) + Duration::days(1) + Duration::hours(1));
+    let v = live(old_retire - Duration::minutes(1));
+    assert_eq!(key_state(&s, "ksk-a"), "ds-withdrawn", "{v}");
+    let v = live(old_retire);
+    assert!(["retired", "removed"].contains(&key_state(&s, "ksk-a").as_str()), "{v}");
 }
