@@ -324,6 +324,14 @@ fn pregenerate_reschedules_the_old_zsk_once_and_refuses_late_old_keys() {
     assert!(again.contains("already scheduled"), "{again}");
     assert_eq!(zsks(&z), after);
 
+    // Changing the ZSK algorithm without a rollover is refused, by name.
+    let z3 = common::kskit_init(tmp.path(), "z3", "example.com.");
+    ok(run_kskit(&z3, &["zsk", "pregenerate", "--from", &fmt(t0), "--until", &fmt(t0 + Duration::days(30))]), "pregenerate z3");
+    set_line(&z3, "zsk = ", r#"zsk = { algorithm = "ED25519", lifetime = "90d" }"#);
+    let o = run_kskit(&z3, &["zsk", "pregenerate", "--until", &fmt(t0 + Duration::days(200))]);
+    let msg = text(&o);
+    assert!(!o.status.success() && msg.contains("needs an algorithm rollover"), "{msg}");
+
     // A ZSK of the old algorithm that would start after S is refused, by name.
     let z2 = common::kskit_init(tmp.path(), "z2", "example.com.");
     set_line(&z2, "zsk = ", r#"zsk = { algorithm = "ECDSAP256SHA256", lifetime = "30d" }"#);

@@ -68,6 +68,14 @@ fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
         return report(ctx, &zone_text, until, &done);
     }
     let existing = scheduled_zsks(ks.keys(), &zone_text);
+    if let Some(k) = existing.last().filter(|k| k.algorithm != cfg.policy.zsk.algorithm) {
+        bail!(
+            "ZSK {} of {zone_text} uses {}, but the policy's zsk algorithm is {}: changing the algorithm needs an algorithm rollover (set algorithm_rollover_to and algorithm_rollover_start; docs/rollover.md)",
+            k.id,
+            k.algorithm,
+            cfg.policy.zsk.algorithm
+        );
+    }
     let (first_active, successor) = match existing.last() {
         Some(k) => match k.timing.retire {
             Some(r) => (r, true),
