@@ -189,6 +189,50 @@ fn pregenerate_loop(c: &mut Ctx, root: &Path) {
     }
 }
 
+/// `kskit zsk pregenerate` after an algorithm rollover was configured (it
+/// makes the new algorithm's keys and reschedules the old ZSK: several
+/// writes) killed at random; the rerun must reach the same schedule as an
+/// uninterrupted run.
+fn pregenerate_rollover_loop(c: &mut Ctx, root: &Path) {
+    let t0 = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).replace_time(time::Time::MIDNIGHT);
+    let fmt = kskit::timeutil::format_rfc3339;
+    let prepare = |c: &Ctx, name: &str| -> std::path::PathBuf {
+        let dir = kskit_init(root, name, "example.com.");
+        let base = ["zsk", "pregenerate", "--from", &fmt(t0), "--until", &fmt(t0 + time::Duration::days(30)), "--recipient", &c.recipient];
+        ok(run_kskit(&dir, &base), "zsk pregenerate before the rollover");
+        let conf = dir.join("kskit.toml");
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let text = text
+            .replace("# algorithm_rollover_to = \"ECDSAP256SHA256\"", "algorithm_rollover_to = \"ED25519\"")
+            .replace("# algorithm_rollover_start = \"2027-07-01T00:00:00Z\"", &format!("algorithm_rollover_start = \"{}\"", fmt(t0 + time::Duration::days(20))));
+        assert!(text.contains("algorithm_rollover_to = \"ED25519\""), "kskit.toml template changed");
+        std::fs::write(&conf, text).unwrap();
+        dir
+    };
+    let roll = |c: &Ctx, dir: &Path| {
+        let mut k = kskit(dir);
+        k.args(["zsk", "pregenerate", "--until", &fmt(t0 + time::Duration::days(300)), "--recipient", &c.recipient]);
+        k
+    };
+    let schedule = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = common::key_list(dir).iter().map(|k| format!("{} {}", k["algorithm"], k["timing"])).collect();
+        v.sort();
+        v
+    };
+    let d0 = prepare(c, "roll-measure");
+    let full = c.measure(&mut roll(c, &d0), "zsk pregenerate with an algorithm rollover");
+    let want = schedule(&d0);
+    assert!(want.iter().any(|k| k.contains("ED25519")), "no ED25519 ZSK: {want:?}");
+    for i in 0..12 {
+        let dir = prepare(c, &format!("roll-{i}"));
+        c.spawn_and_kill(&mut roll(c, &dir), full);
+        let ctx = format!("zsk pregenerate with an algorithm rollover #{i}");
+        c.check_keystore(&dir, &ctx);
+        ok(common::output(&mut roll(c, &dir)), &format!("{ctx}: pregenerate after the kill"));
+        assert_eq!(schedule(&dir), want, "{ctx}: the rerun did not reach the uninterrupted schedule");
+    }
+}
+
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest as _;
     data_encoding::HEXUPPER.encode(&sha2::Sha256::digest(data))
@@ -313,6 +357,7 @@ fn kill_9_leaves_old_or_new_state() {
     let mut c = Ctx::new();
     generate_loop(&mut c, tmp.path());
     pregenerate_loop(&mut c, tmp.path());
+    pregenerate_rollover_loop(&mut c, tmp.path());
     import_loop(&mut c, tmp.path());
     rollover_loop(&mut c, tmp.path());
     eprintln!("crash_safety: {} runs killed, {} finished before the kill", c.kills, c.finished);
