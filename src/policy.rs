@@ -121,6 +121,21 @@ pub struct ZskSlot {
     pub remove: OffsetDateTime,
 }
 
+impl ZskSlot {
+    /// The slot as a keystore key's timing; with a zero ZSK lifetime the key
+    /// never retires (no retire or remove time).
+    pub fn timing(&self, p: &Policy) -> crate::keys::keystore::KeyTiming {
+        let ends = p.zsk.lifetime.0 > Duration::ZERO;
+        crate::keys::keystore::KeyTiming {
+            publish: Some(self.publish),
+            active: Some(self.active),
+            retire: ends.then_some(self.retire),
+            remove: ends.then_some(self.remove),
+            revoke: None,
+        }
+    }
+}
+
 /// The ZSK pre-publish schedule from `first_active` (when the first new key
 /// must sign; `first_is_successor` when a key is already active then, so the
 /// first new key is pre-published too) until keys are published up to

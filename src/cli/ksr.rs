@@ -186,8 +186,8 @@ pub fn run(cmd: KsrCommand, ctx: &Context) -> Result<i32> {
 /// The request policy of a kskit KSR: the policy's timings, and one entry
 /// per algorithm (and RSA modulus size) among the KSR's ZSKs — two during an
 /// algorithm rollover (RFC 6781 §4.1.4).
-pub fn request_policy(p: &Policy, zsks: &[crate::dnssec::Dnskey]) -> SignaturePolicy {
-    let algorithms = algorithm_policies(zsks.iter());
+pub fn request_policy<'a>(p: &Policy, zsks: impl Iterator<Item = &'a crate::dnssec::Dnskey>) -> SignaturePolicy {
+    let algorithms = algorithm_policies(zsks);
     let overlap = p.signature_validity.0 - p.bundle_interval.0;
     SignaturePolicy {
         publish_safety: p.publish_safety.0,
@@ -246,7 +246,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
         bundle_interval: cfg.policy.bundle_interval.0,
         signature_validity: cfg.policy.signature_validity.0,
         dnskey_ttl: cfg.policy.dnskey_ttl.0.whole_seconds() as u32,
-        request_policy: Some(request_policy(&cfg.policy, &zsks.iter().map(|z| z.dnskey.clone()).collect::<Vec<_>>())),
+        request_policy: Some(request_policy(&cfg.policy, zsks.iter().map(|z| &z.dnskey))),
     };
     let mut ksr = generate_ksr(&params, &zsks)?;
     if format == Format::Text {

@@ -270,7 +270,7 @@ pub(crate) fn parent_validation(given: Option<&Path>, cfg: Option<&Config>, zone
         (None, Some((c, p))) => c.resolve(p),
         (None, None) => return Ok(None),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read the parent trust anchor {}", path.display()))?;
+    let text = String::from_utf8(super::read_file(&path)?).with_context(|| format!("the parent trust anchor {} is not text", path.display()))?;
     let anchor = crate::skr::checks::parse_trust_anchor(&text).with_context(|| format!("parent trust anchor {}", path.display()))?;
     if same_name(&anchor.domain, zone) || !anchor.domain.zone_of(zone) {
         bail!(

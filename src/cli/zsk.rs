@@ -91,16 +91,7 @@ fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
         for s in &slots {
             let key = soft::generate(cfg.policy.zsk.algorithm, cfg.policy.zsk.bits, Role::Zsk.flags())?;
             // Key and schedule in one keys.json write (a kill between two writes left an unscheduled ZSK).
-            // A zero ZSK lifetime: one key that never retires.
-            let ends = cfg.policy.zsk.lifetime.0 > time::Duration::ZERO;
-            let timing = KeyTiming {
-                publish: Some(s.publish),
-                active: Some(s.active),
-                retire: ends.then_some(s.retire),
-                remove: ends.then_some(s.remove),
-                revoke: None,
-            };
-            let meta = ks.store_soft_key_timed(&key, &zone, Role::Zsk, &enc, now, timing)?;
+            let meta = ks.store_soft_key_timed(&key, &zone, Role::Zsk, &enc, now, s.timing(&cfg.policy))?;
             made.push(meta);
         }
     }
@@ -193,13 +184,7 @@ fn pregenerate_algorithm_rollover(
             if s.active >= ar.start && (i != 0 || successor) {
                 break;
             }
-            let t = KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None };
-            if p.zsk.lifetime.0 <= time::Duration::ZERO {
-                // A key that never retires (zsk lifetime 0d).
-                wanted.push((old_alg, KeyTiming { retire: None, remove: None, ..t }));
-                break;
-            }
-            wanted.push((old_alg, t));
+            wanted.push((old_alg, s.timing(p)));
         }
     }
     // 2. The key active at the start stays published until the old DNSKEYs

@@ -586,9 +586,7 @@ pub fn new_algorithm_zsks(p: &Policy, ar: &AlgorithmRollover, until: T) -> Vec<K
     first.retire = Some(next);
     first.remove = Some(next + round_up(zsk_retire_interval(p), iv));
     let mut out = vec![first];
-    for s in zsk_schedule(p, next, true, until) {
-        out.push(KeyTiming { publish: Some(s.publish), active: Some(s.active), retire: Some(s.retire), remove: Some(s.remove), revoke: None });
-    }
+    out.extend(zsk_schedule(p, next, true, until).iter().map(|s| s.timing(p)));
     out
 }
 
@@ -625,7 +623,7 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         b.key(k0)?.ds_withdraw = Some(anchor);
     }
 
-    let alg = if delete { None } else { algorithm_rollover(p, anchor) };
+    let alg = algorithm_rollover(p, anchor);
     if let Some(ar) = &alg {
         if ar.to == ksk_alg && ar.to == zsk_alg {
             return Err(PlanError::Policy(format!("algorithm_rollover_to {} is the keys' algorithm already", ar.to)));
