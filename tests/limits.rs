@@ -13,8 +13,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::{kskit_init, s};
 use kskit::formats::{parse_ksr_any, parse_skr_any, FormatError, MAX_INPUT};
@@ -40,29 +40,9 @@ fn run_bounded(dir: &Path, args: &[&str]) -> Bounded {
         .current_dir(dir)
         .env_remove("KSKIT_CONFIG")
         .env_remove("KSKIT_PIN")
-        .env("KSKIT_PASSPHRASE", common::PASSPHRASE)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn sh");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if start.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kskit {args:?} did not finish within {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read as _;
-        let _ = e.read_to_string(&mut stderr);
-    }
-    Bounded { code: status.code(), stderr }
+        .env("KSKIT_PASSPHRASE", common::PASSPHRASE);
+    let (code, stderr) = common::run_with_guard(&mut c, HANG_GUARD, &format!("kskit {args:?}"));
+    Bounded { code, stderr }
 }
 
 /// Asserts a bounded run was refused with exit 2 (a clean error, not a crash

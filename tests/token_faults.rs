@@ -22,8 +22,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::{kskit_init, ok, output, require_tools, s, SoftHsm, SOFTHSM_MODULE, USER_PIN};
 
@@ -89,32 +89,11 @@ impl Setup {
         c.args(["ksr", "sign", s(&self.ksr), "--ksk", ksk, "-o", s(&skr), "--yes"])
             .args(extra_args)
             .env("SLOWSHIM_LOGIN_COUNT", &self.logins)
-            .env("SLOWSHIM_MODULE", SOFTHSM_MODULE)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env("SLOWSHIM_MODULE", SOFTHSM_MODULE);
         for (k, v) in env {
             c.env(k, v);
         }
-        let mut child = c.spawn().expect("spawn kskit");
-        let start = Instant::now();
-        let status = loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                break st;
-            }
-            if start.elapsed() > HANG_GUARD {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("kskit ksr sign with {env:?} did not end within {HANG_GUARD:?}: the token timeout did not work");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use std::io::Read as _;
-            let _ = e.read_to_string(&mut stderr);
-        }
-        (status.code(), stderr)
+        common::run_with_guard(&mut c, HANG_GUARD, &format!("kskit ksr sign with {env:?} (the token timeout did not work)"))
     }
 
     /// C_Login calls the shim counted.

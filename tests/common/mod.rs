@@ -418,3 +418,29 @@ impl ParentKnot {
         false
     }
 }
+
+/// Spawns `cmd` (stdin and stdout null, stderr piped) and waits for it, at
+/// most `guard`: past that the child is killed and the test fails with
+/// `what`. Returns the exit code and stderr.
+pub fn run_with_guard(cmd: &mut Command, guard: std::time::Duration, what: &str) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > guard {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {guard:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    (status.code(), stderr)
+}
