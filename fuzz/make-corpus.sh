@@ -64,6 +64,67 @@ done
 printf '%s' 'pkcs11:token=KSK%20token;object=ksk-2026;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin&timeout=30' >"$corpus/keyref/uri-full"
 printf '%s' 'pkcs11:slot-id=0;id=%01%02%ab?module-name=softhsm2' >"$corpus/keyref/uri-id"
 printf '%s' 'file:///var/lib/kskit/private/ksk.age' >"$corpus/keyref/file"
+# KeyTrap-shaped seeds (CVE-2023-50387; docs/security.md): the demo KSR and
+# SKR with one bundle grown by 60 DNSKEYs that all share the key tag of a
+# key already there (public keys made to collide, not valid points) and 60
+# junk RRSIGs naming that tag, so the fuzzers start next to the inputs the
+# verification limits are for.
+if command -v python3 >/dev/null 2>&1; then
+    python3 - "$work" "$corpus" <<'PY'
+import base64, random, re, sys
+work, corpus = sys.argv[1], sys.argv[2]
+rnd = random.Random(50387)
+def tag(rdata):
+    ac = 0
+    for i, b in enumerate(rdata):
+        ac += b if i & 1 else b << 8
+    return (ac + (ac >> 16)) & 0xFFFF
+def colliding(flags, alg, want, n):
+    out = []
+    while len(out) < n:
+        key = bytearray(rnd.randbytes(64))
+        head = bytes([flags >> 8, flags & 0xFF, 3, alg])
+        a = tag(head + bytes(key[:62]) + b"\0\0")
+        start = (want - a) & 0xFFFF
+        for w in [(start + d) & 0xFFFF for d in (0, -1, 1, -2, 2)] + list(range(65536)):
+            key[62], key[63] = w >> 8, w & 0xFF
+            if tag(head + bytes(key)) == want:
+                out.append(bytes(key))
+                break
+    return out
+def first_key(text):
+    m = re.search(r"DNSKEY\s+(\d+)\s+3\s+(\d+)\s+(\([A-Za-z0-9+/=\s]+\)|[A-Za-z0-9+/=]+)", text)
+    flags, alg = int(m.group(1)), int(m.group(2))
+    pk = base64.b64decode("".join(m.group(3).strip("()").split()))
+    return flags, alg, tag(bytes([flags >> 8, flags & 0xFF, 3, alg]) + pk)
+def junk_sig(alg, kt, zone):
+    return "%s 3600 RRSIG DNSKEY %d %d 3600 20300201000000 20300101000000 %d %s %s" % (
+        zone, alg, zone.strip(".").count(".") + 1, kt, zone, base64.b64encode(rnd.randbytes(64)).decode())
+for name, kind in (("request.ksr.txt", "text_ksr"), ("response.skr.txt", "text_skr")):
+    text = open(f"{work}/text/{name}").read()
+    flags, alg, kt = first_key(text)
+    zone = re.search(r"^(\S+)\s+\d+\s+DNSKEY", text, re.M).group(1)
+    lines = ["%s 3600 DNSKEY %d 3 %d %s" % (zone, flags, alg, base64.b64encode(k).decode()) for k in colliding(flags, alg, kt, 60)]
+    if kind == "text_skr":
+        lines += [junk_sig(alg, kt, zone) for _ in range(60)]
+    # After the first bundle header.
+    i = text.index("\n", text.index(";; ")) + 1
+    open(f"{corpus}/{kind}/keytrap.txt", "w").write(text[:i] + "\n".join(lines) + "\n" + text[i:])
+for name, kind, bundle in (("request.ksr.xml", "iana_ksr", "RequestBundle"), ("response.skr.xml", "iana_skr", "ResponseBundle")):
+    xml = open(f"{work}/iana/{name}").read()
+    m = re.search(r"<Key [^>]*keyTag=\"(\d+)\"[^>]*>\s*<TTL>(\d+)</TTL>\s*<Flags>(\d+)</Flags>\s*<Protocol>3</Protocol>\s*<Algorithm>(\d+)</Algorithm>", xml)
+    kt, ttl, flags, alg = (int(g) for g in m.groups())
+    zone = re.search(r'domain="([^"]+)"', xml).group(1)
+    keys = "".join('<Key keyIdentifier="trap%d" keyTag="%d"><TTL>%d</TTL><Flags>%d</Flags><Protocol>3</Protocol><Algorithm>%d</Algorithm><PublicKey>%s</PublicKey></Key>\n'
+                   % (n, kt, ttl, flags, alg, base64.b64encode(k).decode()) for n, k in enumerate(colliding(flags, alg, kt, 60)))
+    sigs = "".join('<Signature keyIdentifier="trap%d"><TTL>%d</TTL><TypeCovered>DNSKEY</TypeCovered><Algorithm>%d</Algorithm><Labels>%d</Labels><OriginalTTL>%d</OriginalTTL><SignatureExpiration>2030-02-01T00:00:00+00:00</SignatureExpiration><SignatureInception>2030-01-01T00:00:00+00:00</SignatureInception><KeyTag>%d</KeyTag><SignersName>%s</SignersName><SignatureData>%s</SignatureData></Signature>\n'
+                   % (n, ttl, alg, zone.strip(".").count(".") + 1, ttl, kt, zone, base64.b64encode(rnd.randbytes(64)).decode()) for n in range(60))
+    i = xml.index("</%s>" % bundle)
+    open(f"{corpus}/{kind}/keytrap.xml", "w").write(xml[:i] + keys + sigs + xml[i:])
+PY
+else
+    echo "note: python3 missing: no KeyTrap-shaped seeds" >&2
+fi
 # Parent replies (parent_reply): a knotd that signs `example.` (with a
 # `child` delegation and DS) answers the DS and DNSKEY queries kskit makes;
 # each seed is a 2-byte length, the DS reply, then the DNSKEY reply.

@@ -37,7 +37,7 @@ fn zone_text(skr: &Skr) -> String {
 /// The end of a bundle (its expiration, or its DNSKEY signatures' earliest
 /// expiration in the text format), or an error when it has neither.
 pub fn bundle_end(skr: &Skr, b: &ResponseBundle) -> Result<OffsetDateTime, ExportError> {
-    response_bundle_end(b).ok_or_else(|| ExportError::NoEnd { zone: zone_text(skr), id: b.id.clone() })
+    response_bundle_end(b).ok_or_else(|| ExportError::NoEnd { zone: zone_text(skr), id: crate::markup::terminal_safe(&b.id) })
 }
 
 /// The end of a bundle as RFC 3339 text, `unknown` without one.

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::to_presentation;
 use crate::export::{bind_skr, bundle_in_force, knot_skr, response_end_text, skr_end, zonefile_records};
+use crate::markup::terminal_safe;
 use crate::timeutil::format_rfc3339;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +70,7 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
         Target::Zonefile => {
             let mut s = format!(
                 "; {zone_text} DNSKEY, CDNSKEY and CDS from the SKR bundle {} in force at {} (until {}),\n; exported by kskit {} from {}\n",
-                bundle.id,
+                terminal_safe(&bundle.id),
                 format_rfc3339(at),
                 response_end_text(bundle),
                 env!("CARGO_PKG_VERSION"),
@@ -93,7 +94,7 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
                 "bundle": bundle.id, "bundle_until": response_end_text(bundle), "skr_until": format_rfc3339(skr_end(&skr)?),
             }))?;
         } else {
-            eprintln!("wrote {} ({zone_text}, bundle {} in force at {})", p.display(), bundle.id, format_rfc3339(at));
+            eprintln!("wrote {} ({zone_text}, bundle {} in force at {})", p.display(), terminal_safe(&bundle.id), format_rfc3339(at));
         }
     }
     Ok(0)

@@ -206,7 +206,7 @@ fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, 
             .with_context(|| format!("the imported SKR {} has no bundle in force at {}", path.display(), crate::timeutil::format_rfc3339(now)))?;
         if !bundle.cds.is_empty() || !bundle.cdnskey.is_empty() {
             let e = ExpectedDs::from_cds(zone, &bundle.cds, &bundle.cdnskey, digests)?;
-            return Ok((e, format!("SKR {} bundle {}", path.display(), bundle.id)));
+            return Ok((e, format!("SKR {} bundle {}", path.display(), crate::markup::terminal_safe(&bundle.id))));
         }
     }
     let ks = ctx.keystore()?;

@@ -15,6 +15,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use super::fields::{self, id_ok, key_identifier_ok, ID_RULE, KEY_IDENTIFIER_RULE};
 use super::{check_size, FormatError};
 use crate::dnssec::name::{parse_name, to_presentation};
 use crate::dnssec::record::rtype;
@@ -29,6 +30,10 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_TEXT: usize = 1024 * 1024;
 
 type Result<T> = std::result::Result<T, FormatError>;
+
+// The check ids of the field syntax rules (crate::ksr::checks, crate::skr::checks).
+const KSR_FIELD_SYNTAX: &str = "KSR-FIELD-SYNTAX";
+const SKR_FIELD_SYNTAX: &str = "SKR-FIELD-SYNTAX";
 
 // ---------------------------------------------------------------------------
 // A small element tree, built with the security limits applied.
@@ -231,7 +236,8 @@ impl<'a> Node<'a> {
 
     fn child_path(&self, c: &Elem, index: usize, count: usize) -> String {
         match c.attrs.iter().find(|(k, _)| k == "id") {
-            Some((_, id)) if c.name.ends_with("Bundle") => format!("{}/{}[@id='{}']", self.path, c.name, id),
+            // An id outside the safe syntax is never quoted in a path (it is refused with its own error).
+            Some((_, id)) if c.name.ends_with("Bundle") && id_ok(id) => format!("{}/{}[@id='{}']", self.path, c.name, id),
             _ if count > 1 => format!("{}/{}[{}]", self.path, c.name, index + 1),
             _ => format!("{}/{}", self.path, c.name),
         }
@@ -332,9 +338,11 @@ fn list(names: &[&str]) -> String {
     names.iter().map(|n| format!("<{n}>")).collect::<Vec<_>>().join(", ")
 }
 
+/// At most 60 characters of input text, terminal-safe (no control characters).
 fn excerpt(s: &str) -> String {
     let t: String = s.chars().take(60).collect();
-    if t.len() < s.len() {
+    let t = crate::markup::terminal_safe(&t);
+    if s.chars().nth(60).is_some() {
         format!("{t}…")
     } else {
         t
@@ -398,11 +406,31 @@ fn parse_policy(n: &Node) -> Result<SignaturePolicy> {
     })
 }
 
-fn parse_key(n: &Node) -> Result<BundleKey> {
+/// The `keyIdentifier` attribute of `n` (`""` when absent), refused unless
+/// it has the safe syntax of [`fields::key_identifier_ok`].
+fn key_identifier(n: &Node, check: &str) -> Result<Option<String>> {
+    match n.opt_attr("keyIdentifier") {
+        None => Ok(None),
+        Some(v) if key_identifier_ok(v) => Ok(Some(v.to_string())),
+        Some(v) => Err(n.err(fields::refusal(check, "keyIdentifier", v, KEY_IDENTIFIER_RULE))),
+    }
+}
+
+/// An id attribute (of `<KSR>` or a bundle), refused unless it has the safe
+/// syntax of [`fields::id_ok`].
+fn id_attr(n: &Node, check: &str, what: &str) -> Result<String> {
+    let v = n.attr("id")?;
+    if !id_ok(v) {
+        return Err(n.err(fields::refusal(check, what, v, ID_RULE)));
+    }
+    Ok(v.to_string())
+}
+
+fn parse_key(n: &Node, check: &str) -> Result<BundleKey> {
     n.check_attrs(&["keyIdentifier", "keyTag"])?;
     n.check_children(&["TTL", "Flags", "Protocol", "Algorithm", "PublicKey"])?;
     Ok(BundleKey {
-        key_identifier: n.opt_attr("keyIdentifier").unwrap_or("").to_string(),
+        key_identifier: key_identifier(n, check)?.unwrap_or_default(),
         key_tag: n.attr_num("keyTag")?,
         ttl: n.child_num("TTL")?,
         dnskey: Dnskey {
@@ -414,7 +442,7 @@ fn parse_key(n: &Node) -> Result<BundleKey> {
     })
 }
 
-fn parse_signature(n: &Node) -> Result<BundleSignature> {
+fn parse_signature(n: &Node, check: &str) -> Result<BundleSignature> {
     n.check_attrs(&["keyIdentifier"])?;
     n.check_children(&[
         "TTL",
@@ -434,7 +462,7 @@ fn parse_signature(n: &Node) -> Result<BundleSignature> {
     let signer = n.one("SignersName")?;
     let signer_name = parse_name(signer.leaf_text()?).map_err(|e| signer.err(e.to_string()))?;
     Ok(BundleSignature {
-        key_identifier: n.opt_attr("keyIdentifier").map(str::to_string),
+        key_identifier: key_identifier(n, check)?,
         ttl: n.child_num("TTL")?,
         rrsig: Rrsig {
             type_covered,
@@ -496,19 +524,19 @@ struct BundleParts {
     signatures: Vec<BundleSignature>,
 }
 
-fn parse_bundle_common(n: &Node, extra: &[&str]) -> Result<BundleParts> {
+fn parse_bundle_common(n: &Node, extra: &[&str], check: &str) -> Result<BundleParts> {
     n.check_attrs(&["id"])?;
     let mut allowed = vec!["Inception", "Expiration", "Key", "Signature"];
     allowed.extend_from_slice(extra);
     n.check_children(&allowed)?;
-    let id = n.attr("id")?.to_string();
+    let id = id_attr(n, check, "bundle id")?;
     let inception = n.one("Inception")?.datetime()?;
     let expiration = n.one("Expiration")?.datetime()?;
-    let keys = n.all("Key").iter().map(parse_key).collect::<Result<Vec<_>>>()?;
+    let keys = n.all("Key").iter().map(|k| parse_key(k, check)).collect::<Result<Vec<_>>>()?;
     if keys.is_empty() {
         return Err(n.err("missing required element <Key>: a bundle has at least one key"));
     }
-    let signatures = n.all("Signature").iter().map(parse_signature).collect::<Result<Vec<_>>>()?;
+    let signatures = n.all("Signature").iter().map(|g| parse_signature(g, check)).collect::<Result<Vec<_>>>()?;
     Ok(BundleParts { id, inception, expiration, keys, signatures })
 }
 
@@ -518,7 +546,7 @@ struct Header {
     serial: Option<u32>,
 }
 
-fn parse_header(top: &Node) -> Result<Header> {
+fn parse_header(top: &Node, check: &str) -> Result<Header> {
     top.check_attrs(&["id", "domain", "serial"])?;
     let domain_text = top.attr("domain")?;
     let domain = parse_name(domain_text).map_err(|e| top.err(format!("bad domain attribute: {e}")))?;
@@ -526,7 +554,7 @@ fn parse_header(top: &Node) -> Result<Header> {
         Some(_) => Some(top.attr_num("serial")?),
         None => None,
     };
-    Ok(Header { id: top.attr("id")?.to_string(), domain, serial })
+    Ok(Header { id: id_attr(top, check, "id")?, domain, serial })
 }
 
 fn root_node<'a>(root: &'a Elem) -> Result<Node<'a>> {
@@ -545,7 +573,7 @@ pub fn parse_ksr(xml: &str) -> std::result::Result<Ksr, FormatError> {
         return Err(top.err("this is an SKR (it has <Response>), not a KSR"));
     }
     top.check_children(&["Request"])?;
-    let header = parse_header(&top)?;
+    let header = parse_header(&top, KSR_FIELD_SYNTAX)?;
     let req = top.one("Request")?;
     req.check_attrs(&[])?;
     req.check_children(&["RequestPolicy", "RequestBundle"])?;
@@ -559,7 +587,7 @@ pub fn parse_ksr(xml: &str) -> std::result::Result<Ksr, FormatError> {
     };
     let mut bundles = Vec::new();
     for b in req.all("RequestBundle") {
-        let p = parse_bundle_common(&b, &[])?;
+        let p = parse_bundle_common(&b, &[], KSR_FIELD_SYNTAX)?;
         bundles.push(RequestBundle {
             id: p.id,
             inception: p.inception,
@@ -590,7 +618,7 @@ pub fn parse_skr(xml: &str) -> std::result::Result<Skr, FormatError> {
         return Err(top.err("this is a KSR (it has <Request>), not an SKR"));
     }
     top.check_children(&["Response"])?;
-    let header = parse_header(&top)?;
+    let header = parse_header(&top, SKR_FIELD_SYNTAX)?;
     let resp = top.one("Response")?;
     resp.check_attrs(&[])?;
     resp.check_children(&["ResponsePolicy", "ResponseBundle"])?;
@@ -606,7 +634,7 @@ pub fn parse_skr(xml: &str) -> std::result::Result<Skr, FormatError> {
     };
     let mut bundles = Vec::new();
     for b in resp.all("ResponseBundle") {
-        let p = parse_bundle_common(&b, &["CDS", "CDNSKEY"])?;
+        let p = parse_bundle_common(&b, &["CDS", "CDNSKEY"], SKR_FIELD_SYNTAX)?;
         let mut cds = Vec::new();
         let mut cds_ttl = None;
         for c in b.all("CDS") {
@@ -993,6 +1021,26 @@ mod tests {
         assert_eq!(parse_ksr(&out).unwrap(), k);
         let dsa = out.replace("<ECDSA size=\"256\"/>", "<DSA size=\"1024\"/>");
         assert!(xml_err(parse_ksr(&dsa)).contains("DSA is obsolete"));
+    }
+
+    #[test]
+    fn unsafe_ids_and_key_identifiers_are_refused_naming_the_field() {
+        let body = format!("<Inception>2026-01-01T00:00:00</Inception><Expiration>2026-01-22T00:00:00</Expiration>{KEY}");
+        // A newline and record text in a bundle id (as a character reference:
+        // attribute values are unescaped), once exported as zone-file records.
+        let evil = ksr_with_bundle(&body).replace("id=\"b1\"", "id=\"b1&#10;. 3600 IN A 192.0.2.1\"");
+        let e = xml_err(parse_ksr(&evil));
+        assert!(e.contains("KSR-FIELD-SYNTAX") && e.contains("bundle id") && !e.contains('\n'), "{e}");
+        let skr = evil.replace("Request", "Response");
+        let e = parse_skr(&skr).unwrap_err().to_string();
+        assert!(e.contains("SKR-FIELD-SYNTAX") && e.contains("bundle id") && !e.contains('\n'), "{e}");
+        let esc = ksr_with_bundle(&body).replace("keyIdentifier=\"k1\"", "keyIdentifier=\"k&#27;[2J\"");
+        let e = xml_err(parse_ksr(&esc));
+        assert!(e.contains("keyIdentifier") && !e.contains('\u{1b}'), "{e}");
+        let long_id = ksr_with_bundle(&body).replace("<KSR id=\"x\"", &format!("<KSR id=\"{}\"", "a".repeat(65)));
+        assert!(xml_err(parse_ksr(&long_id)).contains("KSR-FIELD-SYNTAX"));
+        let empty_id = ksr_with_bundle(&body).replace("id=\"b1\"", "id=\"\"");
+        assert!(xml_err(parse_ksr(&empty_id)).contains("bundle id"));
     }
 
     #[test]

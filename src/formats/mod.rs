@@ -3,6 +3,7 @@
 //! zone's KSK ceremonies (`iana`) and the text format Knot DNS and BIND 9.20
 //! share (`text`). Pure: strings in, model out, and back. See docs/formats.md.
 
+pub mod fields;
 pub mod iana;
 pub mod text;
 

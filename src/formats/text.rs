@@ -66,7 +66,12 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
             .ok_or_else(|| FormatError::text(lineno, "footer should read `generated at <time> by <generator>`"))?;
         let at = parse_footer_time(t.trim())
             .ok_or_else(|| FormatError::text(lineno, format!("bad time {:?} in footer (expected RFC 3339 or a ctime string)", t.trim())))?;
-        return Ok(Some(Header::Footer(at, gen.trim().to_string())));
+        let gen = gen.trim();
+        if !super::fields::generator_ok(gen) {
+            let check = if word == KSR_WORD { "KSR-FIELD-SYNTAX" } else { "SKR-FIELD-SYNTAX" };
+            return Err(FormatError::text(lineno, super::fields::refusal(check, "footer generator", gen, super::fields::GENERATOR_RULE)));
+        }
+        return Ok(Some(Header::Footer(at, gen.to_string())));
     }
     let secs = parse_rrsig_time(when).ok_or_else(|| {
         FormatError::text(lineno, format!("bad bundle time {when:?}: expected Unix seconds (Knot) or YYYYMMDDHHMMSS (BIND)"))
@@ -430,6 +435,19 @@ mod tests {
         assert_eq!(by, "9.20.4");
         // Written in Knot's layout, it reads back the same.
         assert_eq!(parse_ksr(&write_ksr(&k)).unwrap(), k);
+    }
+
+    #[test]
+    fn footer_generator_must_be_printable_ascii() {
+        let with = |g: &str| format!(";; SignedKeyResponse 1.0 1795427119 (x)\n{KEY};; SignedKeyResponse 1.0 generated at 2026-11-23T09:45:19Z by {g}\n");
+        // BIND's and Knot's generators are accepted.
+        for g in ["9.20.28-dev", "Knot DNS 3.2.6"] {
+            assert!(split(&with(g), SKR_WORD, KSR_WORD).is_ok(), "{g}");
+        }
+        for g in ["x\u{1b}[2Jy", "x\ry", &"a".repeat(129)] {
+            let e = split(&with(g), SKR_WORD, KSR_WORD).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("SKR-FIELD-SYNTAX") && e.contains("footer generator") && !e.contains('\u{1b}'), "{e}");
+        }
     }
 
     #[test]

@@ -45,9 +45,10 @@ pub const KSR_CHAIN_KEYS: &str = "KSR-CHAIN-KEYS";
 pub const KSR_CHAIN_OVERLAP: &str = "KSR-CHAIN-OVERLAP";
 pub const KSR_CHAIN_PUBLISH_SAFETY: &str = "KSR-CHAIN-PUBLISH-SAFETY";
 pub const KSR_CHAIN_RETIRE_SAFETY: &str = "KSR-CHAIN-RETIRE-SAFETY";
+pub const KSR_FIELD_SYNTAX: &str = "KSR-FIELD-SYNTAX";
 
 /// Every KSR check id, in the order [`check_ksr`] runs them.
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 22] = [
     KSR_DOMAIN,
     KSR_BUNDLE_UNIQUE,
     KSR_KEY_ID_CONSISTENT,
@@ -69,6 +70,7 @@ pub const ALL: [&str; 21] = [
     KSR_CHAIN_OVERLAP,
     KSR_CHAIN_PUBLISH_SAFETY,
     KSR_CHAIN_RETIRE_SAFETY,
+    KSR_FIELD_SYNTAX,
 ];
 
 const TEXT_NO_EXPIRATION: &str =
@@ -132,6 +134,7 @@ pub fn check_ksr(
             }
         }
     }
+    r.push(check_field_syntax(ksr));
     r
 }
 
@@ -140,13 +143,13 @@ fn label(i: usize, b: &RequestBundle) -> String {
     format!(
         "bundle #{} {} ({})",
         i + 1,
-        b.id,
+        crate::markup::terminal_safe(&b.id),
         format_rfc3339(b.inception)
     )
 }
 
 fn rlabel(b: &ResponseBundle) -> String {
-    format!("bundle {} ({})", b.id, format_rfc3339(b.inception))
+    format!("bundle {} ({})", crate::markup::terminal_safe(&b.id), format_rfc3339(b.inception))
 }
 
 fn has_signatures(ksr: &Ksr) -> bool {
@@ -230,6 +233,50 @@ pub fn check_domain(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
     }
 }
 
+/// KSR-FIELD-SYNTAX: the fields no signature covers and kskit copies into
+/// the SKR, reports and terminals have a safe syntax (docs/formats.md,
+/// "Unsigned fields"): IANA: the KSR id and every bundle id
+/// `[A-Za-z0-9._:-]{1,64}`, every keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`;
+/// text: no KSR id, bundle ids and key identifiers as the parser derives
+/// them (inception in Unix seconds, key tag), and the footer's generator
+/// printable ASCII of at most 128 characters. The parsers refuse such input
+/// already; this check holds the rules over the model whatever built it.
+/// Reason: ids are echoed into the SKR and from there into zone files
+/// (issue 14). No knob.
+pub fn check_field_syntax(ksr: &Ksr) -> CheckResult {
+    use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
+    let mut problems = Vec::new();
+    let mut bad = |field: String, value: &str, rule: &str| problems.push(fields::refusal(KSR_FIELD_SYNTAX, &field, value, rule));
+    let iana = ksr.format == Format::Iana;
+    if iana && !id_ok(&ksr.id) || !iana && !ksr.id.is_empty() {
+        bad("the KSR id".into(), &ksr.id, fields::ID_RULE);
+    }
+    for (i, b) in ksr.bundles.iter().enumerate() {
+        let which = format!("bundle #{}", i + 1);
+        if iana && !id_ok(&b.id) || !iana && b.id != b.inception.unix_timestamp().to_string() {
+            bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
+        }
+        for k in &b.keys {
+            if iana && !key_identifier_ok(&k.key_identifier) || !iana && k.key_identifier != k.dnskey.key_tag().to_string() {
+                bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
+            }
+        }
+        for g in &b.signatures {
+            if let Some(id) = &g.key_identifier {
+                if !iana || !key_identifier_ok(id) {
+                    bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
+                }
+            }
+        }
+    }
+    if let Some((_, g)) = &ksr.generated {
+        if !generator_ok(g) {
+            bad("the footer generator".into(), g, fields::GENERATOR_RULE);
+        }
+    }
+    CheckResult::from_problems(KSR_FIELD_SYNTAX, problems, "every id, key identifier and generator string has the safe syntax")
+}
+
 /// KSR-BUNDLE-UNIQUE: every bundle id occurs once (kskm KSR-BUNDLE-UNIQUE:
 /// bundles must be unambiguously referable in logs and in the SKR). No knob.
 pub fn check_bundle_unique(ksr: &Ksr) -> CheckResult {
@@ -265,7 +312,7 @@ pub fn check_key_id_consistent(ksr: &Ksr) -> CheckResult {
                 Some(prev) if **prev != k.dnskey => problems.push(format!(
                     "{}: key identifier {} (key tag {}) names a different key than in an earlier bundle (key tag {})",
                     label(i, b),
-                    k.key_identifier,
+                    crate::markup::terminal_safe(&k.key_identifier),
                     k.dnskey.key_tag(),
                     prev.key_tag()
                 )),
@@ -279,8 +326,8 @@ pub fn check_key_id_consistent(ksr: &Ksr) -> CheckResult {
                     "{}: key tag {} appears under identifier {} and earlier under {}",
                     label(i, b),
                     k.dnskey.key_tag(),
-                    k.key_identifier,
-                    id
+                    crate::markup::terminal_safe(&k.key_identifier),
+                    crate::markup::terminal_safe(id)
                 )),
                 Some(_) => {}
                 None => by_key.push((&k.dnskey, k.key_identifier.as_str())),
@@ -382,7 +429,7 @@ pub fn check_key_tag(ksr: &Ksr) -> CheckResult {
                 problems.push(format!(
                     "{}: key {} claims key tag {}, computed {tag}",
                     label(i, b),
-                    k.key_identifier,
+                    crate::markup::terminal_safe(&k.key_identifier),
                     k.key_tag
                 ));
             }
@@ -927,7 +974,7 @@ pub fn check_chain_id(ksr: &Ksr, prev: &Skr) -> CheckResult {
     if ksr.format == Format::Iana {
         let mut problems = Vec::new();
         if ksr.id == prev.id {
-            problems.push(format!("the KSR id {} is the previous SKR's id", ksr.id));
+            problems.push(format!("the KSR id {} is the previous SKR's id", crate::markup::terminal_safe(&ksr.id)));
         }
         let prev_ids: BTreeSet<&str> = prev.bundles.iter().map(|b| b.id.as_str()).collect();
         for (i, b) in ksr.bundles.iter().enumerate() {

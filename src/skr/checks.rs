@@ -17,6 +17,8 @@ use crate::dnssec::{
 };
 use crate::ksr::model::{Format, Ksr, RequestBundle};
 use crate::skr::model::{ResponseBundle, Skr};
+use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
+use crate::markup::terminal_safe;
 use crate::timeutil::{format_rfc3339, from_rrsig_time};
 
 pub const SKR_SIG_VERIFY: &str = "SKR-SIG-VERIFY";
@@ -29,9 +31,14 @@ pub const SKR_CDS_CONSISTENT: &str = "SKR-CDS-CONSISTENT";
 pub const SKR_NOT_EXPIRED: &str = "SKR-NOT-EXPIRED";
 pub const SKR_BUNDLE_TIMES: &str = "SKR-BUNDLE-TIMES";
 pub const SKR_TTL: &str = "SKR-TTL";
+pub const SKR_FIELD_SYNTAX: &str = "SKR-FIELD-SYNTAX";
+pub const SKR_BUNDLE_UNIQUE: &str = "SKR-BUNDLE-UNIQUE";
+pub const SKR_KEY_TAG: &str = "SKR-KEY-TAG";
+pub const SKR_KEY_ID_CONSISTENT: &str = "SKR-KEY-ID-CONSISTENT";
+pub const SKR_NO_DUPLICATES: &str = "SKR-NO-DUPLICATES";
 
 /// Every SKR check id, in the order [`check_skr`] runs them.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 15] = [
     SKR_SIG_VERIFY,
     SKR_BUNDLE_TIMES,
     SKR_TTL,
@@ -42,6 +49,11 @@ pub const ALL: [&str; 10] = [
     SKR_NO_EARLY_EXPIRY,
     SKR_CDS_CONSISTENT,
     SKR_NOT_EXPIRED,
+    SKR_FIELD_SYNTAX,
+    SKR_BUNDLE_UNIQUE,
+    SKR_KEY_TAG,
+    SKR_KEY_ID_CONSISTENT,
+    SKR_NO_DUPLICATES,
 ];
 
 /// The KSKs the ZSK side trusts: DS records (as the parent publishes them)
@@ -140,6 +152,11 @@ pub fn check_skr(skr: &Skr, ta: &TrustAnchor, ksr: Option<&Ksr>, now: OffsetDate
     r.push(check_no_early_expiry(skr));
     r.push(check_cds_consistent(skr, ta));
     r.push(check_not_expired(skr, now));
+    r.push(check_field_syntax(skr));
+    r.push(check_bundle_unique(skr));
+    r.push(check_key_tag(skr));
+    r.push(check_key_id_consistent(skr));
+    r.push(check_no_duplicates(skr));
     r
 }
 
@@ -155,8 +172,9 @@ pub fn response_bundle_end(b: &ResponseBundle) -> Option<OffsetDateTime> {
     })
 }
 
+/// A bundle as check messages name it; the id is quoted terminal-safe.
 fn label(b: &ResponseBundle) -> String {
-    format!("bundle {} ({})", b.id, format_rfc3339(b.inception))
+    format!("bundle {} ({})", terminal_safe(&b.id), format_rfc3339(b.inception))
 }
 
 /// The bundle's RRset of type `t` (DNSKEY, CDS or CDNSKEY), if it has one.
@@ -378,13 +396,19 @@ fn ksr_zsks(b: &RequestBundle) -> BTreeSet<Vec<u8>> {
     zsk_set(b.keys.iter().map(|k| k.dnskey.clone()))
 }
 
-/// SKR-MATCHES-KSR: the SKR answers this KSR: same domain; IANA: the same
-/// bundles (by id) with the same inception, expiration and ZSK set (and the
-/// root's practice of echoing the KSR id); text: every KSR bundle's inception
-/// starts an SKR bundle and every SKR bundle (Knot adds signature-refresh
-/// bundles) carries the ZSK set of the KSR bundle in force at its inception.
-/// Keys with the SEP flag are taken as the KSK side's. No knob (kskm checks
-/// its own output the same way).
+/// SKR-MATCHES-KSR: the SKR answers this KSR, one bundle for one bundle:
+/// same domain; IANA: the KSR's id and serial echoed (the root's practice),
+/// the ZSK response policy, when given, equal to the request policy, and
+/// every KSR bundle answered by exactly one SKR bundle with its id,
+/// inception, expiration and ZSK set (and the ZSKs' key identifiers), with
+/// no SKR bundle left over; text: every KSR bundle's inception starts
+/// exactly one SKR bundle, and every SKR bundle (Knot and BIND add
+/// signature-refresh bundles between and after the requested inceptions)
+/// begins no earlier than the first requested inception and carries the ZSK
+/// set of the KSR bundle in force at its inception. Every SKR bundle is
+/// compared, not the first with each id: a bundle spliced in from another
+/// SKR signed by the same KSK is refused. Keys with the SEP flag are taken as
+/// the KSK side's. No knob (kskm checks its own output the same way).
 pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
     let mut problems = Vec::new();
     if !same_name(&skr.domain, &ksr.domain) {
@@ -398,13 +422,52 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
         if skr.id != ksr.id {
             problems.push(format!(
                 "the SKR id {} is not the KSR id {}",
-                skr.id, ksr.id
+                terminal_safe(&skr.id),
+                terminal_safe(&ksr.id)
             ));
         }
+        if skr.serial != ksr.serial {
+            problems.push(format!(
+                "the SKR serial {} is not the KSR serial {}",
+                skr.serial.map(|s| s.to_string()).unwrap_or("(none)".into()),
+                ksr.serial.map(|s| s.to_string()).unwrap_or("(none)".into())
+            ));
+        }
+        if skr.zsk_policy.is_some() && skr.zsk_policy != ksr.request_policy {
+            problems.push("the SKR's ZSK response policy is not the KSR's request policy".into());
+        }
+        let mut answered = vec![0usize; skr.bundles.len()];
         for kb in &ksr.bundles {
-            let Some(sb) = skr.bundles.iter().find(|s| s.id == kb.id) else {
-                problems.push(format!("KSR bundle {} has no SKR bundle", kb.id));
-                continue;
+            let kid = terminal_safe(&kb.id);
+            let matching: Vec<usize> = skr
+                .bundles
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.id == kb.id)
+                .map(|(i, _)| i)
+                .collect();
+            for i in &matching {
+                if let Some(a) = answered.get_mut(*i) {
+                    *a += 1;
+                }
+            }
+            let sb = match matching.as_slice() {
+                [] => {
+                    problems.push(format!("KSR bundle {kid} has no SKR bundle"));
+                    continue;
+                }
+                [i] => match skr.bundles.get(*i) {
+                    Some(sb) => sb,
+                    None => continue,
+                },
+                many => {
+                    problems.push(format!(
+                        "KSR bundle {kid} is answered by {} SKR bundles (#{}): one bundle, one answer",
+                        many.len(),
+                        many.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", #")
+                    ));
+                    continue;
+                }
             };
             if sb.inception != kb.inception {
                 problems.push(format!(
@@ -430,9 +493,22 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
                     tags_of(&want)
                 ));
             }
+            for k in sb.keys.iter().filter(|k| !k.dnskey.is_sep()) {
+                if let Some(r) = kb.keys.iter().find(|r| r.dnskey == k.dnskey) {
+                    if r.key_identifier != k.key_identifier {
+                        problems.push(format!(
+                            "{}: ZSK key tag {} is identified as {}, the KSR says {}",
+                            label(sb),
+                            k.dnskey.key_tag(),
+                            terminal_safe(&k.key_identifier),
+                            terminal_safe(&r.key_identifier)
+                        ));
+                    }
+                }
+            }
         }
-        for sb in &skr.bundles {
-            if !ksr.bundles.iter().any(|k| k.id == sb.id) {
+        for (sb, n) in skr.bundles.iter().zip(&answered) {
+            if *n == 0 {
                 problems.push(format!("{} was not requested", label(sb)));
             }
         }
@@ -440,7 +516,7 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
             SKR_MATCHES_KSR,
             problems,
             format!(
-                "all {} bundles match the KSR (id, inception, expiration, ZSKs)",
+                "all {} bundles match the KSR one to one (id, inception, expiration, ZSKs)",
                 ksr.bundles.len()
             ),
         );
@@ -448,11 +524,16 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
     let mut kbs: Vec<&RequestBundle> = ksr.bundles.iter().collect();
     kbs.sort_by_key(|b| b.inception);
     for kb in &kbs {
-        if !skr.bundles.iter().any(|s| s.inception == kb.inception) {
-            problems.push(format!(
+        match skr.bundles.iter().filter(|s| s.inception == kb.inception).count() {
+            0 => problems.push(format!(
                 "the KSR bundle at {} has no SKR bundle starting then",
                 format_rfc3339(kb.inception)
-            ));
+            )),
+            1 => {}
+            n => problems.push(format!(
+                "the KSR bundle at {} is answered by {n} SKR bundles starting then: one bundle, one answer",
+                format_rfc3339(kb.inception)
+            )),
         }
     }
     for sb in &skr.bundles {
@@ -479,7 +560,7 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
         SKR_MATCHES_KSR,
         problems,
         format!(
-            "all {} SKR bundles carry the requested ZSKs and every requested inception is signed (text format: no expirations to compare)",
+            "all {} SKR bundles carry the requested ZSKs and every requested inception is answered by one bundle (text format: no expirations to compare)",
             skr.bundles.len()
         ),
     )
@@ -841,6 +922,220 @@ pub fn check_not_expired(skr: &Skr, now: OffsetDateTime) -> CheckResult {
     }
 }
 
+/// SKR-FIELD-SYNTAX: the fields no signature covers and kskit copies into
+/// files, reports and terminals have a safe syntax (docs/formats.md,
+/// "Unsigned fields"): IANA: the SKR id and every bundle id
+/// `[A-Za-z0-9._:-]{1,64}`, every keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`;
+/// text: ids and identifiers are what the parser derives (bundle id = the
+/// inception in Unix seconds, key identifier = the key tag, no SKR id), and
+/// the footer's generator is printable ASCII of at most 128 characters.
+/// The parsers refuse such input already; this check holds the same rules
+/// over the model, whatever built it. Reason: a bundle id with a newline and
+/// record text once came out of `export --to zonefile` as real records
+/// (issue 14). No knob.
+pub fn check_field_syntax(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut bad = |field: String, value: &str, rule: &str| {
+        problems.push(fields::refusal(SKR_FIELD_SYNTAX, &field, value, rule));
+    };
+    match skr.format {
+        Format::Iana => {
+            if !id_ok(&skr.id) {
+                bad("the SKR id".into(), &skr.id, fields::ID_RULE);
+            }
+        }
+        Format::Text => {
+            if !skr.id.is_empty() {
+                bad("the SKR id (none in the text format)".into(), &skr.id, "empty");
+            }
+        }
+    }
+    for (i, b) in skr.bundles.iter().enumerate() {
+        let which = format!("bundle #{}", i + 1);
+        match skr.format {
+            Format::Iana => {
+                if !id_ok(&b.id) {
+                    bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
+                }
+            }
+            Format::Text => {
+                if b.id != b.inception.unix_timestamp().to_string() {
+                    bad(format!("the id of {which}"), &b.id, "its inception in Unix seconds");
+                }
+            }
+        }
+        for k in &b.keys {
+            let ok = match skr.format {
+                Format::Iana => key_identifier_ok(&k.key_identifier),
+                Format::Text => k.key_identifier == k.dnskey.key_tag().to_string(),
+            };
+            if !ok {
+                bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
+            }
+        }
+        for g in &b.signatures {
+            let ok = match (skr.format, &g.key_identifier) {
+                (_, None) => true,
+                (Format::Iana, Some(id)) => key_identifier_ok(id),
+                (Format::Text, Some(_)) => false,
+            };
+            if !ok {
+                bad(format!("a signature keyIdentifier in {which}"), g.key_identifier.as_deref().unwrap_or(""), fields::KEY_IDENTIFIER_RULE);
+            }
+        }
+    }
+    if let Some((_, g)) = &skr.generated {
+        if !generator_ok(g) {
+            bad("the footer generator".into(), g, fields::GENERATOR_RULE);
+        }
+    }
+    CheckResult::from_problems(SKR_FIELD_SYNTAX, problems, "every id, key identifier and generator string has the safe syntax")
+}
+
+/// SKR-BUNDLE-UNIQUE: one bundle per id and per inception, in time order:
+/// bundle ids are unique, and inceptions strictly increase in file order.
+/// Neither the ids nor the order of bundles is signed, so a duplicated,
+/// repeated or reordered bundle (each one correctly signed) would otherwise
+/// give the online signer two answers for one time (kskm KSR-BUNDLE-UNIQUE
+/// for the request; Knot and BIND write bundles in time order). No knob.
+pub fn check_bundle_unique(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut ids: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (i, b) in skr.bundles.iter().enumerate() {
+        if let Some(first) = ids.insert(b.id.as_str(), i) {
+            problems.push(format!("{} (#{}) repeats the id of bundle #{}", label(b), i + 1, first + 1));
+        }
+        if i > 0 {
+            if let Some(prev) = skr.bundles.get(i - 1) {
+                if b.inception <= prev.inception {
+                    problems.push(format!(
+                        "{} (#{}) does not begin after the bundle before it ({}): bundles must be in strictly increasing time order",
+                        label(b),
+                        i + 1,
+                        label(prev)
+                    ));
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(
+        SKR_BUNDLE_UNIQUE,
+        problems,
+        format!("all {} bundle ids are unique and the inceptions strictly increase", skr.bundles.len()),
+    )
+}
+
+/// SKR-NO-DUPLICATES: no record appears twice in a bundle — no DNSKEY,
+/// CDS, CDNSKEY or RRSIG repeated. An RRset holds no duplicate records
+/// (RFC 2181 §5; RFC 4034 §6.3 drops them before signing), so a repeated
+/// record is not part of what was signed and a repeated RRSIG only adds
+/// validation work (the KeyTrap class, CVE-2023-50387). No knob.
+pub fn check_no_duplicates(skr: &Skr) -> CheckResult {
+    fn repeats<T: std::hash::Hash + Eq>(v: &[T]) -> usize {
+        let mut seen = std::collections::HashSet::with_capacity(v.len());
+        v.iter().filter(|x| !seen.insert(*x)).count()
+    }
+    let mut problems = Vec::new();
+    for b in &skr.bundles {
+        let dnskeys: Vec<&Dnskey> = b.keys.iter().map(|k| &k.dnskey).collect();
+        let sigs: Vec<(&Rrsig, u32)> = b.signatures.iter().map(|g| (&g.rrsig, g.ttl)).collect();
+        for (what, n) in [
+            ("DNSKEY", repeats(&dnskeys)),
+            ("CDS", repeats(&b.cds)),
+            ("CDNSKEY", repeats(&b.cdnskey)),
+            ("RRSIG", repeats(&sigs)),
+        ] {
+            if n > 0 {
+                problems.push(format!("{}: {n} {what} record(s) repeated", label(b)));
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_NO_DUPLICATES, problems, "no bundle repeats a record")
+}
+
+/// SKR-KEY-TAG: the key tag the file claims for each key (IANA `keyTag`
+/// attribute, unsigned) is the one computed from its DNSKEY RDATA (RFC 4034
+/// Appendix B), as KSR-KEY-TAG requires of the request. No knob.
+pub fn check_key_tag(skr: &Skr) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut n = 0;
+    for b in &skr.bundles {
+        for k in &b.keys {
+            n += 1;
+            let tag = k.dnskey.key_tag();
+            if k.key_tag != tag {
+                problems.push(format!(
+                    "{}: key {} claims key tag {}, computed {tag}",
+                    label(b),
+                    terminal_safe(&k.key_identifier),
+                    k.key_tag
+                ));
+            }
+        }
+    }
+    CheckResult::from_problems(SKR_KEY_TAG, problems, format!("all {n} claimed key tags are the computed ones"))
+}
+
+/// SKR-KEY-ID-CONSISTENT: the unsigned key identifiers agree with the
+/// signed keys (IANA): one identifier names one DNSKEY throughout the SKR
+/// and a DNSKEY keeps one identifier, and a signature's keyIdentifier, when
+/// given, is the identifier of a key of its bundle with the RRSIG's key tag
+/// and algorithm (kskm KSR-BUNDLE-KEYS, as KSR-KEY-ID-CONSISTENT for the
+/// request). Text SKRs identify keys by their tags only. No knob.
+pub fn check_key_id_consistent(skr: &Skr) -> CheckResult {
+    let mut by_id: std::collections::BTreeMap<&str, &Dnskey> = std::collections::BTreeMap::new();
+    let mut by_key: Vec<(&Dnskey, &str)> = Vec::new();
+    let mut problems = Vec::new();
+    for b in &skr.bundles {
+        for k in b.keys.iter().filter(|k| !k.key_identifier.is_empty()) {
+            match by_id.get(k.key_identifier.as_str()) {
+                Some(prev) if **prev != k.dnskey => problems.push(format!(
+                    "{}: key identifier {} (key tag {}) names another key elsewhere (key tag {})",
+                    label(b),
+                    terminal_safe(&k.key_identifier),
+                    k.dnskey.key_tag(),
+                    prev.key_tag()
+                )),
+                Some(_) => {}
+                None => {
+                    by_id.insert(k.key_identifier.as_str(), &k.dnskey);
+                }
+            }
+            match by_key.iter().find(|(d, _)| **d == k.dnskey) {
+                Some((_, id)) if *id != k.key_identifier => problems.push(format!(
+                    "{}: key tag {} appears as {} and elsewhere as {}",
+                    label(b),
+                    k.dnskey.key_tag(),
+                    terminal_safe(&k.key_identifier),
+                    terminal_safe(id)
+                )),
+                Some(_) => {}
+                None => by_key.push((&k.dnskey, k.key_identifier.as_str())),
+            }
+        }
+        for g in &b.signatures {
+            let Some(id) = &g.key_identifier else { continue };
+            let named = b.keys.iter().any(|k| {
+                k.key_identifier == *id && k.dnskey.key_tag() == g.rrsig.key_tag && k.dnskey.algorithm == g.rrsig.algorithm
+            });
+            if !named {
+                problems.push(format!(
+                    "{}: RRSIG {} by key tag {} names keyIdentifier {}, which is not the identifier of a key of the bundle with that tag and algorithm",
+                    label(b),
+                    rtype::name(g.rrsig.type_covered),
+                    g.rrsig.key_tag,
+                    terminal_safe(id)
+                ));
+            }
+        }
+    }
+    CheckResult::from_problems(
+        SKR_KEY_ID_CONSISTENT,
+        problems,
+        format!("{} key identifiers each name one key, and signatures name their signing keys", by_id.len()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1073,6 +1368,135 @@ mod tests {
         ));
         assert!(parse_trust_anchor(". IN DS 1 8 2 00\nexample. IN DS 1 8 2 00").is_err());
         assert!(parse_trust_anchor(". 0 IN A 192.0.2.1").is_err());
+    }
+
+    /// The IANA fixture as a text-format KSR: no ids, no expirations.
+    fn text_ksr() -> Ksr {
+        let mut k = iana_fixture().ksr;
+        k.format = Format::Text;
+        k.id = String::new();
+        k.serial = None;
+        k.request_policy = None;
+        for b in &mut k.bundles {
+            b.id = b.inception.unix_timestamp().to_string();
+            b.expiration = None;
+            b.signatures.clear();
+            for key in &mut b.keys {
+                key.key_identifier = key.dnskey.key_tag().to_string();
+            }
+        }
+        k
+    }
+
+    fn text_skr(ksr: &Ksr, ksk: &TestKey) -> Skr {
+        let mut s = sign(ksr, ksk);
+        for b in &mut s.bundles {
+            for key in &mut b.keys {
+                key.key_identifier = key.dnskey.key_tag().to_string();
+            }
+            for g in &mut b.signatures {
+                g.key_identifier = None;
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn every_skr_bundle_is_matched_one_to_one_with_the_ksr() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let skr = sign(&f.ksr, &ksk);
+        assert!(check_matches_ksr(&skr, &f.ksr).passed);
+        // A bundle signed for another request (other ZSKs, same KSK),
+        // relabelled with a requested id and added after the real one: once
+        // passed, as only the first bundle with each id was compared.
+        let mut other = f.ksr.clone();
+        for b in &mut other.bundles {
+            b.keys = vec![f.b.bundle_key(3600)];
+        }
+        let foreign = sign(&other, &ksk).bundles[3].clone();
+        let mut spliced = skr.clone();
+        spliced.bundles.insert(4, foreign);
+        let r = check_matches_ksr(&spliced, &f.ksr);
+        assert!(r.is_failure() && r.message.contains("answered by 2 SKR bundles"), "{r}");
+        let u = check_bundle_unique(&spliced);
+        assert!(u.is_failure() && u.message.contains("repeats the id"), "{u}");
+        // The serial and the ZSK response policy are the KSR's.
+        let mut s2 = skr.clone();
+        s2.serial = s2.serial.map(|x| x + 1).or(Some(7));
+        assert!(check_matches_ksr(&s2, &f.ksr).message.contains("serial"));
+        // A ZSK renamed (keyIdentifier is not signed).
+        let mut s3 = skr.clone();
+        s3.bundles[1].keys[0].key_identifier = "renamed".into();
+        assert!(check_matches_ksr(&s3, &f.ksr).message.contains("identified as renamed"));
+    }
+
+    #[test]
+    fn text_skr_bundles_answer_each_requested_inception_once() {
+        let ksr = text_ksr();
+        let ksk = TestKey::new(257);
+        let skr = text_skr(&ksr, &ksk);
+        assert!(check_matches_ksr(&skr, &ksr).passed, "{}", check_matches_ksr(&skr, &ksr));
+        assert!(check_field_syntax(&skr).passed && check_bundle_unique(&skr).passed);
+        // A signature-refresh bundle between requested inceptions, with the
+        // ZSKs in force: accepted (Knot and BIND write them).
+        let mut refresh = skr.clone();
+        let mut extra = skr.bundles[2].clone();
+        extra.inception += Duration::days(3);
+        extra.id = extra.inception.unix_timestamp().to_string();
+        refresh.bundles.insert(3, extra.clone());
+        assert!(check_matches_ksr(&refresh, &ksr).passed);
+        assert!(check_bundle_unique(&refresh).passed);
+        // The same with the ZSKs of another bundle: refused.
+        let mut wrong = refresh.clone();
+        wrong.bundles[3].keys = skr.bundles[0].keys.clone();
+        if skr_zsks(&wrong.bundles[3]) != skr_zsks(&skr.bundles[2]) {
+            assert!(check_matches_ksr(&wrong, &ksr).is_failure());
+        }
+        // A requested inception answered twice, or bundles out of order.
+        let mut dup = skr.clone();
+        dup.bundles.insert(2, skr.bundles[1].clone());
+        let r = check_matches_ksr(&dup, &ksr);
+        assert!(r.is_failure() && r.message.contains("answered by 2"), "{r}");
+        assert!(check_bundle_unique(&dup).is_failure());
+        let mut swapped = skr.clone();
+        swapped.bundles.swap(1, 2);
+        let u = check_bundle_unique(&swapped);
+        assert!(u.is_failure() && u.message.contains("strictly increasing"), "{u}");
+    }
+
+    #[test]
+    fn unsigned_fields_are_checked() {
+        let f = iana_fixture();
+        let ksk = TestKey::new(257);
+        let skr = sign(&f.ksr, &ksk);
+        for c in [check_field_syntax(&skr), check_key_tag(&skr), check_key_id_consistent(&skr), check_no_duplicates(&skr)] {
+            assert!(c.passed, "{c}");
+        }
+        let mut s = skr.clone();
+        s.bundles[2].id = "b\n. 3600 IN A 192.0.2.1".into();
+        let c = check_field_syntax(&s);
+        assert!(c.is_failure() && !c.message.contains('\n'), "{c}");
+        // Every message quoting the id stays on one line.
+        assert!(check_skr(&s, &ta_for(&ksk), Some(&f.ksr), now()).results.iter().all(|r| !r.message.contains('\n')));
+        let mut s = skr.clone();
+        s.generated = Some((now(), "x\u{1b}[2J".into()));
+        assert!(check_field_syntax(&s).is_failure());
+        let mut s = skr.clone();
+        s.bundles[1].keys[0].key_tag ^= 1;
+        assert!(check_key_tag(&s).is_failure());
+        let mut s = skr.clone();
+        s.bundles[1].signatures[0].key_identifier = Some("nobody".into());
+        assert!(check_key_id_consistent(&s).message.contains("nobody"));
+        let mut s = skr.clone();
+        let g = s.bundles[1].signatures[0].clone();
+        s.bundles[1].signatures.push(g);
+        let c = check_no_duplicates(&s);
+        assert!(c.is_failure() && c.message.contains("RRSIG"), "{c}");
+        let mut s = skr.clone();
+        let k = s.bundles[1].keys[0].clone();
+        s.bundles[1].keys.push(k);
+        assert!(check_no_duplicates(&s).message.contains("DNSKEY"));
     }
 
     #[test]
