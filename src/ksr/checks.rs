@@ -236,10 +236,10 @@ pub fn check_domain(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 /// KSR-FIELD-SYNTAX: the fields no signature covers and kskit copies into
 /// the SKR, reports and terminals have a safe syntax (docs/formats.md,
 /// "Unsigned fields"): IANA: the KSR id and every bundle id
-/// `[A-Za-z0-9._:-]{1,64}`, every keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`;
-/// text: no KSR id, bundle ids and key identifiers as the parser derives
-/// them (inception in Unix seconds, key tag), and the footer's generator
-/// printable ASCII of at most 128 characters. The parsers refuse such input
+/// `[A-Za-z0-9._:-]{1,64}` (the text format has no KSR id; its bundle ids
+/// and key identifiers, derived by the parser, are digits), every
+/// keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`, and the text footer's
+/// generator printable ASCII of at most 128 characters. The parsers refuse such input
 /// already; this check holds the rules over the model whatever built it.
 /// Reason: ids are echoed into the SKR and from there into zone files
 /// (issue 14). No knob.
@@ -247,26 +247,19 @@ pub fn check_field_syntax(ksr: &Ksr) -> CheckResult {
     use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
     let mut problems = Vec::new();
     let mut bad = |field: String, value: &str, rule: &str| problems.push(fields::refusal(KSR_FIELD_SYNTAX, &field, value, rule));
-    let iana = ksr.format == Format::Iana;
-    if iana && !id_ok(&ksr.id) || !iana && !ksr.id.is_empty() {
+    if !(id_ok(&ksr.id) || ksr.format == Format::Text && ksr.id.is_empty()) {
         bad("the KSR id".into(), &ksr.id, fields::ID_RULE);
     }
     for (i, b) in ksr.bundles.iter().enumerate() {
         let which = format!("bundle #{}", i + 1);
-        if iana && !id_ok(&b.id) || !iana && b.id != b.inception.unix_timestamp().to_string() {
+        if !id_ok(&b.id) {
             bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
         }
-        for k in &b.keys {
-            if iana && !key_identifier_ok(&k.key_identifier) || !iana && k.key_identifier != k.dnskey.key_tag().to_string() {
-                bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
-            }
+        for k in b.keys.iter().filter(|k| !key_identifier_ok(&k.key_identifier)) {
+            bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
         }
-        for g in &b.signatures {
-            if let Some(id) = &g.key_identifier {
-                if !iana || !key_identifier_ok(id) {
-                    bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
-                }
-            }
+        for id in b.signatures.iter().filter_map(|g| g.key_identifier.as_deref()).filter(|id| !key_identifier_ok(id)) {
+            bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
         }
     }
     if let Some((_, g)) = &ksr.generated {

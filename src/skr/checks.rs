@@ -15,7 +15,7 @@ use crate::dnssec::verify::verify_rrsig;
 use crate::dnssec::{
     rtype, DigestType, Dnskey, DnssecError, Ds, Name, RData, RrSet, Rrsig, FLAG_REVOKE,
 };
-use crate::ksr::model::{Format, Ksr, RequestBundle};
+use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, RequestBundle};
 use crate::skr::model::{ResponseBundle, Skr};
 use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
 use crate::markup::terminal_safe;
@@ -36,9 +36,10 @@ pub const SKR_BUNDLE_UNIQUE: &str = "SKR-BUNDLE-UNIQUE";
 pub const SKR_KEY_TAG: &str = "SKR-KEY-TAG";
 pub const SKR_KEY_ID_CONSISTENT: &str = "SKR-KEY-ID-CONSISTENT";
 pub const SKR_NO_DUPLICATES: &str = "SKR-NO-DUPLICATES";
+pub const SKR_RESPONSE_POLICY: &str = "SKR-RESPONSE-POLICY";
 
 /// Every SKR check id, in the order [`check_skr`] runs them.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     SKR_SIG_VERIFY,
     SKR_BUNDLE_TIMES,
     SKR_TTL,
@@ -54,6 +55,7 @@ pub const ALL: [&str; 15] = [
     SKR_KEY_TAG,
     SKR_KEY_ID_CONSISTENT,
     SKR_NO_DUPLICATES,
+    SKR_RESPONSE_POLICY,
 ];
 
 /// The KSKs the ZSK side trusts: DS records (as the parent publishes them)
@@ -157,6 +159,7 @@ pub fn check_skr(skr: &Skr, ta: &TrustAnchor, ksr: Option<&Ksr>, now: OffsetDate
     r.push(check_key_tag(skr));
     r.push(check_key_id_consistent(skr));
     r.push(check_no_duplicates(skr));
+    r.push(check_response_policy(skr));
     r
 }
 
@@ -925,10 +928,10 @@ pub fn check_not_expired(skr: &Skr, now: OffsetDateTime) -> CheckResult {
 /// SKR-FIELD-SYNTAX: the fields no signature covers and kskit copies into
 /// files, reports and terminals have a safe syntax (docs/formats.md,
 /// "Unsigned fields"): IANA: the SKR id and every bundle id
-/// `[A-Za-z0-9._:-]{1,64}`, every keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`;
-/// text: ids and identifiers are what the parser derives (bundle id = the
-/// inception in Unix seconds, key identifier = the key tag, no SKR id), and
-/// the footer's generator is printable ASCII of at most 128 characters.
+/// `[A-Za-z0-9._:-]{1,64}` (the text format has no SKR id; its bundle ids
+/// and key identifiers, derived by the parser, are digits), every
+/// keyIdentifier `[A-Za-z0-9._:+/=@-]{0,255}`, and the text footer's
+/// generator printable ASCII of at most 128 characters.
 /// The parsers refuse such input already; this check holds the same rules
 /// over the model, whatever built it. Reason: a bundle id with a newline and
 /// record text once came out of `export --to zonefile` as real records
@@ -938,50 +941,20 @@ pub fn check_field_syntax(skr: &Skr) -> CheckResult {
     let mut bad = |field: String, value: &str, rule: &str| {
         problems.push(fields::refusal(SKR_FIELD_SYNTAX, &field, value, rule));
     };
-    match skr.format {
-        Format::Iana => {
-            if !id_ok(&skr.id) {
-                bad("the SKR id".into(), &skr.id, fields::ID_RULE);
-            }
-        }
-        Format::Text => {
-            if !skr.id.is_empty() {
-                bad("the SKR id (none in the text format)".into(), &skr.id, "empty");
-            }
-        }
+    // The text format has no SKR id.
+    if !(id_ok(&skr.id) || skr.format == Format::Text && skr.id.is_empty()) {
+        bad("the SKR id".into(), &skr.id, fields::ID_RULE);
     }
     for (i, b) in skr.bundles.iter().enumerate() {
         let which = format!("bundle #{}", i + 1);
-        match skr.format {
-            Format::Iana => {
-                if !id_ok(&b.id) {
-                    bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
-                }
-            }
-            Format::Text => {
-                if b.id != b.inception.unix_timestamp().to_string() {
-                    bad(format!("the id of {which}"), &b.id, "its inception in Unix seconds");
-                }
-            }
+        if !id_ok(&b.id) {
+            bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
         }
-        for k in &b.keys {
-            let ok = match skr.format {
-                Format::Iana => key_identifier_ok(&k.key_identifier),
-                Format::Text => k.key_identifier == k.dnskey.key_tag().to_string(),
-            };
-            if !ok {
-                bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
-            }
+        for k in b.keys.iter().filter(|k| !key_identifier_ok(&k.key_identifier)) {
+            bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
         }
-        for g in &b.signatures {
-            let ok = match (skr.format, &g.key_identifier) {
-                (_, None) => true,
-                (Format::Iana, Some(id)) => key_identifier_ok(id),
-                (Format::Text, Some(_)) => false,
-            };
-            if !ok {
-                bad(format!("a signature keyIdentifier in {which}"), g.key_identifier.as_deref().unwrap_or(""), fields::KEY_IDENTIFIER_RULE);
-            }
+        for id in b.signatures.iter().filter_map(|g| g.key_identifier.as_deref()).filter(|id| !key_identifier_ok(id)) {
+            bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
         }
     }
     if let Some((_, g)) = &skr.generated {
@@ -990,6 +963,60 @@ pub fn check_field_syntax(skr: &Skr) -> CheckResult {
         }
     }
     CheckResult::from_problems(SKR_FIELD_SYNTAX, problems, "every id, key identifier and generator string has the safe syntax")
+}
+
+/// SKR-RESPONSE-POLICY: the algorithms of the KSK response policy (IANA
+/// `<ResponsePolicy><KSK>`, not signed) are those of the keys that signed
+/// the DNSKEY RRsets, with their parameters (RSA size and exponent, ECDSA
+/// and EdDSA size; an entry without parameters matches any key of its
+/// algorithm). Its durations are the KSK side's statement about itself,
+/// which the ZSK side can neither confirm nor uses. `N/A` without a KSK
+/// response policy. Reason: the tamper test found an algorithm changed in
+/// it accepted (issue 14). No knob.
+pub fn check_response_policy(skr: &Skr) -> CheckResult {
+    let Some(p) = &skr.ksk_policy else {
+        return CheckResult::not_applicable(SKR_RESPONSE_POLICY, "the SKR states no KSK response policy");
+    };
+    let mut signers: Vec<AlgorithmPolicy> = Vec::new();
+    for b in &skr.bundles {
+        for g in b.signatures.iter().filter(|g| g.rrsig.type_covered == rtype::DNSKEY) {
+            if let Some(k) = verifying_key(&skr.domain, b, &g.rrsig) {
+                let ap = key_algorithm_policy(k);
+                if !signers.contains(&ap) {
+                    signers.push(ap);
+                }
+            }
+        }
+    }
+    let fits = |pol: &AlgorithmPolicy, key: &AlgorithmPolicy| {
+        pol.algorithm == key.algorithm && (pol.params == AlgorithmParams::None || pol.params == key.params)
+    };
+    let mut problems = Vec::new();
+    for a in &p.algorithms {
+        if !signers.iter().any(|k| fits(a, k)) {
+            problems.push(format!("the KSK response policy names algorithm {} ({:?}), which no signing KSK has", a.algorithm, a.params));
+        }
+    }
+    for k in &signers {
+        if !p.algorithms.iter().any(|a| fits(a, k)) {
+            problems.push(format!("a KSK of algorithm {} ({:?}) signed, but the KSK response policy does not name it", k.algorithm, k.params));
+        }
+    }
+    CheckResult::from_problems(SKR_RESPONSE_POLICY, problems, "the KSK response policy names the signing KSKs' algorithms")
+}
+
+/// The algorithm and parameters of a key, as a policy states them.
+fn key_algorithm_policy(key: &Dnskey) -> AlgorithmPolicy {
+    let params = match crate::dnssec::Algorithm::from_number(key.algorithm) {
+        Ok(a) if a.is_rsa() => AlgorithmParams::Rsa {
+            size: key.key_bits().unwrap_or(0),
+            exponent: crate::ksr::checks::rsa_exponent(key).unwrap_or(0),
+        },
+        Ok(a) if a.is_ecdsa() => AlgorithmParams::Ecdsa { size: a.default_bits() },
+        Ok(a) => AlgorithmParams::EdDsa { size: a.default_bits() },
+        Err(_) => AlgorithmParams::None,
+    };
+    AlgorithmPolicy { algorithm: key.algorithm, params }
 }
 
 /// SKR-BUNDLE-UNIQUE: one bundle per id and per inception, in time order:
@@ -1214,10 +1241,26 @@ mod tests {
     fn good_skr_passes() {
         let f = iana_fixture();
         let ksk = TestKey::new(257);
-        let skr = sign(&f.ksr, &ksk);
+        let mut skr = sign(&f.ksr, &ksk);
+        let zero = time::Duration::ZERO;
+        skr.ksk_policy = Some(crate::ksr::model::SignaturePolicy {
+            publish_safety: zero,
+            retire_safety: zero,
+            max_signature_validity: zero,
+            min_signature_validity: zero,
+            max_validity_overlap: zero,
+            min_validity_overlap: zero,
+            algorithms: vec![key_algorithm_policy(ksk.dnskey())],
+        });
         let r = check_skr(&skr, &ta_for(&ksk), Some(&f.ksr), now());
         assert!(r.passed(), "{r}");
         assert!(r.results.iter().all(|c| c.applicable), "{r}");
+        // An algorithm changed in the (unsigned) KSK response policy.
+        let mut changed = skr.clone();
+        if let Some(p) = &mut changed.ksk_policy {
+            p.algorithms[0].algorithm = 3;
+        }
+        assert!(check_response_policy(&changed).is_failure());
         assert_eq!(
             r.results.iter().map(|c| c.id).collect::<Vec<_>>(),
             ALL.to_vec()
