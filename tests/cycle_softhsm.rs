@@ -12,6 +12,14 @@
 //! sha2, RFC 4034 §5.1.4). `ksr sign --json` must report exactly one token
 //! signing operation per (bundle, RRset, KSK).
 //!
+//! The same cycle also runs through p11-kit's proxy module
+//! (`p11-kit-proxy.so`, the way Knot and many distributions load modules) in
+//! front of SoftHSM2 (issue 17.2): the proxy reads a user configuration
+//! from `$HOME/.config/pkcs11/modules/`, so each test points HOME at a temp
+//! directory holding a `softhsm2.module` file (same name as Debian's system
+//! file, which it overrides) and touches no system configuration. Without
+//! p11-kit's proxy module it fails under CI=true and skips otherwise.
+//!
 //! Each test has its own SoftHSM2 configuration and token directory (passed
 //! to every command through SOFTHSM2_CONF), so they may run in parallel.
 //! Without SoftHSM2 or pkcs11-tool they fail under CI=true and skip
@@ -34,6 +42,53 @@ const ZONE: &str = "example.com.";
 
 fn tools_present() -> bool {
     SoftHsm::available() && require_tools("OpenSC's pkcs11-tool", "opensc", &["pkcs11-tool"], &[])
+}
+
+/// p11-kit's proxy module (Debian package p11-kit-modules).
+const P11KIT_PROXY: &str = "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so";
+
+/// How kskit reaches the SoftHSM2 token.
+enum Via {
+    /// Loading SoftHSM2 itself.
+    Direct,
+    /// Through p11-kit's proxy; HOME is this directory, holding the user
+    /// module configuration that registers SoftHSM2.
+    P11Kit(tempfile::TempDir),
+}
+
+impl Via {
+    fn p11kit() -> Option<Via> {
+        if !require_tools("p11-kit's proxy module", "p11-kit-modules", &[], &[P11KIT_PROXY]) {
+            return None;
+        }
+        let home = tempfile::tempdir().expect("tempdir");
+        let modules = home.path().join(".config/pkcs11/modules");
+        std::fs::create_dir_all(&modules).expect("module config dir");
+        std::fs::write(modules.join("softhsm2.module"), format!("module: {SOFTHSM_MODULE}\n")).expect("module config");
+        Some(Via::P11Kit(home))
+    }
+
+    fn module(&self) -> &str {
+        match self {
+            Via::Direct => SOFTHSM_MODULE,
+            Via::P11Kit(_) => P11KIT_PROXY,
+        }
+    }
+
+    /// The token's URI with the test PIN, through this module.
+    fn token_uri(&self, label: &str) -> String {
+        format!("pkcs11:token={}?module-path={}&pin-value={USER_PIN}", label.replace(' ', "%20"), self.module())
+    }
+
+    /// A kskit command in `dir` that sees the SoftHSM2 configuration (and
+    /// the p11-kit user configuration).
+    fn kskit(&self, hsm: &SoftHsm, dir: &Path) -> Command {
+        let mut c = hsm.kskit(dir);
+        if let Via::P11Kit(home) = self {
+            c.env("HOME", home.path()).env_remove("XDG_CONFIG_HOME");
+        }
+        c
+    }
 }
 
 /// The DNSKEY public key field (RFC 3110 for RSA, RFC 6605 for ECDSA) of
@@ -105,16 +160,17 @@ struct TokenKsk {
 
 /// `kskit hsm keygen` on the test token, then `kskit key ds` of the new
 /// keystore record, checked against the token's public key and `hsm list`.
-fn token_keygen(hsm: &SoftHsm, kdir: &Path, algorithm: &str, bits: Option<&str>, label: &str) -> TokenKsk {
-    let uri = hsm.token_uri(TOKEN);
+fn token_keygen(hsm: &SoftHsm, via: &Via, kdir: &Path, algorithm: &str, bits: Option<&str>, label: &str) -> TokenKsk {
+    let uri = via.token_uri(TOKEN);
     let mut args = vec!["--json", "hsm", "keygen", "--token", &uri, "--algorithm", algorithm, "--label", label];
     if let Some(b) = bits {
         args.extend(["--bits", b]);
     }
-    let out = ok(output(hsm.kskit(kdir).args(&args)), "kskit hsm keygen");
+    let out = ok(output(via.kskit(hsm, kdir).args(&args)), "kskit hsm keygen");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keystore_id = v["keystore_id"].as_str().expect("keystore_id").to_owned();
     let locator = v["locator"].as_str().expect("locator").to_owned();
+    assert!(locator.contains(&format!("module-path={}", via.module())), "the locator names another module: {locator}");
     let key_tag = v["key_tag"].as_u64().and_then(|t| u16::try_from(t).ok()).expect("key_tag");
     assert_eq!(v["flags"], 257, "{out}");
 
@@ -131,7 +187,7 @@ fn token_keygen(hsm: &SoftHsm, kdir: &Path, algorithm: &str, bits: Option<&str>,
     assert_eq!(digest.to_ascii_uppercase(), expected, "the keystore's DS is not the token key's DS");
 
     // `hsm list` names the same key tag for the token object.
-    let out = ok(output(hsm.kskit(kdir).args(["--json", "hsm", "list", "--token", &uri])), "kskit hsm list");
+    let out = ok(output(via.kskit(hsm, kdir).args(["--json", "hsm", "list", "--token", &uri])), "kskit hsm list");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys = v["slots"].as_array().into_iter().flatten().flat_map(|sl| sl["token"]["keys"].as_array().into_iter().flatten());
     let listed = keys.filter(|k| k["label"] == label).flat_map(|k| k["ksk_key_tags"].as_array().into_iter().flatten()).any(|t| t["key_tag"] == key_tag);
@@ -152,12 +208,13 @@ fn zsk_side(t: &Path, format: &str) -> (std::path::PathBuf, std::path::PathBuf) 
 /// `ksr sign --json` with `ksks`; checks the token signing operations
 /// against bundles × RRsets (DNSKEY, CDS, CDNSKEY with --cds publish) × KSKs
 /// and against the RRSIGs in the file. Returns the number of bundles.
-fn sign(hsm: &SoftHsm, kdir: &Path, ksr: &Path, skr: &Path, format: &str, ksks: &[String], env_pin: bool) -> u64 {
+#[allow(clippy::too_many_arguments)]
+fn sign(hsm: &SoftHsm, via: &Via, kdir: &Path, ksr: &Path, skr: &Path, format: &str, ksks: &[String], env_pin: bool) -> u64 {
     let mut args: Vec<&str> = vec!["--json", "ksr", "sign", s(ksr), "-o", s(skr), "--yes", "--cds", "publish"];
     for k in ksks {
         args.extend(["--ksk", k.as_str()]);
     }
-    let mut c = hsm.kskit(kdir);
+    let mut c = via.kskit(hsm, kdir);
     if env_pin {
         c.env("KSKIT_PIN", USER_PIN);
     }
@@ -174,11 +231,24 @@ fn sign(hsm: &SoftHsm, kdir: &Path, ksr: &Path, skr: &Path, format: &str, ksks: 
     bundles
 }
 
-/// The whole cycle for one algorithm and format.
+/// The whole cycle for one algorithm and format, loading SoftHSM2 itself.
 fn cycle(algorithm: &str, bits: Option<&str>, format: &str) {
     if !tools_present() {
         return;
     }
+    cycle_via(&Via::Direct, algorithm, bits, format);
+}
+
+/// The whole cycle for one algorithm and format through p11-kit's proxy.
+fn cycle_p11kit(algorithm: &str, bits: Option<&str>, format: &str) {
+    if !tools_present() {
+        return;
+    }
+    let Some(via) = Via::p11kit() else { return };
+    cycle_via(&via, algorithm, bits, format);
+}
+
+fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
     let mechanisms = (format == "text").then_some(SMARTCARD_MECHANISMS);
     let hsm = SoftHsm::new(mechanisms);
     hsm.init_token(TOKEN);
@@ -186,14 +256,14 @@ fn cycle(algorithm: &str, bits: Option<&str>, format: &str) {
     let t = tmp.path();
 
     let kdir = kskit_init(t, "ksk-side", ZONE);
-    let ksk = token_keygen(&hsm, &kdir, algorithm, bits, "ksk");
+    let ksk = token_keygen(&hsm, via, &kdir, algorithm, bits, "ksk");
     let (zdir, ksr) = zsk_side(t, format);
 
-    let out = ok(output(hsm.kskit(&kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
+    let out = ok(output(via.kskit(&hsm, &kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
     assert!(out.contains("KSR accepted"), "{out}");
 
     let skr = t.join(if format == "iana" { "response.skr.xml" } else { "response.skr" });
-    sign(&hsm, &kdir, &ksr, &skr, format, &[SoftHsm::with_pin(&ksk.locator)], false);
+    sign(&hsm, via, &kdir, &ksr, &skr, format, &[SoftHsm::with_pin(&ksk.locator)], false);
     let body = std::fs::read_to_string(&skr).unwrap();
     if format == "iana" {
         assert!(body.contains("<Response>") && body.contains("<SignatureData>"), "not an IANA SKR");
@@ -251,6 +321,16 @@ fn cycle_ecdsap256_token_ksk_text_smartcard_mechanisms() {
     cycle("ECDSAP256SHA256", None, "text");
 }
 
+#[test]
+fn cycle_rsasha256_2048_token_ksk_iana_through_p11kit_proxy() {
+    cycle_p11kit("RSASHA256", Some("2048"), "iana");
+}
+
+#[test]
+fn cycle_ecdsap256_token_ksk_text_smartcard_mechanisms_through_p11kit_proxy() {
+    cycle_p11kit("ECDSAP256SHA256", None, "text");
+}
+
 /// Two token KSKs (an algorithm rollover's double signature): one
 /// referenced by its pkcs11: URI, one by its keystore id with the PIN in
 /// KSKIT_PIN; 2 × bundles × 3 token operations. The SKR verifies with both
@@ -266,14 +346,14 @@ fn two_token_ksks_sign_once_per_bundle_rrset_and_ksk() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let kdir = kskit_init(t, "ksk-side", ZONE);
-    let rsa = token_keygen(&hsm, &kdir, "RSASHA256", Some("2048"), "ksk-rsa");
-    let ec = token_keygen(&hsm, &kdir, "ECDSAP256SHA256", None, "ksk-ec");
+    let rsa = token_keygen(&hsm, &Via::Direct, &kdir, "RSASHA256", Some("2048"), "ksk-rsa");
+    let ec = token_keygen(&hsm, &Via::Direct, &kdir, "ECDSAP256SHA256", None, "ksk-ec");
     let (zdir, ksr) = zsk_side(t, "iana");
     ok(output(hsm.kskit(&kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
     let skr = t.join("response.skr.xml");
     // The keystore id opens the token key through its locator; the URI's
     // pin-value and KSKIT_PIN both give the PIN.
-    sign(&hsm, &kdir, &ksr, &skr, "iana", &[SoftHsm::with_pin(&rsa.locator), ec.keystore_id.clone()], true);
+    sign(&hsm, &Via::Direct, &kdir, &ksr, &skr, "iana", &[SoftHsm::with_pin(&rsa.locator), ec.keystore_id.clone()], true);
     let both = t.join("both.ds");
     let ds_text = std::fs::read_to_string(&rsa.ds_file).unwrap() + &std::fs::read_to_string(&ec.ds_file).unwrap();
     std::fs::write(&both, ds_text).unwrap();

@@ -280,3 +280,209 @@ fn final_try_and_locked_tokens_are_not_logged_into() {
     assert_eq!(r.0, Some(0), "{}", r.1);
     assert_eq!(t.login_count(), 1);
 }
+
+/// The C_Login lines the shim counted: (slot, user type) each.
+fn logins_by_slot(path: &Path) -> Vec<(u64, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let field = |name: &str| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("shim login line without {name}: {l:?}"))
+            };
+            (field("slot="), field("user="))
+        })
+        .collect()
+}
+
+/// `softhsm2-util --init-token` for `label` with user PIN `pin`.
+fn init_token_with_pin(hsm: &SoftHsm, label: &str, pin: &str) {
+    let o = output(
+        Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &hsm.conf)
+            .args(["--init-token", "--free", "--label", label, "--so-pin", common::SO_PIN, "--pin", pin]),
+    );
+    assert!(o.status.success(), "softhsm2-util --init-token {label}: {}", common::text(&o));
+}
+
+/// The slot id of each token label, from `kskit hsm list --json` (no PIN).
+fn slots_of(t: &Setup) -> Vec<(String, u64)> {
+    let o = output(t.hsm.kskit(&t.kdir).args(["--json", "hsm", "list", "--module", s(&t.shim)]).env("SLOWSHIM_MODULE", SOFTHSM_MODULE));
+    let v: serde_json::Value = serde_json::from_str(&common::ok(o, "hsm list --json")).expect("hsm list JSON");
+    v["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .filter_map(|sl| Some((sl["token"]["label"].as_str()?.to_string(), sl["slot_id"].as_u64()?)))
+        .collect()
+}
+
+/// `kskit hsm list --module SHIM --pin ARGS` with KSKIT_PIN=`pin`; (exit code, stderr).
+fn hsm_list_pin(t: &Setup, pin: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut c = t.hsm.kskit(&t.kdir);
+    c.args(["hsm", "list", "--module", s(&t.shim), "--pin"])
+        .args(args)
+        .env("KSKIT_PIN", pin)
+        .env("SLOWSHIM_LOGIN_COUNT", &t.logins)
+        .env("SLOWSHIM_MODULE", SOFTHSM_MODULE);
+    common::run_with_guard(&mut c, HANG_GUARD, "kskit hsm list --pin")
+}
+
+/// Issue 14.7: two KSKs on one token in one `ksr sign` run share the
+/// token's session: exactly one C_Login (the second key neither logs in
+/// again nor resolves its PIN: its pin-source file does not exist).
+#[test]
+fn two_ksks_on_one_token_log_in_once() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let uri = format!("pkcs11:token={TOKEN}?module-path={}&pin-value={USER_PIN}", t.shim.display());
+    ok(
+        output(t.hsm.kskit(&t.kdir).args(["hsm", "keygen", "--token", &uri, "--algorithm", "ECDSAP256SHA256", "--label", "ksk2"])),
+        "second key",
+    );
+    let _ = std::fs::remove_file(&t.logins);
+    let k1 = t.ksk_uri(&t.shim, USER_PIN, "");
+    let no_pin = t.tmp.path().join("no-such-pin-file");
+    let k2 = format!("pkcs11:token={TOKEN};object=ksk2?module-path={}&pin-source={}", t.shim.display(), no_pin.display());
+    let r = t.sign(&k1, &["--ksk", &k2], &[]);
+    assert_eq!(r.0, Some(0), "signing with two KSKs on one token failed:\n{}", r.1);
+    let skr = std::fs::read_to_string(t.out.join("skr.xml")).expect("SKR written");
+    assert!(skr.contains("RRSIG") || skr.contains("Signature"), "no signatures in the SKR");
+    let logins = logins_by_slot(&t.logins);
+    assert_eq!(logins.len(), 1, "two KSKs on one token: expected one C_Login, got {logins:?}");
+    assert_eq!(logins[0].1, 1, "the one login is a CKU_USER login");
+}
+
+/// Issue 14.7: `hsm list --pin --token X` logs in to X only: another
+/// token of the module, with another PIN, sees no C_Login at all (each
+/// wrong PIN would cost it a retry). By label and by serial.
+#[test]
+fn hsm_list_pin_logs_in_only_to_the_named_token() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    init_token_with_pin(&t.hsm, "other", "87654321");
+    let slots = slots_of(&t);
+    let slot = |label: &str| slots.iter().find(|(l, _)| l == label).map(|(_, s)| *s).unwrap_or_else(|| panic!("no token {label} in {slots:?}"));
+    let (mine, other) = (slot(TOKEN), slot("other"));
+
+    let r = hsm_list_pin(&t, USER_PIN, &["--token", TOKEN]);
+    assert_eq!(r.0, Some(0), "{}", r.1);
+    let logins = logins_by_slot(&t.logins);
+    assert_eq!(logins.iter().filter(|(s, _)| *s == other).count(), 0, "the PIN was tried on the other token: {logins:?}");
+    assert_eq!(logins.iter().filter(|(s, _)| *s == mine).count(), 1, "{logins:?}");
+
+    // The other token, by its serial, with its own PIN: the first one is untouched.
+    let _ = std::fs::remove_file(&t.logins);
+    let o = output(t.hsm.kskit(&t.kdir).args(["--json", "hsm", "list", "--module", s(&t.shim)]).env("SLOWSHIM_MODULE", SOFTHSM_MODULE));
+    let v: serde_json::Value = serde_json::from_str(&common::ok(o, "hsm list --json")).expect("JSON");
+    let serial = v["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .find(|sl| sl["slot_id"].as_u64() == Some(other))
+        .and_then(|sl| sl["token"]["serial"].as_str())
+        .expect("serial of the other token")
+        .to_string();
+    let r = hsm_list_pin(&t, "87654321", &["--serial", &serial]);
+    assert_eq!(r.0, Some(0), "{}", r.1);
+    let logins = logins_by_slot(&t.logins);
+    assert_eq!(logins, vec![(other, 1)], "only the token with that serial is logged into");
+}
+
+/// Issue 14.7: `hsm list --pin` refuses, before any C_Login, when more than
+/// one token could take the PIN: no --token on a two-token module, and a
+/// label two tokens share.
+#[test]
+fn hsm_list_pin_refuses_several_candidate_tokens() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    init_token_with_pin(&t.hsm, "twin", USER_PIN);
+    init_token_with_pin(&t.hsm, "twin", "87654321");
+    let _ = std::fs::remove_file(&t.logins);
+
+    let r = hsm_list_pin(&t, USER_PIN, &[]);
+    assert_error(&r, &["--pin logs in to one token", "3 tokens match", "--token"]);
+    assert_eq!(t.login_count(), 0, "a login happened before the refusal:\n{}", r.1);
+
+    let r = hsm_list_pin(&t, USER_PIN, &["--token", "twin"]);
+    assert_error(&r, &["2 tokens match", "label \"twin\""]);
+    assert_eq!(t.login_count(), 0, "a login happened before the refusal:\n{}", r.1);
+
+    // Without --pin the module is listed as before (no login, no refusal).
+    let o = output(t.hsm.kskit(&t.kdir).args(["hsm", "list", "--module", s(&t.shim)]).env("SLOWSHIM_MODULE", SOFTHSM_MODULE).env("SLOWSHIM_LOGIN_COUNT", &t.logins));
+    common::ok(o, "hsm list without --pin");
+    assert_eq!(t.login_count(), 0);
+}
+
+/// Makes a KSK with CKA_ALWAYS_AUTHENTICATE (`hsm keygen --always-authenticate`)
+/// on the test token; returns its URI with the test PIN.
+fn always_authenticate_key(t: &Setup, label: &str) -> String {
+    let uri = format!("pkcs11:token={TOKEN}?module-path={}&pin-value={USER_PIN}", t.shim.display());
+    ok(
+        output(t.hsm.kskit(&t.kdir).args([
+            "hsm",
+            "keygen",
+            "--token",
+            &uri,
+            "--algorithm",
+            "ECDSAP256SHA256",
+            "--label",
+            label,
+            "--always-authenticate",
+        ])),
+        "hsm keygen --always-authenticate",
+    );
+    format!("pkcs11:token={TOKEN};object={label}?module-path={}&pin-value={USER_PIN}", t.shim.display())
+}
+
+/// Issue 17.3: a key with CKA_ALWAYS_AUTHENTICATE (SoftHSM2 enforces it:
+/// C_Sign without a fresh context-specific login is CKR_USER_NOT_LOGGED_IN)
+/// signs a whole KSR: one user login, and one C_Login(CKU_CONTEXT_SPECIFIC)
+/// before every C_Sign.
+#[test]
+fn always_authenticate_key_gets_a_context_login_before_each_signature() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let ksk = always_authenticate_key(&t, "ksk-piv");
+    let _ = std::fs::remove_file(&t.logins);
+    let signs = t.tmp.path().join("signs");
+    let r = t.sign(&ksk, &[], &[("SLOWSHIM_SIGN_COUNT", s(&signs))]);
+    assert_eq!(r.0, Some(0), "signing with an always-authenticate key failed:\n{}", r.1);
+    assert!(t.out.join("skr.xml").is_file());
+    let logins = logins_by_slot(&t.logins);
+    let user = logins.iter().filter(|(_, u)| *u == 1).count();
+    let context = logins.iter().filter(|(_, u)| *u == 2).count();
+    let sign_calls = std::fs::read_to_string(&signs).map(|t| t.lines().count()).unwrap_or(0);
+    assert_eq!(user, 1, "one user login per run: {logins:?}");
+    assert!(sign_calls > 1, "the KSR needs several signatures, the shim saw {sign_calls}");
+    assert_eq!(context, sign_calls, "one context-specific login per C_Sign ({sign_calls} signatures): {logins:?}");
+}
+
+/// Issue 17.3: a wrong PIN at the context-specific login (the shim changes
+/// the PIN it forwards for CKU_CONTEXT_SPECIFIC only) stops the run after
+/// that one try: exit 2, an error saying so, no SKR.
+#[test]
+fn wrong_context_pin_stops_the_run_after_one_try() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let ksk = always_authenticate_key(&t, "ksk-piv");
+    let _ = std::fs::remove_file(&t.logins);
+    let r = t.sign(&ksk, &[], &[("SLOWSHIM_CONTEXT_PIN_CORRUPT", "1")]);
+    assert_error(&r, &["wrong PIN", "context-specific", "ksk-piv", &format!("token \"{TOKEN}\"")]);
+    t.assert_no_output();
+    let logins = logins_by_slot(&t.logins);
+    assert_eq!(logins.iter().filter(|(_, u)| *u == 2).count(), 1, "more than one context-specific PIN try: {logins:?}");
+    assert_eq!(logins.iter().filter(|(_, u)| *u == 1).count(), 1, "{logins:?}");
+}

@@ -31,12 +31,17 @@ pub struct ListArgs {
     /// PKCS#11 module (default: $KSKIT_PKCS11_MODULE).
     #[arg(long)]
     pub module: Option<PathBuf>,
-    /// Log in (PIN from $KSKIT_PIN or a prompt) to also list private objects.
+    /// Log in (PIN from $KSKIT_PIN or a prompt) to also list private
+    /// objects. Logs in to one token only: the one --token/--serial names,
+    /// or the module's only token; several candidates are refused.
     #[arg(long)]
     pub pin: bool,
     /// Only this token (a pkcs11: URI or a plain token label).
     #[arg(long)]
     pub token: Option<String>,
+    /// Only the token with this serial number.
+    #[arg(long)]
+    pub serial: Option<String>,
     /// Try a login even if the token reports the PIN's final try.
     #[arg(long)]
     pub allow_final_try: bool,
@@ -77,6 +82,10 @@ pub struct KeygenArgs {
     /// Zone (default: the first zone of kskit.toml).
     #[arg(long)]
     pub zone: Option<String>,
+    /// Give the private key CKA_ALWAYS_AUTHENTICATE: the token then wants
+    /// the PIN again before every signature (kskit asks once and repeats it).
+    #[arg(long)]
+    pub always_authenticate: bool,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +137,21 @@ fn list(a: ListArgs, ctx: &Context) -> Result<i32> {
         Some(t) if t.to_ascii_lowercase().starts_with("pkcs11:") => Some(token_uri(t)?),
         Some(t) => Some(Pkcs11Uri::for_token(t)),
         None => None,
+    };
+    let filter = match (filter, &a.serial) {
+        (f, None) => f,
+        (Some(mut f), Some(serial)) => {
+            if f.serial.as_ref().is_some_and(|s| s != serial) {
+                bail!("--serial {serial:?} contradicts serial= in --token");
+            }
+            f.serial = Some(serial.clone());
+            Some(f)
+        }
+        (None, Some(serial)) => {
+            let mut f = Pkcs11Uri::default();
+            f.serial = Some(serial.clone());
+            Some(f)
+        }
     };
     let module = match (&a.module, filter.as_ref().and_then(|f| f.module_path.clone())) {
         (Some(m), _) => m.clone(),
@@ -305,7 +329,7 @@ fn keygen(a: KeygenArgs, ctx: &Context) -> Result<i32> {
     let zone = zone_of(&a.zone, ctx)?;
     let mut ks = ctx.keystore()?;
     a.algorithm.check_new_bits(a.bits)?;
-    let key = pkcs11::keygen(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token))?;
+    let key = pkcs11::keygen_with(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate)?;
     let meta = register(&mut ks, &key, a.algorithm, &zone, a.role)?;
     report(&meta, &key, "generated", ctx)?;
     Ok(0)

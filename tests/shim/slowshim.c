@@ -12,8 +12,12 @@
  *   SLOWSHIM_SIGN_FAIL_AFTER  after this many forwarded C_Sign calls, C_Sign and
  *                          C_SignInit return CKR_DEVICE_REMOVED (the token was pulled)
  *   SLOWSHIM_SIGN_CORRUPT  if set, C_Sign flips one bit of every signature it returns
- *   SLOWSHIM_LOGIN_COUNT   a file: each C_Login appends one line ("login")
+ *   SLOWSHIM_LOGIN_COUNT   a file: each C_Login appends one line ("login slot=N user=U",
+ *                          the session's slot from C_GetSessionInfo, U 1 = CKU_USER,
+ *                          2 = CKU_CONTEXT_SPECIFIC)
  *   SLOWSHIM_SIGN_COUNT    a file: each C_Sign appends one line ("sign")
+ *   SLOWSHIM_CONTEXT_PIN_CORRUPT  if set, C_Login with CKU_CONTEXT_SPECIFIC gets the PIN with
+ *                          its first byte changed (a wrong PIN at the per-signature login)
  *   SLOWSHIM_TOKEN_FLAGS   a number OR-ed into CK_TOKEN_INFO.flags by C_GetTokenInfo
  *                          (e.g. 0x20000 CKF_USER_PIN_FINAL_TRY, 0x40000 CKF_USER_PIN_LOCKED)
  *
@@ -34,7 +38,7 @@ typedef CK_ULONG CK_RV;
 typedef struct { unsigned char major, minor; } CK_VERSION;
 #define N_FUNCTIONS 68
 typedef struct { CK_VERSION version; void *f[N_FUNCTIONS]; } FunctionList;
-enum { I_GET_TOKEN_INFO = 6, I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
+enum { I_GET_TOKEN_INFO = 6, I_GET_SESSION_INFO = 15, I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
 /* CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then flags. */
 #define TOKEN_INFO_FLAGS_OFFSET 96
 #define CKR_OK 0UL
@@ -43,6 +47,7 @@ enum { I_GET_TOKEN_INFO = 6, I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
 
 typedef CK_RV (*GetFunctionList)(FunctionList **);
 typedef CK_RV (*GetTokenInfo)(CK_ULONG, unsigned char *);
+typedef CK_RV (*GetSessionInfo)(CK_ULONG, CK_ULONG *);
 typedef CK_RV (*Login)(CK_ULONG, CK_ULONG, unsigned char *, CK_ULONG);
 typedef CK_RV (*SignInit)(CK_ULONG, void *, CK_ULONG);
 typedef CK_RV (*Sign)(CK_ULONG, unsigned char *, CK_ULONG, unsigned char *, CK_ULONG *);
@@ -88,8 +93,20 @@ static CK_RV shim_get_token_info(CK_ULONG slot, unsigned char *info) {
 }
 
 static CK_RV shim_login(CK_ULONG session, CK_ULONG user, unsigned char *pin, CK_ULONG len) {
-    append_line("SLOWSHIM_LOGIN_COUNT", "login\n");
+    /* CK_SESSION_INFO: slotID, state, flags, ulDeviceError. */
+    CK_ULONG info[4] = {0, 0, 0, 0};
+    char line[96];
+    if (((GetSessionInfo)real->f[I_GET_SESSION_INFO])(session, info) != CKR_OK) info[0] = (CK_ULONG)-1;
+    snprintf(line, sizeof line, "login slot=%lu user=%lu\n", info[0], user);
+    append_line("SLOWSHIM_LOGIN_COUNT", line);
     maybe_sleep("SLOWSHIM_LOGIN_SLEEP");
+    const char *corrupt = getenv("SLOWSHIM_CONTEXT_PIN_CORRUPT");
+    if (user == 2 /* CKU_CONTEXT_SPECIFIC */ && corrupt && *corrupt && pin && len > 0 && len < 256) {
+        unsigned char wrong[256];
+        memcpy(wrong, pin, len);
+        wrong[0] ^= 0x01;
+        return ((Login)real->f[I_LOGIN])(session, user, wrong, len);
+    }
     return ((Login)real->f[I_LOGIN])(session, user, pin, len);
 }
 

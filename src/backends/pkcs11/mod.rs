@@ -14,6 +14,7 @@
 //!   does the same on Ctrl-C.
 
 pub mod encode;
+mod raw;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -54,12 +55,16 @@ pub enum Pkcs11Error {
     TokenNotFound { module: PathBuf, wanted: String, available: Vec<String> },
     #[error("{n} tokens match {wanted} in {}: {}; add token=, serial= or slot-id= to the URI", module.display(), list_or_none(matches))]
     TokenAmbiguous { module: PathBuf, wanted: String, n: usize, matches: Vec<String> },
+    #[error("--pin logs in to one token, and {n} tokens match {wanted} in {}: {}; name one with --token LABEL, --serial SERIAL or a pkcs11: URI with serial= or slot-id=", module.display(), list_or_none(matches))]
+    ListLoginAmbiguous { module: PathBuf, wanted: String, n: usize, matches: Vec<String> },
     #[error("wrong PIN for token {token:?}; {flags}")]
     WrongPin { token: String, flags: PinFlags },
     #[error("the user PIN of token {token:?} is locked; unblock it with the SO-PIN (e.g. pkcs11-tool --module MODULE --login --login-type so --init-pin)")]
     PinLocked { token: String },
     #[error("token {token:?} reports that the next wrong PIN locks it (final try); kskit does not try a login unless --allow-final-try is given")]
     FinalTry { token: String },
+    #[error("wrong PIN for token {token:?} at the context-specific login key {key:?} needs before each signature (CKA_ALWAYS_AUTHENTICATE); the run stops after this one try; {flags}")]
+    WrongContextPin { token: String, key: String, flags: PinFlags },
     #[error("a login to token {token:?} already failed in this run; kskit makes at most one login attempt per run")]
     SecondLogin { token: String },
     #[error("cannot read the PIN for token {token:?}: {msg}")]
@@ -313,7 +318,9 @@ fn ck(op: &str, token: &str, module: &Path) -> impl FnOnce(CkError) -> Pkcs11Err
 /// Logins that failed in this process, by (module, token serial).
 static FAILED_LOGINS: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
 
-/// An open session on one token, on its worker thread.
+/// An open session on one token, on its worker thread. One per token and
+/// process ([`Token::open`] hands out the same one to every key on the
+/// token), so the token sees one session and one C_Login per run.
 pub(crate) struct Token {
     worker: Worker,
     pub slot_id: u64,
@@ -323,7 +330,17 @@ pub(crate) struct Token {
     /// Mechanisms the token offers (C_GetMechanismList).
     pub mechanisms: Vec<MechanismType>,
     uri: Pkcs11Uri,
+    /// The user is logged in on this token's session (by us or before us).
+    logged_in: Mutex<bool>,
+    /// The PIN of the successful login, kept (zeroizing) for keys that
+    /// need a context-specific login before each signature
+    /// (CKA_ALWAYS_AUTHENTICATE); `None` until such a key is used.
+    pin: Mutex<Option<Secret>>,
 }
+
+/// Tokens open in this process, by module and slot: a second key on a token
+/// reuses its session and login.
+static OPEN_TOKENS: Mutex<Vec<std::sync::Weak<Token>>> = Mutex::new(Vec::new());
 
 /// Whether a token matches the URI's token attributes (labels compared with
 /// the blank padding removed, RFC 7512 §2.3).
@@ -336,22 +353,28 @@ pub(crate) fn token_matches(uri: &Pkcs11Uri, slot: Slot, info: &TokenInfo) -> bo
         && uri.slot_id.is_none_or(|s| s == slot.id())
 }
 
+fn describe_token(slot: Slot, info: &TokenInfo) -> String {
+    format!("{:?} (serial {}, slot {})", info.label().trim_end_matches(' '), info.serial_number().trim_end_matches(' '), slot.id())
+}
+
 impl Token {
-    /// Loads the module, finds the token named by `uri` and opens a
-    /// read-write session on it. Does not log in.
-    pub fn open(uri: &Pkcs11Uri, opts: &OpenOptions) -> Result<Token, Pkcs11Error> {
+    /// Finds the one token named by `uri` in its module and returns its open
+    /// read-write session: the session already open in this process for
+    /// that token if there is one (with its login), else a new one. Does
+    /// not log in.
+    pub fn open(uri: &Pkcs11Uri, opts: &OpenOptions) -> Result<std::sync::Arc<Token>, Pkcs11Error> {
         let module = uri.module()?;
         let worker = Worker::start(&module, opts.timeout_for(uri))?;
         let u = uri.clone();
         let m = module.clone();
-        let (slot_id, label, serial, mechanisms) = worker.call("finding the token", move |st: &mut State| {
+        let (slot_id, label, serial) = worker.call("finding the token", move |st: &mut State| {
             let ctx = st.ctx()?;
             let slots = ctx.get_slots_with_token().map_err(ck("C_GetSlotList", "", &m))?;
             let mut found = Vec::new();
             let mut available = Vec::new();
             for slot in slots {
                 let Ok(info) = ctx.get_token_info(slot) else { continue };
-                available.push(format!("{:?} (serial {}, slot {})", info.label(), info.serial_number(), slot.id()));
+                available.push(describe_token(slot, &info));
                 if token_matches(&u, slot, &info) {
                     found.push((slot, info));
                 }
@@ -361,23 +384,52 @@ impl Token {
                 0 => return Err(Pkcs11Error::TokenNotFound { module: m, wanted, available }),
                 1 => found.remove(0),
                 n => {
-                    let matches = found.iter().map(|(s, i)| format!("{:?} (serial {}, slot {})", i.label(), i.serial_number(), s.id())).collect();
+                    let matches = found.iter().map(|(s, i)| describe_token(*s, i)).collect();
                     return Err(Pkcs11Error::TokenAmbiguous { module: m, wanted, n, matches });
                 }
             };
-            let label = info.label().to_string();
-            let mechanisms = ctx.get_mechanism_list(slot).map_err(ck("C_GetMechanismList", &label, &m))?;
-            let session = ctx.open_rw_session(slot).or_else(|_| ctx.open_ro_session(slot)).map_err(ck("C_OpenSession", &label, &m))?;
-            st.session = Some(session);
-            Ok((slot.id(), label, info.serial_number().to_string(), mechanisms))
+            Ok((slot.id(), info.label().to_string(), info.serial_number().to_string()))
         })?;
+        let mut open = OPEN_TOKENS.lock().map_err(|_| Pkcs11Error::Other("token table lock poisoned".into()))?;
+        open.retain(|t| t.strong_count() > 0);
+        if let Some(t) = open.iter().filter_map(|t| t.upgrade()).find(|t| t.module == module && t.slot_id == slot_id) {
+            // The same token, already open: its session and login serve this key too.
+            return Ok(t);
+        }
         worker.set_slot(slot_id);
-        Ok(Token { worker, slot_id, label, serial, module, mechanisms, uri: uri.clone() })
+        let (l, m) = (label.clone(), module.clone());
+        let mechanisms = worker.call("opening a session", move |st: &mut State| {
+            let ctx = st.ctx()?;
+            let slot = Slot::try_from(slot_id).map_err(|e| Pkcs11Error::Other(e.to_string()))?;
+            let mechanisms = ctx.get_mechanism_list(slot).map_err(ck("C_GetMechanismList", &l, &m))?;
+            let session = ctx.open_rw_session(slot).or_else(|_| ctx.open_ro_session(slot)).map_err(ck("C_OpenSession", &l, &m))?;
+            st.session = Some(session);
+            Ok(mechanisms)
+        })?;
+        let token = std::sync::Arc::new(Token {
+            worker,
+            slot_id,
+            label,
+            serial,
+            module,
+            mechanisms,
+            uri: uri.clone(),
+            logged_in: Mutex::new(false),
+            pin: Mutex::new(None),
+        });
+        open.push(std::sync::Arc::downgrade(&token));
+        Ok(token)
     }
 
-    /// Logs the user in: at most one attempt per token and run; refuses when
-    /// the token is locked, or reports final try unless `allow_final_try`.
+    /// Logs the user in: at most one attempt per token and run, and none
+    /// when this token's session is already logged in (a second key on the
+    /// token); refuses when the token is locked, or reports final try unless
+    /// `allow_final_try`.
     pub fn login(&self, opts: &OpenOptions) -> Result<(), Pkcs11Error> {
+        let mut logged_in = self.logged_in.lock().map_err(|_| Pkcs11Error::Other("token login lock poisoned".into()))?;
+        if *logged_in {
+            return Ok(());
+        }
         let key = (self.module.clone(), format!("{}/{}", self.serial, self.label));
         if FAILED_LOGINS.lock().map(|l| l.contains(&key)).unwrap_or(false) {
             return Err(Pkcs11Error::SecondLogin { token: self.label.clone() });
@@ -397,8 +449,9 @@ impl Token {
             None => self.uri.resolve_pin().map_err(|e| Pkcs11Error::Pin { token: self.label.clone(), msg: e.to_string() })?,
         };
         let (label, module) = (self.label.clone(), self.module.clone());
+        let sent = pin.clone();
         let result = self.worker.call("logging in", move |st: &mut State| {
-            let auth = AuthPin::from(pin.as_str());
+            let auth = AuthPin::from(sent.as_str());
             match st.session()?.login(UserType::User, Some(&auth)) {
                 Ok(()) => {
                     st.logged_in_by_us = true;
@@ -410,7 +463,13 @@ impl Token {
             }
         })?;
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                *logged_in = true;
+                if let Ok(mut p) = self.pin.lock() {
+                    *p = Some(pin);
+                }
+                Ok(())
+            }
             Err(rv) => {
                 if let Ok(mut l) = FAILED_LOGINS.lock() {
                     l.push(key);
@@ -422,6 +481,56 @@ impl Token {
                     Err(Pkcs11Error::WrongPin { token: self.label.clone(), flags })
                 }
             }
+        }
+    }
+
+    /// Whether the private key `handle` has CKA_ALWAYS_AUTHENTICATE set (a
+    /// token that does not know the attribute: no).
+    fn always_authenticate(&self, handle: ObjectHandle) -> Result<bool, Pkcs11Error> {
+        self.worker.call("reading CKA_ALWAYS_AUTHENTICATE", move |st: &mut State| {
+            let attrs = st.session()?.get_attributes(handle, &[AttributeType::AlwaysAuthenticate]).unwrap_or_default();
+            Ok(attrs.iter().any(|a| matches!(a, Attribute::AlwaysAuthenticate(true))))
+        })
+    }
+
+    fn failed_key(&self) -> (PathBuf, String) {
+        (self.module.clone(), format!("{}/{}", self.serial, self.label))
+    }
+
+    /// The PIN for context-specific logins: the one of this run's user
+    /// login, else resolved once now (a token that needed no user login)
+    /// and kept, zeroizing, for the run.
+    fn context_pin(&self, opts: &OpenOptions) -> Result<Secret, Pkcs11Error> {
+        let mut held = self.pin.lock().map_err(|_| Pkcs11Error::Other("token PIN lock poisoned".into()))?;
+        if let Some(p) = held.as_ref() {
+            return Ok(p.clone());
+        }
+        let pin = match &opts.pin {
+            Some(p) => p.clone(),
+            None => self.uri.resolve_pin().map_err(|e| Pkcs11Error::Pin { token: self.label.clone(), msg: e.to_string() })?,
+        };
+        *held = Some(pin.clone());
+        Ok(pin)
+    }
+
+    /// The held PIN for the next context-specific login; refused once such
+    /// a login (or the user login) failed in this run.
+    fn context_pin_for_signing(&self) -> Result<Secret, Pkcs11Error> {
+        if FAILED_LOGINS.lock().map(|l| l.contains(&self.failed_key())).unwrap_or(false) {
+            return Err(Pkcs11Error::SecondLogin { token: self.label.clone() });
+        }
+        let held = self.pin.lock().map_err(|_| Pkcs11Error::Other("token PIN lock poisoned".into()))?;
+        held.clone().ok_or_else(|| Pkcs11Error::Other(format!("no PIN held for the context-specific login on token {:?}", self.label)))
+    }
+
+    /// Records a failed context-specific login: no further PIN attempt on
+    /// this token in this run, and the held PIN is dropped (wiped).
+    fn context_login_failed(&self) {
+        if let Ok(mut l) = FAILED_LOGINS.lock() {
+            l.push(self.failed_key());
+        }
+        if let Ok(mut p) = self.pin.lock() {
+            *p = None;
         }
     }
 
@@ -575,7 +684,7 @@ fn read_key(s: &Session, h: ObjectHandle, token: &str, module: &Path, base: &Pkc
 
 /// A KSK (or any DNSSEC key) on a PKCS#11 token.
 pub struct Pkcs11Signer {
-    token: Token,
+    token: std::sync::Arc<Token>,
     handle: ObjectHandle,
     key: TokenKey,
     algorithm: Algorithm,
@@ -584,6 +693,9 @@ pub struct Pkcs11Signer {
     modulus_len: usize,
     count: AtomicU64,
     described: String,
+    /// The key has CKA_ALWAYS_AUTHENTICATE: C_Login(CKU_CONTEXT_SPECIFIC)
+    /// with the token's PIN between C_SignInit and each C_Sign.
+    always_authenticate: bool,
 }
 
 impl std::fmt::Debug for Pkcs11Signer {
@@ -624,7 +736,23 @@ impl Pkcs11Signer {
             KeyKind::Ec(_) => 0,
         };
         let described = key.uri.to_string();
-        Ok(Pkcs11Signer { token, handle, key, algorithm, dnskey, mechanism, modulus_len, count: AtomicU64::new(0), described })
+        let always_authenticate = token.always_authenticate(handle)?;
+        if always_authenticate {
+            // Ask for the PIN now (once, before signing starts), not at the first signature.
+            token.context_pin(opts)?;
+        }
+        Ok(Pkcs11Signer {
+            token,
+            handle,
+            key,
+            algorithm,
+            dnskey,
+            mechanism,
+            modulus_len,
+            count: AtomicU64::new(0),
+            described,
+            always_authenticate,
+        })
     }
 
     /// The mechanism used for signing (e.g. `CKM_RSA_PKCS` on a card without hash-and-sign).
@@ -640,6 +768,11 @@ impl Pkcs11Signer {
     /// The key as found on the token.
     pub fn key(&self) -> &TokenKey {
         &self.key
+    }
+
+    /// Whether the key asks for a login before each signature (CKA_ALWAYS_AUTHENTICATE).
+    pub fn always_authenticate(&self) -> bool {
+        self.always_authenticate
     }
 
     /// The token's label.
@@ -662,7 +795,13 @@ impl Pkcs11Signer {
         let (mech, handle) = (self.mechanism, self.handle);
         let (label, module) = (self.token.label.clone(), self.token.module.clone());
         self.count.fetch_add(1, Ordering::SeqCst);
+        let context_pin = if self.always_authenticate { Some(self.token.context_pin_for_signing()?) } else { None };
+        let key_label = self.key.label.clone();
         let raw = self.token.worker.call("signing", move |st: &mut State| {
+            if st.raw.is_none() && context_pin.is_some() {
+                let raw = raw::RawSign::load(&st.module).map_err(|e| Pkcs11Error::Other(format!("cannot find C_Sign in {}: {e}", st.module.display())))?;
+                st.raw = Some(raw);
+            }
             let s = st.session()?;
             let eddsa = EddsaParams::new(EddsaSignatureScheme::Pure);
             let m = match mech {
@@ -675,8 +814,31 @@ impl Pkcs11Signer {
                 SignMechanism::Ecdsa => Mechanism::Ecdsa,
                 SignMechanism::Eddsa => Mechanism::Eddsa(eddsa),
             };
-            s.sign(&m, handle, &input).map_err(ck(&format!("C_Sign with {}", mech.name()), &label, &module))
+            let Some(pin) = context_pin else {
+                return Ok(s.sign(&m, handle, &input).map_err(ck(&format!("C_Sign with {}", mech.name()), &label, &module)));
+            };
+            // C_SignInit, C_Login(CKU_CONTEXT_SPECIFIC), C_Sign (PKCS#11 3.0 §5.2).
+            s.sign_init(&m, handle).map_err(ck(&format!("C_SignInit with {}", mech.name()), &label, &module))?;
+            let auth = AuthPin::from(pin.as_str());
+            match s.login(UserType::ContextSpecific, Some(&auth)) {
+                Ok(()) => {}
+                Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange | RvError::PinLocked, _)) => {
+                    return Ok(Err(Pkcs11Error::WrongContextPin { token: label, key: key_label, flags: PinFlags::default() }));
+                }
+                Err(e) => return Err(ck("C_Login (context-specific)", &label, &module)(e)),
+            }
+            let raw = st.raw.as_ref().ok_or_else(|| Pkcs11Error::Other("C_Sign not loaded".into()))?;
+            Ok(raw.sign(s.handle(), &input).map_err(ck(&format!("C_Sign with {}", mech.name()), &label, &module)))
         })?;
+        let raw = match raw {
+            Ok(r) => r,
+            Err(Pkcs11Error::WrongContextPin { token, key, .. }) => {
+                self.token.context_login_failed();
+                let flags = self.token.info_flags().map(|f| f.1).unwrap_or_default();
+                return Err(Pkcs11Error::WrongContextPin { token, key, flags });
+            }
+            Err(e) => return Err(e),
+        };
         let sig = match self.key.kind {
             KeyKind::Rsa { .. } => encode::left_pad(&raw, self.modulus_len),
             KeyKind::Ec(Curve::Ed25519) => (raw.len() == 64).then_some(raw),
@@ -756,6 +918,20 @@ pub fn delete_objects(uri: &Pkcs11Uri, label: &str, opts: &OpenOptions) -> Resul
 /// false, with a random 16-byte CKA_ID and `label`. Refuses when an object
 /// with `label` exists. `bits` is checked per algorithm (RSA 2048/3072/4096).
 pub fn keygen(uri: &Pkcs11Uri, alg: Algorithm, bits: Option<u32>, label: &str, opts: &OpenOptions) -> Result<TokenKey, Pkcs11Error> {
+    keygen_with(uri, alg, bits, label, opts, false)
+}
+
+/// [`keygen`], and with `always_authenticate` the private key gets
+/// CKA_ALWAYS_AUTHENTICATE (a login before each signature, as PIV cards
+/// require for their signing key).
+pub fn keygen_with(
+    uri: &Pkcs11Uri,
+    alg: Algorithm,
+    bits: Option<u32>,
+    label: &str,
+    opts: &OpenOptions,
+    always_authenticate: bool,
+) -> Result<TokenKey, Pkcs11Error> {
     let bits = alg.check_new_bits(bits).map_err(|e| Pkcs11Error::Unsupported(e.to_string()))?;
     if label.is_empty() {
         return Err(Pkcs11Error::Other("a key label is required".into()));
@@ -790,6 +966,10 @@ pub fn keygen(uri: &Pkcs11Uri, alg: Algorithm, bits: Option<u32>, label: &str, o
             Attribute::Label(l.as_bytes().to_vec()),
             Attribute::Id(i.clone()),
         ];
+        let mut private = private;
+        if always_authenticate {
+            private.push(Attribute::AlwaysAuthenticate(true));
+        }
         let gen = |m: Mechanism, extra: Vec<Attribute>| {
             let mut p = common_pub.clone();
             p.extend(extra);
@@ -1021,20 +1201,37 @@ pub struct AlgorithmKeyTag {
 /// Options for [`list`].
 #[derive(Default)]
 pub struct ListOptions {
-    /// Log in with this PIN (to tokens that need it) to list private objects.
+    /// Log in with this PIN to list private objects: only to the one token
+    /// `filter` selects (or the module's only token); several candidates
+    /// are refused before any login.
     pub pin: Option<Secret>,
-    /// Only list tokens matching this URI's token attributes.
+    /// Only list the keys of tokens matching this URI's token attributes.
     pub filter: Option<Pkcs11Uri>,
     pub timeout: Option<Duration>,
     pub allow_final_try: bool,
 }
 
+/// A token seen by [`list`], before its keys are read.
+struct ListedToken {
+    slot_id: u64,
+    label: String,
+    described: String,
+    final_try: bool,
+    login_required: bool,
+    initialized: bool,
+    /// Whether it matches the `--token` filter (true without a filter).
+    wanted: bool,
+}
+
 /// Lists every slot and token of `module`: exact labels, serials, flags,
 /// signing and key-generation mechanisms, and keys with their would-be KSK
-/// key tags. Without a PIN only public objects are seen.
+/// key tags. Without a PIN only public objects are seen; with one, only the
+/// single token the filter selects is logged into (more than one candidate
+/// is refused: a PIN tried on another token costs that token a retry).
 pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11Error> {
     let worker = Worker::start(module, opts.timeout.unwrap_or(DEFAULT_TIMEOUT))?;
     let m = module.to_path_buf();
+    let filter = opts.filter.clone();
     let (mut inv, tokens) = worker.call("reading the slot list", move |st: &mut State| {
         let ctx = st.ctx()?;
         let info = ctx.get_library_info().map_err(ck("C_GetInfo", "", &m))?;
@@ -1065,7 +1262,16 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
             let mut turi = Pkcs11Uri::for_token(token.label());
             turi.serial = Some(token.serial_number().to_string());
             turi.module_path = Some(m.clone());
-            tokens.push((slot.id(), token.label().to_string(), token.user_pin_final_try(), token.login_required(), token.token_initialized()));
+            let wanted = filter.as_ref().is_none_or(|f| token_matches(f, slot, &token));
+            tokens.push(ListedToken {
+                slot_id: slot.id(),
+                label: token.label().to_string(),
+                described: describe_token(slot, &token),
+                final_try: token.user_pin_final_try(),
+                login_required: token.login_required(),
+                initialized: token.token_initialized(),
+                wanted,
+            });
             out.push(SlotInventory {
                 slot_id: slot.id(),
                 description: desc,
@@ -1104,22 +1310,32 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
         };
         Ok((inv, tokens))
     })?;
-    for (slot_id, label, final_try, login_required, initialized) in tokens {
-        if !initialized {
-            continue;
+    // The tokens to list keys of: those the filter names (all without one).
+    // A PIN goes to exactly one of them, never tried on another token.
+    let selected: Vec<&ListedToken> = tokens.iter().filter(|t| t.initialized && t.wanted).collect();
+    let wanted = opts.filter.as_ref().map(describe_wanted).unwrap_or_else(|| "(any token)".to_string());
+    if opts.filter.is_some() && selected.is_empty() {
+        let available = tokens.iter().filter(|t| t.initialized).map(|t| t.described.clone()).collect();
+        return Err(Pkcs11Error::TokenNotFound { module: module.to_path_buf(), wanted, available });
+    }
+    let login_slot = match (&opts.pin, selected.as_slice()) {
+        (None, _) => None,
+        (Some(_), []) => return Err(Pkcs11Error::TokenNotFound { module: module.to_path_buf(), wanted, available: Vec::new() }),
+        (Some(_), [one]) => Some(one.slot_id),
+        (Some(_), many) => {
+            return Err(Pkcs11Error::ListLoginAmbiguous {
+                module: module.to_path_buf(),
+                wanted,
+                n: many.len(),
+                matches: many.iter().map(|t| t.described.clone()).collect(),
+            })
         }
+    };
+    for t in tokens.iter().filter(|t| t.initialized && t.wanted) {
+        let (slot_id, label, final_try, login_required) = (t.slot_id, t.label.clone(), t.final_try, t.login_required);
         let Some(entry) = inv.slots.iter_mut().find(|s| s.slot_id == slot_id).and_then(|s| s.token.as_mut()) else { continue };
-        if let Some(f) = &opts.filter {
-            let mut fu = f.token_only();
-            fu.slot_id = fu.slot_id.or(Some(slot_id));
-            let want_label = fu.token.as_ref().is_none_or(|t| t.trim_end() == label.trim_end());
-            let want_serial = fu.serial.as_ref().is_none_or(|s| s.trim_end() == entry.serial.trim_end());
-            if !(want_label && want_serial && fu.slot_id == Some(slot_id)) {
-                continue;
-            }
-        }
         worker.set_slot(slot_id);
-        let want_login = opts.pin.is_some() && login_required;
+        let want_login = login_slot == Some(slot_id) && login_required;
         let login_error = if !want_login {
             None
         } else if entry.flags.pin_locked {

@@ -23,6 +23,9 @@ pub(crate) struct State {
     pub session: Option<Session>,
     /// Whether this worker logged the user in (and so must log out).
     pub logged_in_by_us: bool,
+    /// The module's own C_Sign, loaded when a key needs a context-specific
+    /// login before each signature.
+    pub raw: Option<super::raw::RawSign>,
 }
 
 impl State {
@@ -42,6 +45,7 @@ impl State {
             }
             let _ = s.close();
         }
+        self.raw = None;
         if self.ctx.take().is_some() {
             release_module(&self.module);
         }
@@ -90,7 +94,7 @@ impl Worker {
         std::thread::Builder::new()
             .name("kskit-pkcs11".into())
             .spawn(move || {
-                let mut st = State { module: path, ctx: None, session: None, logged_in_by_us: false };
+                let mut st = State { module: path, ctx: None, session: None, logged_in_by_us: false, raw: None };
                 while let Ok(job) = rx.recv() {
                     job(&mut st);
                 }
