@@ -19,7 +19,10 @@ need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
 need openssl openssl
+need pkcs11-tool opensc
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+# p11-kit's proxy module (tests/cycle_softhsm.rs *_through_p11kit_proxy)
+[ -e /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so ] || missing+=(p11-kit p11-kit-modules)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   # shellcheck disable=SC2207

@@ -3,8 +3,11 @@
 //! * Every token call runs on a dedicated worker thread and is awaited with a
 //!   timeout (default 30 s, `timeout=` in the URI), so a hung pcscd gives an
 //!   error naming the module and slot instead of a hang ([`worker`]).
-//! * At most one login attempt per token and run; a token that reports
+//! * One session and at most one login attempt per token and run: keys on
+//!   the same token share it ([`Token::open`]); a token that reports
 //!   "final try" is not tried unless [`OpenOptions::allow_final_try`].
+//!   Keys with CKA_ALWAYS_AUTHENTICATE get C_Login(CKU_CONTEXT_SPECIFIC)
+//!   before each C_Sign with the PIN held (zeroizing) for the run (raw.rs).
 //! * Signing uses the token's hash-and-sign mechanism when offered, else
 //!   hashes on the host (CKM_RSA_PKCS with DigestInfo, CKM_RSA_X_509 with
 //!   PKCS#1 v1.5 padding built here, CKM_ECDSA over the hash), for cards with
