@@ -223,6 +223,70 @@ fn discovery_through_a_given_resolver_finds_the_parent_ns() {
 }
 
 #[test]
+fn discovery_counts_an_ns_name_without_address_and_a_failed_lookup_as_not_seen_naming_them() {
+    if !common::knotd_present() {
+        return;
+    }
+    // The parent example. has three NS names: ns1 with an address (knotd
+    // itself, holding the DS), ns2 with no address at all (NOERROR, no
+    // data: the name exists, with a TXT record only) and ns3.elsewhere.
+    // whose lookup knotd refuses (not its zone).
+    // The one address seen is not enough: ns2 and ns3 are parent servers
+    // too, so the DS is not confirmed, and both are named.
+    let t = tempfile::tempdir().unwrap();
+    let k = ParentKnot::start_with(&[DS_NEW], false, "@ NS ns1.example.\n@ NS ns2.example.\n@ NS ns3.elsewhere.\nns1 A 127.0.0.1\nns2 TXT \"no address\"\n", false);
+    let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
+    let port = k.port.to_string();
+    let (code, v, out) = poll(t.path(), &exp, &[], &["--resolver", &k.addr(), "--ns-port", &port, "--timeout", "2"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(v["seen"], false, "{v}");
+    assert_eq!(v["ns_names"], 3, "{v}");
+    assert_eq!(v["addresses"], 1, "{v}");
+    let ns1 = server_entry(&v, &k.addr());
+    assert_eq!(ns1["seen"], true, "{v}");
+    assert_eq!(ns1["ns"][0], "ns1.example.", "{v}");
+    let ns2 = server_entry(&v, "ns2.example.");
+    assert_eq!(ns2["seen"], false);
+    assert!(ns2["reason"].as_str().unwrap().contains("no A or AAAA address"), "{v}");
+    assert!(ns2["transport"].is_null(), "nothing was asked for ns2: {v}");
+    let ns3 = server_entry(&v, "ns3.elsewhere.");
+    assert!(ns3["reason"].as_str().unwrap().contains("REFUSED"), "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("not seen at 2 of 3") && reason.contains("ns2.example.") && reason.contains("ns3.elsewhere."), "{reason}");
+    // the text report says so too, and counts what it asked
+    let o = kskit(t.path(), &["parent", "poll", "--zone", "child.example.", "--expect-ds", &exp.display().to_string(), "--resolver", &k.addr(), "--ns-port", &port, "--timeout", "2"]);
+    let txt = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{txt}");
+    assert!(txt.contains("asked: 1 address(es) of 3 NS name(s)"), "{txt}");
+    assert!(txt.contains("ns2.example. (not asked): NOT SEEN"), "{txt}");
+    assert!(!txt.contains("SEEN: seen at all"), "{txt}");
+}
+
+#[test]
+fn discovery_polls_the_ipv4_and_ipv6_addresses_of_every_ns_name() {
+    if !common::knotd_present() {
+        return;
+    }
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("note: no IPv6 loopback here; IPv6 polling not tested");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let k = ParentKnot::start_with(&[DS_NEW], false, "@ NS ns1.example.\n@ NS ns2.example.\nns1 A 127.0.0.1\nns1 AAAA ::1\nns2 AAAA ::1\n", true);
+    let exp = expect_file(t.path(), &[&format!("DS {DS_NEW}")]);
+    let port = k.port.to_string();
+    let (code, v, out) = poll(t.path(), &exp, &[], &["--resolver", &k.addr(), "--ns-port", &port, "--timeout", "2"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["ns_names"], 2, "{v}");
+    assert_eq!(v["addresses"], 2, "{v}");
+    let v6 = server_entry(&v, &format!("[::1]:{port}"));
+    assert_eq!(v6["seen"], true, "{v}");
+    assert_eq!(v6["ns"], serde_json::json!(["ns1.example.", "ns2.example."]), "{v}");
+    assert_eq!(server_entry(&v, &k.addr())["seen"], true, "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("seen at all 2 server(s) of 2 NS name(s)"), "{v}");
+}
+
+#[test]
 fn bad_arguments_exit_2() {
     // no knotd needed
     let t = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::{parse_name, DigestType, Name};
 use crate::keys::keystore::Role;
-use crate::parent::discover::{discover_parent_servers, resolvers_from_resolv_conf};
+use crate::parent::discover::{discover_parent, resolvers_from_resolv_conf, Discovered};
 use crate::parent::query::{parse_server, query_all, QueryOptions};
 use crate::parent::validate::Validation;
 use crate::parent::{ds_text, judge_validated, overall, rcode_name, ExpectedDs, Observation, Transport, Verdict};
@@ -51,6 +51,10 @@ pub struct PollArgs {
     /// (repeatable; default: the nameservers of /etc/resolv.conf).
     #[arg(long)]
     pub resolver: Vec<String>,
+    /// The port on which discovered parent servers are asked (default 53;
+    /// other values are for test labs).
+    #[arg(long, default_value_t = 53)]
+    pub ns_port: u16,
     /// Pick the SKR bundle and keys in force at this time instead of now.
     #[arg(long)]
     pub now: Option<String>,
@@ -68,8 +72,12 @@ pub fn run(cmd: ParentCommand, ctx: &Context) -> Result<i32> {
 
 #[derive(Serialize)]
 struct ServerReport {
+    /// The address asked, or the NS name when it has no usable address.
     server: String,
-    transport: Transport,
+    /// The NS names whose address this is (discovery only).
+    ns: Vec<String>,
+    /// How the query went; null when nothing was asked (an NS name without address).
+    transport: Option<Transport>,
     rcode: Option<String>,
     aa: Option<bool>,
     ds: Vec<String>,
@@ -87,6 +95,10 @@ struct PollReport {
     validated_from: Option<String>,
     seen: bool,
     reason: String,
+    /// How many NS names the parent has (null when the servers were given).
+    ns_names: Option<usize>,
+    /// How many addresses were asked.
+    addresses: usize,
     servers: Vec<ServerReport>,
 }
 
@@ -120,18 +132,14 @@ fn poll(a: PollArgs, ctx: &Context) -> Result<i32> {
     let timeout = Duration::from_secs(a.timeout);
 
     let (expected, expected_from) = expected_set(&a, ctx, &cfg, &zone, &digests, now)?;
-    let servers = servers(&a, &cfg, &zone, timeout)?;
-    if servers.is_empty() {
+    let targets = servers(&a, &cfg, &zone, timeout)?;
+    if targets.servers.is_empty() && targets.discovered.is_none() {
         bail!("no parent servers to ask (give --server, or set parent_servers in the policy)");
     }
 
     let validation = parent_validation(a.parent_trust_anchor.as_deref(), cfg.as_ref(), &zone, &expected)?;
     let opts = QueryOptions { timeout, tcp_only: a.tcp, recursion_desired: false, dnssec_ok: validation.is_some() };
-    let results = query_all(&servers, &zone, &opts, validation.as_ref().map(|v| v.parent()));
-    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge_validated(&zone, &expected, o, validation.as_ref())).collect();
-    let rows: Vec<(String, &Observation, &Verdict)> =
-        servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
-    let all = overall(&rows);
+    let (rows, all) = poll_targets(&targets, &zone, &expected, validation.as_ref(), &opts);
 
     let report = PollReport {
         zone: to_presentation(&zone),
@@ -141,16 +149,16 @@ fn poll(a: PollArgs, ctx: &Context) -> Result<i32> {
         validated_from: validation.as_ref().map(|v| to_presentation(v.parent())),
         seen: all.seen,
         reason: all.reason.clone(),
-        servers: servers
-            .iter()
-            .zip(results.iter())
-            .zip(verdicts.iter())
-            .map(|((s, (t, o)), v)| {
-                let (rcode, aa, ds) = match o {
+        ns_names: targets.discovered.as_ref().map(|d| d.targets.len()),
+        addresses: targets.servers.len(),
+        servers: rows
+            .into_iter()
+            .map(|r| {
+                let (rcode, aa, ds) = match &r.obs {
                     Observation::Answer(x) => (Some(rcode_name(x.rcode)), Some(x.authoritative), x.ds.iter().map(ds_text).collect()),
                     _ => (None, None, vec![]),
                 };
-                ServerReport { server: s.to_string(), transport: *t, rcode, aa, ds, seen: v.seen, reason: v.reason.clone() }
+                ServerReport { server: r.server, ns: r.ns, transport: r.transport, rcode, aa, ds, seen: r.verdict.seen, reason: r.verdict.reason }
             })
             .collect(),
     };
@@ -173,12 +181,18 @@ fn print_text(r: &PollReport) {
     for e in &r.expected {
         println!("  expected: DS {e}");
     }
+    match r.ns_names {
+        Some(n) => println!("  asked: {} address(es) of {n} NS name(s)", r.addresses),
+        None => println!("  asked: {} address(es) given", r.addresses),
+    }
     for s in &r.servers {
-        let head = match (&s.rcode, s.aa) {
-            (Some(rc), Some(aa)) => format!("{} {rc}{}", s.transport, if aa { " aa" } else { "" }),
-            _ => s.transport.to_string(),
+        let head = match (&s.rcode, s.aa, s.transport) {
+            (Some(rc), Some(aa), Some(t)) => format!("{t} {rc}{}", if aa { " aa" } else { "" }),
+            (_, _, Some(t)) => t.to_string(),
+            (_, _, None) => "not asked".to_string(),
         };
-        println!("{} ({head}): {} - {}", s.server, if s.seen { "seen" } else { "NOT SEEN" }, s.reason);
+        let ns = if s.ns.is_empty() || s.transport.is_none() { String::new() } else { format!(" {}", s.ns.join(" ")) };
+        println!("{}{ns} ({head}): {} - {}", s.server, if s.seen { "seen" } else { "NOT SEEN" }, s.reason);
         for d in &s.ds {
             println!("    DS {d}");
         }
@@ -226,9 +240,72 @@ fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, 
     Ok((e, format!("keystore KSKs ({})", keys.iter().map(|k| k.key_tag().to_string()).collect::<Vec<_>>().join(", "))))
 }
 
+/// What to poll: the addresses to ask and, when they were discovered, every
+/// NS name of the parent (those without a usable address count as not seen).
+pub(crate) struct Targets {
+    pub servers: Vec<SocketAddr>,
+    pub discovered: Option<Discovered>,
+}
+
+impl Targets {
+    /// Servers given (command line or policy); no NS names.
+    pub fn given(servers: Vec<SocketAddr>) -> Self {
+        Targets { servers, discovered: None }
+    }
+
+    /// Discovered servers: every address of every NS name.
+    pub fn discovered(d: Discovered) -> Self {
+        Targets { servers: d.servers(), discovered: Some(d) }
+    }
+}
+
+/// One row of a poll: an address asked, or an NS name that could not be.
+pub(crate) struct PollRow {
+    pub server: String,
+    pub ns: Vec<String>,
+    pub transport: Option<Transport>,
+    pub obs: Observation,
+    pub verdict: Verdict,
+}
+
+/// Asks every address of `targets` and judges each answer; an NS name with
+/// no address or a failed lookup is a row of its own, not seen, named. The
+/// overall verdict needs every row seen ([`overall`]).
+pub(crate) fn poll_targets(targets: &Targets, zone: &Name, expected: &ExpectedDs, validation: Option<&Validation>, opts: &QueryOptions) -> (Vec<PollRow>, Verdict) {
+    let results = query_all(&targets.servers, zone, opts, validation.map(|v| v.parent()));
+    let mut rows: Vec<PollRow> = targets
+        .servers
+        .iter()
+        .zip(results)
+        .map(|(s, (t, o))| {
+            let verdict = judge_validated(zone, expected, &o, validation);
+            let ns = targets.discovered.as_ref().map(|d| d.names_of(s)).unwrap_or_default();
+            PollRow { server: s.to_string(), ns, transport: Some(t), obs: o, verdict }
+        })
+        .collect();
+    if let Some(d) = &targets.discovered {
+        for (name, why) in d.unpolled() {
+            let reason = format!("NS {name}: {why}");
+            rows.push(PollRow { server: name.clone(), ns: vec![name], transport: None, obs: Observation::Error(reason.clone()), verdict: Verdict { seen: false, reason } });
+        }
+    }
+    let labelled: Vec<(String, &Observation, &Verdict)> = rows
+        .iter()
+        .map(|r| {
+            let label = if r.transport.is_some() && !r.ns.is_empty() { format!("{} ({})", r.server, r.ns.join(" ")) } else { r.server.clone() };
+            (label, &r.obs, &r.verdict)
+        })
+        .collect();
+    let mut all = overall(&labelled);
+    if let (true, Some(d)) = (all.seen, &targets.discovered) {
+        all.reason = format!("{} of {} NS name(s)", all.reason, d.targets.len());
+    }
+    (rows, all)
+}
+
 /// The servers to ask: --server, else the policy's parent_servers, else
-/// discovered through a recursive resolver.
-fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -> Result<Vec<SocketAddr>> {
+/// discovered through a recursive resolver (every NS name, IPv4 and IPv6).
+fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -> Result<Targets> {
     let given: Vec<String> = if !a.servers.is_empty() {
         a.servers.clone()
     } else {
@@ -243,7 +320,7 @@ fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -
         }
     }
     if !out.is_empty() {
-        return Ok(out);
+        return Ok(Targets::given(out));
     }
     let resolvers: Vec<SocketAddr> = if !a.resolver.is_empty() {
         let mut v = Vec::new();
@@ -255,8 +332,7 @@ fn servers(a: &PollArgs, cfg: &Option<Config>, zone: &Name, timeout: Duration) -
         let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         resolvers_from_resolv_conf(&text)
     };
-    let (_, found) = discover_parent_servers(zone, &resolvers, timeout)?;
-    Ok(found)
+    Ok(Targets::discovered(discover_parent(zone, &resolvers, timeout, a.ns_port)?))
 }
 
 /// The DNSSEC validation of the parent's DS answers, when a parent trust

@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::dnssec::name::to_presentation;
 use crate::dnssec::{parse_name, Name};
 use crate::keys::keystore::Keystore;
-use crate::parent::query::{parse_server, query_all, QueryOptions};
-use crate::parent::{judge_validated, overall, ExpectedDs, Observation, Verdict};
+use crate::parent::query::{parse_server, QueryOptions};
+use crate::parent::ExpectedDs;
 use crate::rollover::plan::{plan, CdsSet, Plan, View};
 use crate::rollover::state::{run_hooks, step, HookFailure, PollResult, StateFile, StepReport, ZoneState};
 use crate::timeutil::format_rfc3339;
@@ -312,24 +312,22 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
         }
     }
     let timeout = std::time::Duration::from_secs(timeout);
-    if servers.is_empty() {
+    let targets = if servers.is_empty() {
         let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let resolvers = crate::parent::discover::resolvers_from_resolv_conf(&text);
-        match crate::parent::discover::discover_parent_servers(zone, &resolvers, timeout) {
-            Ok((_, found)) => servers = found,
+        match crate::parent::discover::discover_parent(zone, &resolvers, timeout, 53) {
+            Ok(d) => super::parent::Targets::discovered(d),
             Err(e) => return PollResult { seen: false, reason: e.to_string() },
         }
-    }
+    } else {
+        super::parent::Targets::given(servers)
+    };
     let validation = match super::parent::parent_validation(None, Some(cfg), zone, exp) {
         Ok(v) => v,
         Err(e) => return PollResult { seen: false, reason: format!("{e:#}") },
     };
     let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false, dnssec_ok: validation.is_some() };
-    let results = query_all(&servers, zone, &opts, validation.as_ref().map(|v| v.parent()));
-    let verdicts: Vec<Verdict> = results.iter().map(|(_, o)| judge_validated(zone, exp, o, validation.as_ref())).collect();
-    let rows: Vec<(String, &Observation, &Verdict)> =
-        servers.iter().zip(results.iter()).zip(verdicts.iter()).map(|((s, (_, o)), v)| (s.to_string(), o, v)).collect();
-    let all = overall(&rows);
+    let (_, all) = super::parent::poll_targets(&targets, zone, exp, validation.as_ref(), &opts);
     PollResult { seen: all.seen, reason: all.reason }
 }
 

@@ -72,11 +72,98 @@ fn ask(resolvers: &[SocketAddr], name: &Name, t: RecordType, opts: &QueryOptions
     Err(ParentError::Discovery(format!("no resolver answered {} {t}: {}", to_presentation(name), errors.join("; "))))
 }
 
+/// One NS name of the parent zone and what its address lookups gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsTarget {
+    /// The NS target name.
+    pub name: Name,
+    /// Its IPv4 and IPv6 addresses (A and AAAA), with the port to ask on.
+    pub addrs: Vec<SocketAddr>,
+    /// Why the name cannot be (fully) polled: a lookup that failed, or no
+    /// address at all. Empty when every lookup answered.
+    pub problems: Vec<String>,
+}
+
+/// The parent zone and every one of its NS names, polled or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub parent: Name,
+    pub targets: Vec<NsTarget>,
+}
+
+impl Discovered {
+    /// Every address to ask, each once, in the order found.
+    pub fn servers(&self) -> Vec<SocketAddr> {
+        let mut out: Vec<SocketAddr> = Vec::new();
+        for a in self.targets.iter().flat_map(|t| t.addrs.iter()) {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+        out
+    }
+
+    /// The NS names (presentation form) that have `addr` among their addresses.
+    pub fn names_of(&self, addr: &SocketAddr) -> Vec<String> {
+        self.targets.iter().filter(|t| t.addrs.contains(addr)).map(|t| to_presentation(&t.name)).collect()
+    }
+
+    /// The NS names that count as "not seen" whatever the addresses answer,
+    /// with the reason: no address, or a failed lookup (its addresses may be
+    /// incomplete, so a server of the parent may not have been asked).
+    pub fn unpolled(&self) -> Vec<(String, String)> {
+        self.targets.iter().filter(|t| !t.problems.is_empty()).map(|t| (to_presentation(&t.name), t.problems.join("; "))).collect()
+    }
+}
+
+/// The addresses of `name` of type `t` (A or AAAA) in a resolver's reply, or
+/// why the lookup says nothing: only NOERROR answers (with records, or none:
+/// the name has no address of that type) are results; NXDOMAIN means the name
+/// does not exist and any other RCODE (SERVFAIL, REFUSED...) is a failed
+/// lookup (RFC 1035 §4.1.1).
+pub fn address_lookup(name: &Name, t: RecordType, reply: &Message) -> Result<Vec<IpAddr>, String> {
+    let rcode = u16::from(reply.metadata.response_code);
+    match rcode {
+        super::RCODE_NOERROR => Ok(addresses(name, reply)
+            .into_iter()
+            .filter(|ip| matches!((ip, t), (IpAddr::V4(_), RecordType::A) | (IpAddr::V6(_), RecordType::AAAA)))
+            .collect()),
+        super::RCODE_NXDOMAIN => Err(format!("{t} lookup: NXDOMAIN (the name does not exist)")),
+        r => Err(format!("{t} lookup failed: {}", super::rcode_name(r))),
+    }
+}
+
+/// The NS target from its A and AAAA lookups (each a list of addresses or the
+/// reason it failed): a failed lookup is a problem even when the other type
+/// gave addresses, and a name with no address at all is one too.
+pub fn ns_target(name: Name, lookups: Vec<Result<Vec<IpAddr>, String>>, port: u16) -> NsTarget {
+    let mut addrs = Vec::new();
+    let mut problems = Vec::new();
+    for l in lookups {
+        match l {
+            Ok(ips) => {
+                for ip in ips {
+                    let a = SocketAddr::new(ip, port);
+                    if !addrs.contains(&a) {
+                        addrs.push(a);
+                    }
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if addrs.is_empty() && problems.is_empty() {
+        problems.push("no A or AAAA address".into());
+    }
+    NsTarget { name, addrs, problems }
+}
+
 /// Finds the parent zone's authoritative servers for `zone` through
 /// `resolvers`: walks up from the zone's parent name until a name with an NS
-/// RRset (the parent zone's apex), then resolves each server's addresses.
-/// Returns the parent zone and the servers (port 53).
-pub fn discover_parent_servers(zone: &Name, resolvers: &[SocketAddr], timeout: std::time::Duration) -> Result<(Name, Vec<SocketAddr>), ParentError> {
+/// RRset (the parent zone's apex), then looks up each NS name's A and AAAA
+/// records. Every NS name is kept, with its addresses (asked on `port`) or
+/// the reason it has none; NS names beyond [`MAX_NS`] are kept as not asked.
+pub fn discover_parent(zone: &Name, resolvers: &[SocketAddr], timeout: std::time::Duration, port: u16) -> Result<Discovered, ParentError> {
     if zone.is_root() {
         return Err(ParentError::Discovery("the root zone has no parent".into()));
     }
@@ -97,22 +184,23 @@ pub fn discover_parent_servers(zone: &Name, resolvers: &[SocketAddr], timeout: s
     if names.is_empty() {
         return Err(ParentError::Discovery(format!("no NS RRset found above {}", to_presentation(zone))));
     }
-    names.truncate(MAX_NS);
-    let mut servers = Vec::new();
-    for ns in &names {
-        for t in [RecordType::A, RecordType::AAAA] {
-            if let Ok(reply) = ask(resolvers, ns, t, &opts) {
-                for ip in addresses(ns, &reply) {
-                    let a = SocketAddr::new(ip, 53);
-                    if !servers.contains(&a) {
-                        servers.push(a);
-                    }
-                }
-            }
+    let mut unique: Vec<Name> = Vec::new();
+    for n in names {
+        if !unique.iter().any(|u| same_name(u, &n)) {
+            unique.push(n);
         }
     }
-    if servers.is_empty() {
-        return Err(ParentError::Discovery(format!("no address found for the NS of {}", to_presentation(&candidate))));
+    let mut targets = Vec::new();
+    for (i, ns) in unique.into_iter().enumerate() {
+        if i >= MAX_NS {
+            targets.push(NsTarget { name: ns, addrs: vec![], problems: vec![format!("not asked: more than {MAX_NS} NS names")] });
+            continue;
+        }
+        let lookups = [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .map(|t| ask(resolvers, &ns, t, &opts).map_err(|e| format!("{t} lookup failed: {e}")).and_then(|reply| address_lookup(&ns, t, &reply)))
+            .collect();
+        targets.push(ns_target(ns, lookups, port));
     }
-    Ok((candidate, servers))
+    Ok(Discovered { parent: candidate, targets })
 }

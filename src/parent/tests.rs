@@ -206,3 +206,41 @@ fn resolv_conf() {
     let r = discover::resolvers_from_resolv_conf("# c\nnameserver 192.0.2.53\nsearch x\nnameserver fe80::1%eth0\nnameserver bogus\n");
     assert_eq!(r, vec!["192.0.2.53:53".parse().unwrap(), "[fe80::1]:53".parse().unwrap()]);
 }
+
+#[test]
+fn ns_name_without_address_or_with_a_failed_lookup_is_unpolled_and_named() {
+    let ns = |s: &str| parse_name(s).unwrap();
+    let v4: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let v6: std::net::IpAddr = "2001:db8::53".parse().unwrap();
+    // both families polled, each address once
+    let both = discover::ns_target(ns("ns1.example."), vec![Ok(vec![v4]), Ok(vec![v6, v6])], 53);
+    assert_eq!(both.addrs.len(), 2);
+    assert!(both.problems.is_empty());
+    // NOERROR without records for both types: no address
+    let none = discover::ns_target(ns("ns2.example."), vec![Ok(vec![]), Ok(vec![])], 53);
+    assert_eq!(none.problems, vec!["no A or AAAA address".to_string()]);
+    // a failed AAAA lookup counts even though A answered
+    let half = discover::ns_target(ns("ns3.example."), vec![Ok(vec![v4]), Err("AAAA lookup failed: SERVFAIL".into())], 53);
+    assert_eq!(half.addrs.len(), 1);
+    let d = discover::Discovered { parent: ns("example."), targets: vec![both, none, half] };
+    assert_eq!(d.servers().len(), 2, "192.0.2.1 is shared by ns1 and ns3");
+    assert_eq!(d.names_of(&"192.0.2.1:53".parse().unwrap()), vec!["ns1.example.".to_string(), "ns3.example.".to_string()]);
+    let un = d.unpolled();
+    assert_eq!(un.len(), 2);
+    assert_eq!(un[0].0, "ns2.example.");
+    assert!(un[1].1.contains("SERVFAIL"), "{un:?}");
+}
+
+#[test]
+fn address_lookup_takes_only_noerror_and_the_asked_family() {
+    let name = parse_name("ns1.example.").unwrap();
+    let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+    m.add_query(Query::query(name.clone(), RecordType::A));
+    m.add_answer(hickory_proto::rr::Record::from_rdata(name.clone(), 60, hickory_proto::rr::RData::A("192.0.2.1".parse().unwrap())));
+    m.add_answer(hickory_proto::rr::Record::from_rdata(name.clone(), 60, hickory_proto::rr::RData::AAAA("2001:db8::1".parse().unwrap())));
+    assert_eq!(discover::address_lookup(&name, RecordType::A, &m).unwrap(), vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]);
+    m.metadata.response_code = hickory_proto::op::ResponseCode::ServFail;
+    assert!(discover::address_lookup(&name, RecordType::A, &m).unwrap_err().contains("SERVFAIL"));
+    m.metadata.response_code = hickory_proto::op::ResponseCode::NXDomain;
+    assert!(discover::address_lookup(&name, RecordType::AAAA, &m).unwrap_err().contains("NXDOMAIN"));
+}

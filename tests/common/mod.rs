@@ -342,21 +342,30 @@ impl ParentKnot {
     /// zone signed by knotd itself when `signed` (automatic DNSSEC with its
     /// default policy); up to 3 attempts, each on a fresh port and directory.
     pub fn start(ds: &[&str], signed: bool) -> ParentKnot {
+        Self::start_with(ds, signed, "@ NS ns1.example.\nns1 A 127.0.0.9\n", false)
+    }
+
+    /// As [`ParentKnot::start`], with the apex NS records and their
+    /// addresses given as zone text (`ns_records`), and with `also_v6` knotd
+    /// also listening on [::1] at the same port.
+    pub fn start_with(ds: &[&str], signed: bool, ns_records: &str, also_v6: bool) -> ParentKnot {
         let mut last = String::new();
         for _attempt in 0..3 {
             let dir = tempfile::tempdir().unwrap();
             let d = dir.path().display().to_string();
             let port = free_port();
             let conf = format!(
-                "server:\n    rundir: {d}\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+                "server:\n    rundir: {d}\n    listen: {}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
                  control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
                  template:\n  - id: default\n    storage: {d}\nzone:\n  - domain: example.\n    file: example.zone\n{}",
+                if also_v6 { format!("[ 127.0.0.1@{port}, ::1@{port} ]") } else { format!("127.0.0.1@{port}") },
                 if signed { "    dnssec-signing: on\n" } else { "" }
             );
             let mut zone = String::from(
-                "$ORIGIN example.\n$TTL 3600\n@ SOA ns1.example. hostmaster.example. 1 3600 600 86400 300\n@ NS ns1.example.\n\
-                 ns1 A 127.0.0.9\nchild NS ns1.child.example.\nns1.child A 127.0.0.9\n",
+                "$ORIGIN example.\n$TTL 3600\n@ SOA ns1.example. hostmaster.example. 1 3600 600 86400 300\n",
             );
+            zone.push_str(ns_records);
+            zone.push_str("child NS ns1.child.example.\nns1.child A 127.0.0.9\n");
             for r in ds {
                 zone.push_str(&format!("child DS {r}\n"));
             }
