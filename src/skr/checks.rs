@@ -39,7 +39,7 @@ pub const SKR_NO_DUPLICATES: &str = "SKR-NO-DUPLICATES";
 pub const SKR_RESPONSE_POLICY: &str = "SKR-RESPONSE-POLICY";
 
 /// Every SKR check id, in the order [`check_skr`] runs them.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     SKR_SIG_VERIFY,
     SKR_BUNDLE_TIMES,
     SKR_TTL,
@@ -56,6 +56,7 @@ pub const ALL: [&str; 16] = [
     SKR_KEY_ID_CONSISTENT,
     SKR_NO_DUPLICATES,
     SKR_RESPONSE_POLICY,
+    crate::skr::keyset::SKR_KEYTAG_DISTINCT,
 ];
 
 /// The KSKs the ZSK side trusts: DS records (as the parent publishes them)
@@ -160,6 +161,7 @@ pub fn check_skr(skr: &Skr, ta: &TrustAnchor, ksr: Option<&Ksr>, now: OffsetDate
     r.push(check_key_id_consistent(skr));
     r.push(check_no_duplicates(skr));
     r.push(check_response_policy(skr));
+    r.push(crate::skr::keyset::check_skr_keytags(skr));
     r
 }
 
@@ -798,10 +800,15 @@ pub fn cdnskey_delete() -> Dnskey {
 }
 
 /// SKR-CDS-CONSISTENT: each bundle's CDS and CDNSKEY RRsets (RFC 7344 §3)
-/// either all name KSKs of the bundle's DNSKEY set — the same KSKs in both
-/// when both are published, no SHA-1 digests (RFC 8624 §3.3) — or are
-/// exactly the RFC 8078 §4 delete form, never a mix of delete and normal
-/// records; and each is signed by a trust-anchored KSK (RFC 7344 §4.1). Not
+/// either name known KSKs — the same KSKs in both when both are published,
+/// no SHA-1 digests (RFC 8624 §3.3), at least one of them a KSK of the
+/// bundle's DNSKEY set so that the DS RRset they ask for keeps the
+/// delegation working (RFC 7344 §4.1 "Continuity") — or are exactly the RFC
+/// 8078 §4 delete form, never a mix of delete and normal records; and each
+/// is signed by a trust-anchored KSK (RFC 7344 §4.1). A KSK outside the
+/// bundle's DNSKEY set is known when another bundle of the SKR publishes it
+/// or the trust anchor pins it: a double-DS rollover (RFC 7583 §3.3.3) asks
+/// for the new KSK's DS before the KSK is published ([`cds_key_known`]). Not
 /// applicable when no bundle publishes CDS or CDNSKEY. No knob.
 pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
     if skr
@@ -847,26 +854,33 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
                 if d.digest_type == DigestType::Sha1.number() {
                     problems.push(format!("{lb}: CDS for key tag {} uses SHA-1, which must not be published (RFC 8624 §3.3)", d.key_tag));
                 }
-                match ksks.iter().find(|k| d.matches(&skr.domain, k)) {
-                    Some(k) => {
-                        cds_tags.insert(k.key_tag());
+                match cds_key_known(skr, ta, &ksks, d) {
+                    Some(tag) => {
+                        cds_tags.insert(tag);
                     }
                     None => problems.push(format!(
-                        "{lb}: CDS for key tag {} matches no KSK of the bundle",
+                        "{lb}: CDS for key tag {} matches no KSK of the bundle, of the SKR or of the trust anchor",
                         d.key_tag
                     )),
                 }
             }
             let mut cdnskey_tags = BTreeSet::new();
             for c in &b.cdnskey {
-                if ksks.contains(&c) {
+                if ksks.contains(&c) || ta.pins(c) || skr.bundles.iter().flat_map(|o| o.keys.iter()).any(|k| k.dnskey.is_sep() && k.dnskey == *c) {
                     cdnskey_tags.insert(c.key_tag());
                 } else {
                     problems.push(format!(
-                        "{lb}: CDNSKEY key tag {} is not a KSK of the bundle",
+                        "{lb}: CDNSKEY key tag {} is not a KSK of the bundle, of the SKR or of the trust anchor",
                         c.key_tag()
                     ));
                 }
+            }
+            let continuity = b.cds.iter().any(|d| ksks.iter().any(|k| d.matches(&skr.domain, k)))
+                || b.cdnskey.iter().any(|c| ksks.contains(&c));
+            if !continuity {
+                problems.push(format!(
+                    "{lb}: no CDS/CDNSKEY names a KSK of the bundle: the DS RRset it asks for would break the delegation (RFC 7344 §4.1 Continuity)"
+                ));
             }
             if !b.cds.is_empty() && !b.cdnskey.is_empty() && cds_tags != cdnskey_tags {
                 problems.push(format!(
@@ -902,6 +916,21 @@ pub fn check_cds_consistent(skr: &Skr, ta: &TrustAnchor) -> CheckResult {
         problems,
         "CDS and CDNSKEY name the bundles' KSKs (or the delete form) and are signed",
     )
+}
+
+/// The key tag of the KSK a CDS record names, when that KSK is known: a KSK
+/// of the bundle (`ksks`), a KSK published in any bundle of the SKR, or a
+/// key the trust anchor pins (by DNSKEY, or by this very DS). `None` for a
+/// CDS of an unknown key. Used by [`check_cds_consistent`].
+pub fn cds_key_known(skr: &Skr, ta: &TrustAnchor, ksks: &[&Dnskey], d: &Ds) -> Option<u16> {
+    if let Some(k) = ksks.iter().find(|k| d.matches(&skr.domain, k)) {
+        return Some(k.key_tag());
+    }
+    let in_skr = skr.bundles.iter().flat_map(|b| b.keys.iter()).map(|k| &k.dnskey).filter(|k| k.is_sep());
+    if let Some(k) = in_skr.chain(ta.dnskeys.iter()).find(|k| d.matches(&skr.domain, k)) {
+        return Some(k.key_tag());
+    }
+    ta.ds.iter().any(|t| t == d).then_some(d.key_tag)
 }
 
 /// SKR-NOT-EXPIRED: at `now`, the SKR still has a bundle whose signatures
@@ -1372,6 +1401,33 @@ mod tests {
             r.is_failure() && r.message.contains("matches no KSK"),
             "{r}"
         );
+        // Double-DS (RFC 7583 §3.3.3): the CDS of a KSK the trust anchor pins
+        // but the bundle does not publish yet, next to the bundle's own KSK.
+        let next = TestKey::new(257);
+        let next_ds = next.dnskey().ds(&Name::root(), DigestType::Sha256);
+        let mut ta2 = ta.clone();
+        ta2.dnskeys.push(next.dnskey().clone());
+        let mut s5 = skr.clone();
+        let resign_cds = |b: &mut ResponseBundle| {
+            let (inc, exp) = (b.inception, b.expiration.unwrap_or(b.inception + Duration::days(14)));
+            let set = RrSet::new(Name::root(), 0, b.cds.iter().cloned().map(RData::Cds).collect()).unwrap();
+            b.signatures[1] = sign_set(&ksk, &set, inc, exp);
+            if !b.cdnskey.is_empty() {
+                let set = RrSet::new(Name::root(), 0, b.cdnskey.iter().cloned().map(RData::Cdnskey).collect()).unwrap();
+                b.signatures[2] = sign_set(&ksk, &set, inc, exp);
+            }
+        };
+        s5.bundles[1].cds.push(next_ds.clone());
+        s5.bundles[1].cdnskey.push(next.dnskey().clone());
+        resign_cds(&mut s5.bundles[1]);
+        assert!(check_cds_consistent(&s5, &ta2).passed, "{}", check_cds_consistent(&s5, &ta2));
+        // ... but not when it is the only one: continuity (RFC 7344 §4.1).
+        s5.bundles[1].cds = vec![next_ds];
+        s5.bundles[1].cdnskey.clear();
+        s5.bundles[1].signatures.truncate(2);
+        resign_cds(&mut s5.bundles[1]);
+        let r = check_cds_consistent(&s5, &ta2);
+        assert!(r.is_failure() && r.message.contains("Continuity"), "{r}");
         // None published: not applicable.
         let mut s4 = skr.clone();
         for b in &mut s4.bundles {

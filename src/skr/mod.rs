@@ -2,6 +2,7 @@
 //! the checks the ZSK side applies before import (`checks`).
 
 pub mod checks;
+pub mod keyset;
 pub mod model;
 pub mod sign;
 
