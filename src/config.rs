@@ -167,6 +167,9 @@ pub struct Policy {
     /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,
+    /// Size budget in bytes of a bundle's DNSKEY response with RRSIGs (DO
+    /// set), checked (as a warning) at `ksr generate` and `ksr sign`.
+    pub dnskey_response_budget: u32,
 }
 
 impl Default for KeyPolicy {
@@ -202,6 +205,7 @@ impl Default for Policy {
             algorithm_rollover_to: None,
             algorithm_rollover_start: None,
             hook: None,
+            dnskey_response_budget: crate::skr::keyset::DEFAULT_DNSKEY_RESPONSE_BUDGET,
         }
     }
 }
@@ -270,6 +274,11 @@ ksk_rollover = "double-ksk"
 # Command run (sh -c) on every rollover state change, with KSKIT_ZONE,
 # KSKIT_KEY, KSKIT_OLD_STATE and KSKIT_NEW_STATE in its environment:
 # hook = "/usr/local/bin/kskit-hook"
+
+# Warn when a bundle's DNSKEY response (with RRSIGs, DO set) exceeds this
+# many bytes (checked at `ksr generate` and `ksr sign`; 1232 = the EDNS
+# buffer size of DNS Flag Day 2020).
+dnskey_response_budget = 1232
 "#;
 
 impl Config {

@@ -6,6 +6,8 @@ fn every_check_id_is_in_docs_checks_md() {
     let missing: Vec<&str> = kskit::ksr::checks::ALL
         .iter()
         .chain(kskit::skr::checks::ALL.iter())
+        .chain(kskit::ksr::ksk_schedule::ALL.iter())
+        .chain(kskit::skr::keyset::ALL.iter())
         .copied()
         .filter(|id| !doc.contains(&format!("`{id}`")))
         .collect();

@@ -80,6 +80,28 @@ fn err(msg: impl Into<String>) -> BackendError {
     BackendError::Message(msg.into())
 }
 
+/// At most this many keys are generated to find one whose key tag is free.
+pub const KEY_TAG_TRIES: usize = 32;
+
+/// [`generate`], retried until the key tag (and, for a KSK, the tag of its
+/// RFC 5011 revoked form) is none of `taken`: no two keys of a zone share a
+/// key tag (RFC 4034 Appendix B: tags are not unique, and validators then
+/// try every key with the tag; KeyTrap, CVE-2023-50387, makes resolvers
+/// limit that). Fails after [`KEY_TAG_TRIES`] keys.
+pub fn generate_distinct(alg: Algorithm, bits: Option<u32>, flags: u16, taken: &[u16]) -> Result<SoftKey, BackendError> {
+    use crate::backends::Signer as _;
+    for _ in 0..KEY_TAG_TRIES {
+        let key = generate(alg, bits, flags)?;
+        let mut revoked = key.dnskey().clone();
+        revoked.flags |= crate::dnssec::FLAG_REVOKE;
+        let sep = flags & crate::dnssec::FLAG_SEP != 0;
+        if !taken.contains(&key.dnskey().key_tag()) && !(sep && taken.contains(&revoked.key_tag())) {
+            return Ok(key);
+        }
+    }
+    Err(err(format!("no key with a free key tag after {KEY_TAG_TRIES} tries ({} tags taken)", taken.len())))
+}
+
 /// Generates a new software key. `bits` is checked with
 /// [`Algorithm::check_new_bits`] (RSA 2048/3072/4096; EC and Ed25519 fixed);
 /// RSASHA1 and RSASHA1-NSEC3-SHA1 are refused (RFC 8624 §3.1). `flags` are the
@@ -457,5 +479,17 @@ mod tests {
         assert_eq!(bit_len(&[0, 0x80, 0]), 16);
         assert_eq!(bit_len(&[0x01]), 1);
         assert_eq!(bit_len(&[]), 0);
+    }
+
+    #[test]
+    fn generate_distinct_avoids_taken_tags_and_gives_up_when_all_are_taken() {
+        use crate::backends::Signer as _;
+        let first = super::generate(Algorithm::EcdsaP256Sha256, None, 257).unwrap();
+        let taken = vec![first.dnskey().key_tag()];
+        let k = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &taken).unwrap();
+        assert!(!taken.contains(&k.dnskey().key_tag()));
+        let all: Vec<u16> = (0..=u16::MAX).collect();
+        let e = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &all).err().expect("no free tag");
+        assert!(e.to_string().contains("free key tag"), "{e}");
     }
 }

@@ -258,6 +258,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     if back.bundles.len() != ksr.bundles.len() {
         bail!("internal error: the KSR written does not parse back to the same bundles");
     }
+    warn_dnskey_size_estimate(&ksr, &cfg.policy);
     write_output(&a.output, text.as_bytes())?;
     let d = FileDigest::of(text.as_bytes());
     if ctx.json {
@@ -391,6 +392,9 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         1.0 / per_sig.max(1e-6),
         (per_sig * total as f64).ceil()
     );
+    if !ksr_keytags_ok(&c.ksr, &opened) {
+        return Ok(super::EXIT_FAILED);
+    }
     if !a.signing.yes {
         confirm(&format!("Sign this KSR (SHA-256 {}) with {} KSK(s)? Type yes to proceed: ", c.digest.hex(), ksk_refs.len()))?;
     }
@@ -423,6 +427,12 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         eprintln!("{}", sk_report.to_text().trim_end());
         anyhow::bail!("internal error: the SKR made does not pass the SKR checks; nothing written");
     }
+    warn_dnskey_size(&back, ctx)?;
+    if let Some(prev) = &c.previous {
+        if !ksk_schedule_ok(prev, &back, ctx)? {
+            return Ok(super::EXIT_FAILED);
+        }
+    }
     write_output(&a.output, text.as_bytes())?;
     let d = FileDigest::of(text.as_bytes());
     let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum::<u64>().saturating_sub(probe_ops);
@@ -437,6 +447,60 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         println!("{}", d.words_grouped());
     }
     Ok(0)
+}
+
+/// KSR-KEYTAG-DISTINCT before the first signature: the KSR's ZSKs and the
+/// opened KSKs (and their revoked forms) have distinct key tags.
+fn ksr_keytags_ok(ksr: &Ksr, opened: &[(crate::keys::open::OpenedKey, String)]) -> bool {
+    let ksks: Vec<crate::dnssec::Dnskey> = opened.iter().map(|(k, _)| k.signer().dnskey().clone()).collect();
+    let r = crate::skr::keyset::check_ksr_keytags(ksr, &ksks);
+    if r.is_failure() {
+        eprintln!("{r}");
+        eprintln!("kskit: refusing to sign: a ZSK and a KSK share a key tag; the ZSK side must make a new ZSK (kskit zsk pregenerate after deleting it) or this side a new KSK");
+        return false;
+    }
+    true
+}
+
+/// DNSKEY-RESPONSE-SIZE of the SKR made (exact), as a warning: the budget
+/// is the policy's `dnskey_response_budget` (kskit.toml, else the default).
+fn warn_dnskey_size(skr: &crate::skr::model::Skr, ctx: &Context) -> Result<()> {
+    let budget = if ctx.config_path.exists() { ctx.config()?.policy.dnskey_response_budget } else { crate::skr::keyset::DEFAULT_DNSKEY_RESPONSE_BUDGET };
+    let r = crate::skr::keyset::check_skr_dnskey_size(skr, budget);
+    if r.is_failure() {
+        eprintln!("warning: {r}: responses this large may fragment over UDP or need TCP (RFC 7766)");
+    }
+    Ok(())
+}
+
+/// DNSKEY-RESPONSE-SIZE estimated for a KSR, with one KSK per algorithm the
+/// policy names (the KSK and, during an algorithm rollover, the new one), as
+/// a warning.
+fn warn_dnskey_size_estimate(ksr: &Ksr, p: &crate::config::Policy) {
+    use crate::skr::keyset::{check_ksr_dnskey_size, sample_ksk};
+    let mut ksks = vec![sample_ksk(p.ksk.algorithm, p.ksk.bits)];
+    if let Some(to) = p.algorithm_rollover_to {
+        ksks.push(sample_ksk(to, None));
+    }
+    let r = check_ksr_dnskey_size(ksr, &ksks, p.dnskey_response_budget);
+    if r.is_failure() {
+        eprintln!("warning: {r}: responses this large may fragment over UDP or need TCP (RFC 7766)");
+    }
+}
+
+/// The KSK schedule of the SKR about to be written against the previous
+/// SKR's (KSR-CHAIN-KSK-*), with this side's policy (kskit.toml when there
+/// is one, else the defaults); prints the report when a check fails.
+fn ksk_schedule_ok(previous: &crate::skr::model::Skr, new: &crate::skr::model::Skr, ctx: &Context) -> Result<bool> {
+    use crate::ksr::ksk_schedule::{check_ksk_schedule, KskSchedule};
+    let policy = if ctx.config_path.exists() { ctx.config()?.policy } else { crate::config::Policy::default() };
+    let r = check_ksk_schedule(previous, new, &KskSchedule::of(&policy));
+    if r.passed() {
+        return Ok(true);
+    }
+    eprintln!("{}", r.to_text().trim_end());
+    eprintln!("kskit: refusing to write the SKR: its KSK schedule does not continue the previous SKR's ({} check(s) failed)", r.failures().len());
+    Ok(false)
 }
 
 /// Asks the operator on the terminal; anything but "yes" aborts.

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod generate;
 pub mod ksk_policy;
+pub mod ksk_schedule;
 pub mod model;
 
 pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};
