@@ -95,7 +95,7 @@ pub fn generate_distinct(alg: Algorithm, bits: Option<u32>, flags: u16, taken: &
         let mut revoked = key.dnskey().clone();
         revoked.flags |= crate::dnssec::FLAG_REVOKE;
         let sep = flags & crate::dnssec::FLAG_SEP != 0;
-        if !taken.contains(&key.dnskey().key_tag()) && !(sep && taken.contains(&revoked.key_tag())) {
+        if !(taken.contains(&key.dnskey().key_tag()) || sep && taken.contains(&revoked.key_tag())) {
             return Ok(key);
         }
     }
@@ -489,7 +489,7 @@ mod tests {
         let k = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &taken).unwrap();
         assert!(!taken.contains(&k.dnskey().key_tag()));
         let all: Vec<u16> = (0..=u16::MAX).collect();
-        let e = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &all).err().expect("no free tag");
+        let Err(e) = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &all) else { panic!("a key with a free tag among none") };
         assert!(e.to_string().contains("free key tag"), "{e}");
     }
 }
