@@ -82,11 +82,20 @@ pub struct CombineArgs {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaFormat {
     /// DS record (SHA-256) in presentation format.
+    #[value(alias = "presentation")]
     Ds,
     /// DNSKEY record in presentation format.
     Dnskey,
     /// RFC 7958 / RFC 9718 XML trust anchor, as IANA's root-anchors.xml.
     Xml,
+    /// JSON: DS (key tag, algorithm number and mnemonic, digest type, digest) and DNSKEY fields.
+    Json,
+    /// RFC 5910 secDNS-1.1 dsData for EPP.
+    Epp,
+    /// RFC 5910 secDNS-1.1 keyData for EPP (registries that take keys).
+    EppKey,
+    /// One field per line, as registrar web forms ask: names and numbers both.
+    Fields,
 }
 
 #[derive(Args, Debug)]
@@ -94,8 +103,12 @@ pub struct TrustAnchorArgs {
     /// The KSK (keystore id, key tag or prefix); default: the keystore's only KSK.
     #[arg(long)]
     pub key: Option<String>,
-    #[arg(long, value_enum, default_value = "ds")]
-    pub format: TaFormat,
+    /// Output form (default: ds; with --json: json).
+    #[arg(long, value_enum)]
+    pub format: Option<TaFormat>,
+    /// DS digest type for the ds, json, epp and fields formats: sha256 (default) or sha384.
+    #[arg(long, default_value = "sha256")]
+    pub digest: DigestType,
     /// Output file (written atomically); default: stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -389,15 +402,27 @@ pub fn trust_anchor(a: TrustAnchorArgs, ctx: &Context) -> Result<i32> {
         }
     };
     let zone = crate::dnssec::parse_name(&meta.zone)?;
-    let text = match a.format {
+    let format = a.format.unwrap_or(if ctx.json { TaFormat::Json } else { TaFormat::Ds });
+    let text = match format {
         TaFormat::Ds => {
-            let ds = meta.dnskey()?.ds(&zone, DigestType::Sha256);
+            let ds = meta.dnskey()?.ds(&zone, a.digest);
             format!(
                 "{}\n",
                 format_record(&Record::new(zone, 3600, RData::Ds(ds)))
             )
         }
         TaFormat::Dnskey => format!("{}\n", format_record(&dnskey_record(meta)?)),
+        TaFormat::Json | TaFormat::Epp | TaFormat::EppKey | TaFormat::Fields => {
+            use crate::registrar::DsFormat;
+            let f = match format {
+                TaFormat::Json => DsFormat::Json,
+                TaFormat::Epp => DsFormat::Epp,
+                TaFormat::EppKey => DsFormat::EppKey,
+                _ => DsFormat::Fields,
+            };
+            let r = crate::registrar::report(&meta.id, &zone, &meta.dnskey()?, &[a.digest], 3600);
+            crate::registrar::render(&r, f)?
+        }
         TaFormat::Xml => {
             let vf = match &a.valid_from {
                 Some(v) => super::parse_time_arg(v, time::OffsetDateTime::now_utc())?,

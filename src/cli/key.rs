@@ -16,7 +16,7 @@ pub enum KeyCommand {
     Generate(GenerateArgs),
     /// List the keystore's keys.
     List,
-    /// Print a key's DS record(s), one per line, in presentation format.
+    /// Print a key's DS record(s): presentation format, JSON, EPP (RFC 5910) or registrar form fields.
     Ds(DsArgs),
     /// Print a key's DNSKEY record in presentation format.
     Dnskey(KeyArg),
@@ -59,6 +59,10 @@ pub struct DsArgs {
     /// Digest type(s): sha256 (default), sha384.
     #[arg(long, value_delimiter = ',', default_value = "sha256")]
     pub digest: Vec<DigestType>,
+    /// Output form: presentation (default; `--json` means json), json, epp
+    /// (RFC 5910 dsData), epp-key (RFC 5910 keyData), fields (registrar web forms).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::registrar::DsFormat>,
 }
 
 pub fn run(cmd: KeyCommand, ctx: &Context) -> Result<i32> {
@@ -126,19 +130,13 @@ fn dnskey_record(meta: &KeyMeta) -> Result<Record> {
 }
 
 fn ds(a: DsArgs, ctx: &Context) -> Result<i32> {
+    use crate::registrar::{render, report, DsFormat};
     let ks = ctx.keystore()?;
     let meta = ks.find(&a.key)?;
     let zone = crate::dnssec::parse_name(&meta.zone)?;
     let key = meta.dnskey()?;
-    let recs: Vec<Record> = a.digest.iter().map(|d| Record::new(zone.clone(), 3600, RData::Ds(key.ds(&zone, *d)))).collect();
-    if ctx.json {
-        let v: Vec<String> = recs.iter().map(format_record).collect();
-        print_json(&serde_json::json!({"id": meta.id, "key_tag": meta.key_tag, "ds": v}))?;
-    } else {
-        for r in &recs {
-            println!("{}", format_record(r));
-        }
-    }
+    let format = a.format.unwrap_or(if ctx.json { DsFormat::Json } else { DsFormat::Presentation });
+    print!("{}", render(&report(&meta.id, &zone, &key, &a.digest, 3600), format)?);
     Ok(0)
 }
 
