@@ -18,6 +18,8 @@ pub mod secrets;
 pub mod signzone;
 pub mod parent;
 pub mod policy;
+pub mod registrar;
+pub mod report;
 pub mod rollover;
 pub mod skr;
 pub mod timeutil;

@@ -22,6 +22,8 @@ mod digest;
 mod hsm;
 mod init;
 mod key;
+pub mod manual;
+mod report;
 mod batch;
 mod check;
 mod export;
@@ -97,6 +99,15 @@ pub enum Command {
     /// Rollovers: plan the policy's ZSK, KSK and algorithm rollovers; status; step the state machine (cron).
     #[command(subcommand)]
     Rollover(rollover::RolloverCommand),
+    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    Completions(manual::CompletionsArgs),
+    /// Write the man pages (kskit.1, kskit-ksr-sign.1, ...) into a directory.
+    #[command(hide = true)]
+    Manpages(manual::ManpagesArgs),
+    /// Print the version; --verbose: commit, rustc, Cargo.lock SHA-256 and features of this build.
+    Version(manual::VersionArgs),
+    /// Write a self-contained HTML page for people: timeline, SKR coverage, parent polls, keys, checks.
+    Report(report::ReportArgs),
 }
 
 /// What every subcommand gets: global options and lazily loaded configuration.
@@ -248,6 +259,10 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Policy(c) => policy::run(c, ctx),
         Command::Parent(c) => parent::run(c, ctx),
         Command::Rollover(c) => rollover::run(c, ctx),
+        Command::Completions(a) => manual::completions(a, ctx),
+        Command::Manpages(a) => manual::manpages(a, ctx),
+        Command::Version(a) => manual::version(a, ctx),
+        Command::Report(a) => report::run(a, ctx),
     }
 }
 
