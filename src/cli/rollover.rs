@@ -40,9 +40,11 @@ pub struct PlanArgs {
     /// Plan up to this time (default: one year after --from).
     #[arg(long)]
     pub until: Option<String>,
-    /// Write an SVG Gantt chart of the plan to this file.
+    /// Write an SVG chart of the plan to this file (date axis, now, KSR ceremonies, SKR end, DS states, legend).
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     /// Also print every bundle's DNSKEY RRset, signing KSKs and CDS set.
     #[arg(long)]
     pub bundles: bool,
@@ -118,6 +120,48 @@ fn cds_text(c: &CdsSet) -> String {
     }
 }
 
+/// When the chart places the planned KSR ceremonies.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChartArgs {
+    /// Chart: the next KSR ceremony this many days before the imported SKR's coverage ends.
+    #[arg(long, default_value_t = 14)]
+    pub ceremony_lead_days: i64,
+    /// Chart: then a KSR ceremony every this many days.
+    #[arg(long, default_value_t = 90)]
+    pub ceremony_every_days: i64,
+}
+
+/// What the chart shows besides the plan: now, the imported SKR's end, the
+/// planned KSR ceremonies, the DS hold (parent propagation delay + DS TTL).
+pub(super) fn chart_options(
+    ctx: &Context,
+    cfg: &Config,
+    zone: &str,
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+    c: &ChartArgs,
+) -> Result<crate::rollover::svg::ChartOptions> {
+    let skr_end = match super::skr::current_skr(ctx, zone)? {
+        Some((_, skr)) => crate::export::skr_end(&skr).ok(),
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let p = &cfg.policy;
+    Ok(crate::rollover::svg::ChartOptions {
+        now: Some(now),
+        ceremonies: crate::rollover::svg::planned_ceremonies(
+            skr_end,
+            from.max(now.min(until)),
+            until,
+            Duration::days(c.ceremony_lead_days.clamp(0, 3650)),
+            Duration::days(c.ceremony_every_days.clamp(1, 3650)),
+        ),
+        skr_end,
+        ds_hold: p.parent_propagation_delay.0 + p.ds_ttl.0,
+        ds_ttl: p.ds_ttl.0,
+    })
+}
+
 #[derive(Serialize)]
 struct PlanReport<'a> {
     plan: &'a Plan,
@@ -142,7 +186,8 @@ fn plan_cmd(a: PlanArgs, ctx: &Context) -> Result<i32> {
     let events: Vec<_> = pl.events().into_iter().filter(|e| e.at >= from && e.at < until).collect();
     let bundles: Vec<View> = if a.bundles { pl.bundle_starts(from, until).into_iter().map(|t| pl.view_at(t)).collect() } else { vec![] };
     if let Some(path) = &a.svg {
-        super::write_output(path, crate::rollover::svg::render(&pl, from, until).as_bytes())?;
+        let opts = chart_options(ctx, &cfg, &zone, from, until, &a.chart)?;
+        super::write_output(path, crate::rollover::svg::render(&pl, from, until, &opts).as_bytes())?;
     }
     if ctx.json {
         print_json(&PlanReport { plan: &pl, events, bundles })?;
