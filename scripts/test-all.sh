@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every kskit test. Installs the real peers the tests use when they are
-# missing (SoftHSM2, Knot DNS, BIND's tools, ldns), then runs cargo test.
+# missing (SoftHSM2, Knot DNS, BIND's tools, ldns, man-db, zsh, fish,
+# Chromium, systemd), runs cargo test, then scripts/test-release.sh
+# (reproducible build and Debian package) unless test arguments were given.
 # Needs root (or sudo) for apt-get on a fresh Debian/Ubuntu machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,12 @@ need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
 need openssl openssl
 need pkcs11-tool opensc
+need man man-db
+need groff groff-base
+need zsh zsh
+need fish fish
+need chromium chromium
+need systemd-analyze systemd
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 # p11-kit's proxy module (tests/cycle_softhsm.rs *_through_p11kit_proxy)
 [ -e /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so ] || missing+=(p11-kit p11-kit-modules)
@@ -35,3 +43,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cargo test --locked "$@"
+
+# Release checks (slow): reproducible release build twice, then the Debian
+# package from the first build (installed with dpkg, kskit demo, units verified).
+if [ "$#" -eq 0 ]; then
+  ./scripts/test-release.sh
+fi
