@@ -73,7 +73,7 @@ fn assert_no_overlap(v: &serde_json::Value, what: &str) {
     assert_eq!(v["outside"].as_array().unwrap().len(), 0, "{what}: labels outside the chart: {:#}", v["outside"]);
 }
 
-/// A demo setup with a KSK whose keystore id is very long (so its label must be cut).
+/// `kskit demo --dir` in a temporary directory.
 fn demo() -> (tempfile::TempDir, std::path::PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("demo");
@@ -123,24 +123,19 @@ fn long_key_names_are_cut_in_the_gutter_with_a_tooltip_and_overlap_nothing() {
     }
     let (_t, d) = demo();
     let zsk = d.join("zsk-side");
-    // Rename a key in the keystore to a very long, wide, markup-laden name.
+    // Rename a key in the keystore to a very long id of wide letters (the
+    // keystore allows only a-z, 0-9, '.', '-', '_' in ids, so no markup here;
+    // escaping is tested in src/rollover/svg.rs and src/report.rs).
     let keys_json = zsk.join("keystore/keys.json");
     let data = std::fs::read_to_string(&keys_json).unwrap();
     let ids: Vec<String> = key_list(&zsk).iter().map(|k| k["id"].as_str().unwrap().to_string()).collect();
-    let long = format!("WWWWWWWWWWMMMMMMMMMM<b>&amp;{}WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW", "x".repeat(10));
-    let long_json = serde_json::to_string(&long).unwrap();
-    std::fs::write(&keys_json, data.replacen(&format!("\"{}\"", ids[0]), &long_json, 1)).unwrap();
+    let long = format!("{}-{}", "w".repeat(60), "m".repeat(60));
+    std::fs::write(&keys_json, data.replacen(&format!("\"{}\"", ids[0]), &format!("\"{long}\""), 1)).unwrap();
     let svg_file = d.join("plan.svg");
-    let o = run_kskit(&zsk, &["rollover", "plan", "--svg", s(&svg_file)]);
-    if !o.status.success() {
-        // The keystore refuses such an id: then the chart never sees one.
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        return;
-    }
+    ok(run_kskit(&zsk, &["rollover", "plan", "--svg", s(&svg_file)]), "rollover plan --svg with a long key id");
     let svg = std::fs::read_to_string(&svg_file).unwrap();
-    assert!(!svg.contains("<b>"), "markup from the keystore reached the SVG");
     assert!(svg.contains("…"), "the long label was not cut");
-    assert!(svg.contains("<title>WWWWWWWWWWMMMMMMMMMM&lt;b&gt;&amp;amp;"), "the whole label is not in a title");
+    assert!(svg.contains(&format!("<title>{long} ")), "the whole label is not in a title");
     let body = svg.split_once("?>").map(|x| x.1).unwrap_or(&svg);
     let v = verdict(&d, "long.html", &format!("<!DOCTYPE html><html><body>{body}</body></html>"));
     assert_no_overlap(&v, "long key name");

@@ -81,7 +81,7 @@ pub fn write_manpages(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Lets troff break long words (URIs, paths) after `/`, `?` and `;` with
+/// Sets left adjustment and lets troff break long words (URIs, paths) after `/`, `?` and `;` with
 /// the zero-width break `\:`, so that no line is too long to adjust at 80
 /// columns (`man --warnings` would say "cannot adjust line").
 fn allow_breaks(roff: &str) -> String {
@@ -94,6 +94,15 @@ fn allow_breaks(roff: &str) -> String {
                 .map(|w| if w.chars().count() > 30 { w.replace('/', "/\\:").replace('?', "?\\:").replace(';', ";\\:") } else { w.to_string() })
                 .collect::<Vec<_>>()
                 .join(" ")
+        })
+        .flat_map(|l| {
+            // Left-adjusted text: a line holding one long URI has no spaces
+            // to stretch, and justification would warn.
+            if l.starts_with(".TH ") {
+                vec![l, ".ad l".to_string()]
+            } else {
+                vec![l]
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
