@@ -329,7 +329,7 @@ mod tests {
         let t0 = crate::timeutil::parse_instant("2027-01-15T00:00:00Z").unwrap();
         let mut p = crate::config::Policy::default();
         p.ksk.lifetime = crate::config::Dur(time::Duration::days(120));
-        (super::super::plan::plan("ex<ample>.", &p, &[], t0, t0 + time::Duration::days(400)).unwrap(), t0)
+        (super::super::plan::plan("ex<ample>.", &p, &[], t0, t0 + time::Duration::days(200)).unwrap(), t0)
     }
 
     #[test]
@@ -370,7 +370,7 @@ mod tests {
         let t0 = crate::timeutil::parse_instant("2027-01-01T00:00:00Z").unwrap();
         let c = planned_ceremonies(Some(t0 + Duration::days(30)), t0, t0 + Duration::days(365), Duration::days(14), Duration::days(90));
         assert_eq!(c[0], t0 + Duration::days(16));
-        assert_eq!(c.len(), 5);
+        assert_eq!(c.len(), 4, "days 16, 106, 196 and 286");
         assert_eq!(planned_ceremonies(None, t0, t0 + Duration::days(10), Duration::days(14), Duration::days(90)), vec![t0]);
     }
 }
