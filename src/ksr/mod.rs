@@ -6,4 +6,4 @@ pub mod generate;
 pub mod ksk_policy;
 pub mod model;
 
-pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};
+pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy, TextLayout};

@@ -1222,6 +1222,7 @@ mod tests {
             zsk_policy: None,
             bundles,
             generated: None,
+            layout: crate::ksr::TextLayout::Knot,
         }
     }
 
