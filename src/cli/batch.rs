@@ -203,7 +203,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     let list_digest = FileDigest::of(listing.as_bytes());
     for it in &mut items {
         it.layout = a.signing.skr_layout(&it.ksr).map(|(l, why)| {
-            eprintln!("SKR layout for {}: {} ({why})", it.file.display(), super::ksr::layout_name(l));
+            eprintln!("SKR layout for {}: {} ({why})", it.file.display(), l.name());
             l
         });
     }

@@ -386,6 +386,12 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     };
     let total: usize = selection.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum();
     let bundles = planned.len();
+    let layout = a.signing.skr_layout(&c.ksr);
+    match layout {
+        Some((l, why)) => eprintln!("SKR layout: {} ({why})", l.name()),
+        None if a.signing.skr_layout.is_some() => eprintln!("kskit: --skr-layout ignored: the KSR is IANA XML and so is its SKR"),
+        None => {}
+    }
     eprintln!("about to make {total} signatures ({bundles} SKR bundles, {} KSK(s))", ksk_refs.len());
     // Open every KSK before the first signature (one login per token), and
     // before the confirmation, so that the estimate uses the measured rate.
@@ -424,12 +430,8 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
     };
     skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
-    let layout = a.signing.skr_layout(&c.ksr);
-    if let Some((l, why)) = layout {
+    if let Some((l, _)) = layout {
         skr.layout = l;
-        eprintln!("SKR layout: {} ({why})", layout_name(l));
-    } else if a.signing.skr_layout.is_some() {
-        eprintln!("kskit: --skr-layout ignored: the KSR is IANA XML and so is its SKR");
     }
     let text = crate::formats::write_skr(&skr, c.ksr.format);
     // Check what we are about to hand over, as the ZSK side will: it must
@@ -459,14 +461,6 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         println!("{}", d.words_grouped());
     }
     Ok(0)
-}
-
-/// `knot` or `bind`, as `--skr-layout` spells it.
-pub(crate) fn layout_name(l: TextLayout) -> &'static str {
-    match l {
-        TextLayout::Knot => "knot",
-        TextLayout::Bind => "bind",
-    }
 }
 
 /// Asks the operator on the terminal; anything but "yes" aborts.

@@ -32,6 +32,16 @@ pub enum TextLayout {
     Bind,
 }
 
+impl TextLayout {
+    /// `knot` or `bind`, as `--skr-layout` and `--json` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextLayout::Knot => "knot",
+            TextLayout::Bind => "bind",
+        }
+    }
+}
+
 /// One signature algorithm allowed by a request or response policy, with its
 /// parameters (IANA `<SignatureAlgorithm>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
