@@ -8,9 +8,8 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::dnssec::name::{canonical_wire, to_presentation};
-use crate::dnssec::presentation::format_rdata;
 use crate::dnssec::{rtype, RData, Record};
-use crate::ksr::model::{BundleKey, BundleSignature, Format};
+use crate::ksr::model::{BundleKey, BundleSignature, Format, TextLayout};
 use crate::skr::checks::response_bundle_end;
 use crate::skr::model::{ResponseBundle, Skr};
 use crate::timeutil::format_rfc3339;
@@ -151,56 +150,21 @@ pub fn to_text_model(skr: &Skr) -> Skr {
         zsk_policy: None,
         bundles,
         generated: None,
+        layout: TextLayout::Knot,
     }
 }
 
-/// The SKR for Knot DNS's `keymgr import-skr`: the text format in Knot's
-/// own layout (bundle times as Unix seconds, RFC 3339 in the header comment).
-pub fn knot_skr(skr: &Skr) -> String {
-    crate::formats::text::write_skr(&to_text_model(skr))
-}
-
-/// ctime(3) form, as BIND's dnssec-ksr writes in headers and the footer
-/// (`Mon Nov 23 09:45:19 2026`, day space-padded), in UTC.
-fn ctime(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!(
-        "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
-    );
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
-}
-
-/// `YYYYMMDDHHMMSS` in UTC, the bundle time BIND's SKR reader requires
-/// (lib/dns/skr.c reads it with `dns_time32_fromtext`, 14 digits only).
-fn time14(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
-}
-
-/// The SKR for BIND 9.20's `rndc skr -import`, in the layout of BIND's
-/// `dnssec-ksr sign`: per bundle a header `;; SignedKeyResponse 1.0
-/// YYYYMMDDHHMMSS (ctime)`, then each RRset (DNSKEY, CDNSKEY, CDS) followed
-/// by its RRSIGs, one record per line with an absolute owner (BIND refuses
-/// `@`) and class IN; bundles separated by an empty line; the footer
-/// `;; SignedKeyResponse 1.0 generated at <ctime> by <generator>`.
-pub fn bind_skr(skr: &Skr, generated_at: OffsetDateTime) -> String {
-    let t = to_text_model(skr);
-    let owner = to_presentation(&t.domain);
-    let mut out = String::new();
-    for (i, b) in t.bundles.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&format!(";; SignedKeyResponse 1.0 {} ({})\n", time14(b.inception), ctime(b.inception)));
-        for r in zonefile_records(&t, b) {
-            out.push_str(&format!("{owner}\t{}\tIN\t{}\t{}\n", r.ttl, rtype::name(r.rtype()), format_rdata(&r.rdata)));
-        }
-    }
-    out.push_str(&format!(
-        ";; SignedKeyResponse 1.0 generated at {} by kskit {}\n",
-        ctime(generated_at),
-        env!("CARGO_PKG_VERSION")
-    ));
-    out
+/// The SKR in the text format, for Knot DNS's `keymgr import-skr`
+/// ([`TextLayout::Knot`]: bundle times as Unix seconds, which every Knot
+/// version reads) or BIND 9.20's `rndc skr -import` ([`TextLayout::Bind`]:
+/// `dnssec-ksr sign`'s layout with `YYYYMMDDHHMMSS` bundle times, the only
+/// form `named` reads). The footer says kskit wrote it at `generated_at`.
+/// See [`crate::formats::text`].
+pub fn text_skr(skr: &Skr, layout: TextLayout, generated_at: OffsetDateTime) -> String {
+    let mut t = to_text_model(skr);
+    t.layout = layout;
+    t.generated = Some((generated_at, String::new()));
+    crate::formats::text::write_skr(&t)
 }
 
 /// Largest DNS response over UDP that avoids IP fragmentation on common
@@ -379,6 +343,7 @@ mod tests {
             zsk_policy: None,
             bundles,
             generated: None,
+            layout: crate::ksr::TextLayout::Knot,
         }
     }
 
@@ -414,19 +379,25 @@ mod tests {
     }
 
     #[test]
-    fn text_model_and_bind_layout_read_back() {
+    fn text_model_in_both_layouts_reads_back() {
         let s = two();
-        let text = knot_skr(&s);
+        let at = t("2027-01-01T00:00:00Z");
+        let text = text_skr(&s, TextLayout::Knot, at);
+        assert!(text.starts_with(&format!(";; SignedKeyResponse 1.0 {} (2027-01-01T00:00:00Z) =========\n", at.unix_timestamp())), "{text}");
         let back = crate::formats::parse_skr_any(text.as_bytes()).unwrap();
+        assert_eq!(back.layout, TextLayout::Knot);
         assert_eq!(back.bundles.len(), 2);
         assert_eq!(back.bundles[1].id, t("2027-01-11T00:00:00Z").unix_timestamp().to_string());
         assert_eq!(back.bundles[0].signatures[0].rrsig, s.bundles[0].signatures[0].rrsig);
-        let bind = bind_skr(&s, t("2027-01-01T00:00:00Z"));
+        let bind = text_skr(&s, TextLayout::Bind, at);
         assert!(bind.starts_with(";; SignedKeyResponse 1.0 20270101000000 (Fri Jan  1 00:00:00 2027)\n"), "{bind}");
         assert!(bind.ends_with(&format!("generated at Fri Jan  1 00:00:00 2027 by kskit {}\n", env!("CARGO_PKG_VERSION"))));
-        assert!(bind.lines().filter(|l| !l.starts_with(";;") && !l.is_empty()).all(|l| !l.contains('@') && !l.contains('(') && l.starts_with("example.com.\t")), "{bind}");
+        assert!(bind.lines().filter(|l| !l.starts_with(";;") && !l.is_empty()).all(|l| !l.contains('@') && !l.contains('(') && l.starts_with("example.com.\t\t")), "{bind}");
         let back = crate::formats::parse_skr_any(bind.as_bytes()).unwrap();
+        assert_eq!(back.layout, TextLayout::Bind);
         assert_eq!(back.bundles, to_text_model(&s).bundles);
+        // A text SKR read in one layout is exported in the other one asked for.
+        assert_eq!(text_skr(&back, TextLayout::Knot, at), text);
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn check_skr_runs_every_listed_skr_check() {
     use kskit::skr::checks::{check_skr, TrustAnchor};
     use kskit::skr::model::Skr;
     let domain = parse_name("example.").unwrap();
-    let skr = Skr { format: Format::Iana, id: String::new(), domain: domain.clone(), serial: None, ksk_policy: None, zsk_policy: None, bundles: vec![], generated: None };
+    let skr = Skr { format: Format::Iana, id: String::new(), domain: domain.clone(), serial: None, ksk_policy: None, zsk_policy: None, bundles: vec![], generated: None, layout: Default::default() };
     let ta = TrustAnchor { ds: vec![], dnskeys: vec![], domain };
     let report = check_skr(&skr, &ta, None, time::OffsetDateTime::now_utc());
     for id in kskit::skr::checks::ALL {

@@ -1,13 +1,13 @@
 //! Reading and writing both KSR/SKR formats: the real root-zone IANA XML
-//! files and the Knot DNS text-format pair from ../shared/fixtures, round
-//! trips, and malformed inputs. Fixture tests print a note and return when
+//! files and the Knot DNS and BIND 9.20 text-format pairs from
+//! ../shared/fixtures, round trips, and malformed inputs. Fixture tests print a note and return when
 //! ../shared is absent.
 
 use std::path::PathBuf;
 
 use kskit::dnssec::record::rtype;
 use kskit::formats::{self, iana, text, FormatError, MAX_INPUT};
-use kskit::ksr::{AlgorithmParams, Format};
+use kskit::ksr::{AlgorithmParams, Format, TextLayout};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use time::Duration;
@@ -214,8 +214,19 @@ fn malformed_iana_inputs_give_clear_errors() {
 
 // --- Knot/BIND text format ----------------------------------------------------
 
+/// `t` with its last line (the footer) replaced by `footer_start` and
+/// kskit's generator: what kskit writes for a file it read, since the
+/// footer names kskit, never the input's generator.
+fn with_kskit_footer(t: &str, footer_start: &str) -> String {
+    let body = t.trim_end_matches('\n');
+    let (head, last) = body.rsplit_once('\n').unwrap();
+    assert!(last.starts_with(footer_start), "{last}");
+    let at = last[footer_start.len()..].rsplit_once(" by ").unwrap().0;
+    format!("{head}\n{footer_start}{at} by kskit {}\n", env!("CARGO_PKG_VERSION"))
+}
+
 #[test]
-fn knot_ksr_parses_and_rewrites_byte_for_byte() {
+fn knot_ksr_parses_and_rewrites_in_knots_layout_line_by_line() {
     let Some(t) = fixture("knot/example.com.ksr") else { return };
     let k = text::parse_ksr(&t).unwrap();
     assert_eq!(k.format, Format::Text);
@@ -234,14 +245,16 @@ fn knot_ksr_parses_and_rewrites_byte_for_byte() {
     let (at, by) = k.generated.clone().unwrap();
     assert_eq!(at, instant("2026-11-23T09:45:19Z"));
     assert_eq!(by, "Knot DNS 3.2.6");
-    assert_eq!(text::write_ksr(&k), t);
+    assert_eq!(k.layout, TextLayout::Knot);
+    let expected = with_kskit_footer(&t, ";; KeySigningRequest 1.0 generated at ");
+    assert_eq!(text::write_ksr(&k), expected);
     assert_eq!(formats::detect(t.as_bytes()).unwrap(), Format::Text);
     assert_eq!(formats::parse_ksr_any(t.as_bytes()).unwrap(), k);
-    assert_eq!(formats::write_ksr(&k, Format::Text), t);
+    assert_eq!(formats::write_ksr(&k, Format::Text), expected);
 }
 
 #[test]
-fn knot_skr_parses_and_rewrites_byte_for_byte() {
+fn knot_skr_parses_and_rewrites_in_knots_layout_line_by_line() {
     let Some(t) = fixture("knot/example.com.skr") else { return };
     let s = text::parse_skr(&t).unwrap();
     assert_eq!(s.bundles.len(), 13);
@@ -256,7 +269,8 @@ fn knot_skr_parses_and_rewrites_byte_for_byte() {
         covered.sort();
         assert_eq!(covered, vec![rtype::DNSKEY, rtype::CDS, rtype::CDNSKEY]);
     }
-    assert_eq!(text::write_skr(&s), t);
+    assert_eq!(s.layout, TextLayout::Knot);
+    assert_eq!(text::write_skr(&s), with_kskit_footer(&t, ";; SignedKeyResponse 1.0 generated at "));
     assert_eq!(formats::parse_skr_any(t.as_bytes()).unwrap(), s);
     // A text SKR converts to IANA XML (with the CDS/CDNSKEY extension) and back.
     let mut via = s.clone();
@@ -273,6 +287,34 @@ fn knot_skr_parses_and_rewrites_byte_for_byte() {
         assert_eq!((&a.keys, &a.cds, &a.cdnskey), (&b.keys, &b.cds, &b.cdnskey));
         assert_eq!(a.signatures.iter().map(|g| &g.rrsig).collect::<Vec<_>>(), b.signatures.iter().map(|g| &g.rrsig).collect::<Vec<_>>());
     }
+}
+
+/// BIND 9.20's own files (`dnssec-ksr request` and `sign`): read as BIND's
+/// layout, and written again by kskit line for line as BIND wrote them
+/// (headers, tab-aligned columns, 56-character words, KSK first, each RRset
+/// followed by its RRSIGs, empty lines between KSR bundles), the footer
+/// naming kskit instead of BIND's version.
+#[test]
+fn bind_ksr_and_skr_parse_and_rewrite_in_binds_layout_line_by_line() {
+    let (Some(kt), Some(st)) = (fixture("bind/example.com.ksr"), fixture("bind/example.com.skr")) else { return };
+    let k = text::parse_ksr(&kt).unwrap();
+    assert_eq!(k.layout, TextLayout::Bind);
+    assert_eq!(k.bundles.len(), 3);
+    assert_eq!(k.bundles[0].inception, instant("2026-12-01T11:00:51Z"));
+    assert_eq!(k.generated.as_ref().unwrap().1, "9.20.28-dev");
+    assert_eq!(text::write_ksr(&k), with_kskit_footer(&kt, ";; KeySigningRequest 1.0 generated at "));
+    let s = text::parse_skr(&st).unwrap();
+    assert_eq!(s.layout, TextLayout::Bind);
+    assert_eq!(s.bundles.len(), 10);
+    let out = text::write_skr(&s);
+    assert_eq!(out, with_kskit_footer(&st, ";; SignedKeyResponse 1.0 generated at "));
+    // The same SKR in Knot's layout: Unix seconds, and it reads back the same.
+    let knot = kskit::skr::Skr { layout: TextLayout::Knot, ..s.clone() };
+    let kt2 = text::write_skr(&knot);
+    assert!(kt2.starts_with(&format!(";; SignedKeyResponse 1.0 {} (2026-12-01T11:00:51Z) =========\n", instant("2026-12-01T11:00:51Z").unix_timestamp())), "{kt2}");
+    let back = text::parse_skr(&kt2).unwrap();
+    assert_eq!(back.layout, TextLayout::Knot);
+    assert_eq!(back.bundles, s.bundles);
 }
 
 #[test]

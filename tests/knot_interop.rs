@@ -56,6 +56,7 @@ fn knot_ksr_signed_by_kskit(t: &Path, knot: &Knot) -> (PathBuf, PathBuf, PathBuf
     let out = ok(o, "kskit ksr sign (Knot KSR)");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["signed"], true, "{out}");
+    assert_eq!(v["skr_layout"], "knot", "a Knot KSR is answered in Knot's layout: {out}");
     (ksr, skr, kdir, ta, tag)
 }
 
@@ -72,6 +73,9 @@ fn knot_ksr_kskit_signs_knot_validates_and_imports() {
     // The SKR is in the KSR's (text) format, with kskit's KSK and CDS/CDNSKEY.
     let body = std::fs::read_to_string(&skr).unwrap();
     assert!(body.starts_with(";; SignedKeyResponse 1.0 "), "not a text SKR:\n{body}");
+    // Knot's layout: bundle times in Unix seconds, the only form Knot before 3.4 reads.
+    let first = body.lines().next().unwrap_or_default();
+    assert!(first.split(' ').nth(3).is_some_and(|x| x.len() == 10 && x.bytes().all(|b| b.is_ascii_digit())) && first.ends_with(" ========="), "{first}");
     assert!(body.contains(&format!("; KSK, ECDSAP256SHA256 (256b), id = {tag}")), "{body}");
     assert!(body.contains(" CDS ") && body.contains(" CDNSKEY "), "no CDS/CDNSKEY with --cds publish");
 

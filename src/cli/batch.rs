@@ -53,6 +53,8 @@ pub(crate) struct BatchItem {
     pub ksr: Ksr,
     pub digest: FileDigest,
     pub output: PathBuf,
+    /// The text SKR's layout (`--skr-layout`, else the KSR's); `None` for IANA XML.
+    pub layout: Option<crate::ksr::model::TextLayout>,
 }
 
 /// What signing a batch produced.
@@ -112,7 +114,7 @@ pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolic
         if output.exists() {
             bail!("{} exists already; refusing to overwrite an SKR (use a new output directory)", output.display());
         }
-        items.push(BatchItem { file: f.clone(), ksr, digest, output });
+        items.push(BatchItem { file: f.clone(), ksr, digest, output, layout: None });
     }
     Ok((items, failed))
 }
@@ -134,6 +136,9 @@ pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptio
             .with_context(|| format!("signing {}", it.file.display()))?;
         done_before += count_signatures(&it.ksr, ksks.len(), &o).unwrap_or(0);
         skr.generated = Some((crate::timeutil::whole_seconds(OffsetDateTime::now_utc()), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+        if let Some(l) = it.layout {
+            skr.layout = l;
+        }
         let text = crate::formats::write_skr(&skr, it.ksr.format);
         let back = crate::formats::parse_skr_any(text.as_bytes())
             .with_context(|| format!("internal error: the SKR for {} does not parse back", it.file.display()))?;
@@ -176,7 +181,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     let files = expand_inputs(&a.inputs)?;
     let policy = policy_for(&a, ctx)?;
     let check_start = Instant::now();
-    let (items, failed) = read_and_check(&files, &a.output, &policy, now)?;
+    let (mut items, failed) = read_and_check(&files, &a.output, &policy, now)?;
     let check_seconds = check_start.elapsed().as_secs_f64();
     if !failed.is_empty() {
         for f in &failed {
@@ -196,6 +201,12 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         listing.push_str(&format!("{}  {}\n", it.digest.hex(), it.file.display()));
     }
     let list_digest = FileDigest::of(listing.as_bytes());
+    for it in &mut items {
+        it.layout = a.signing.skr_layout(&it.ksr).map(|(l, why)| {
+            eprintln!("SKR layout for {}: {} ({why})", it.file.display(), l.name());
+            l
+        });
+    }
     if !ctx.json {
         print!("{listing}");
         println!("{} KSRs accepted: every check passed", items.len());
@@ -222,6 +233,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
             "signed": true, "ksrs": items.len(), "bundles": out.bundles, "signatures": out.signatures,
             "token_sign_operations": token_ops, "check_seconds": check_seconds, "signing_seconds": out.seconds,
             "files": out.skrs.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "skr_layouts": items.iter().map(|it| it.layout).collect::<Vec<_>>(),
         }))?;
     } else {
         println!("wrote {} SKRs to {} ({} bundles, {} signatures in {:.2} s)", out.skrs.len(), a.output.display(), out.bundles, out.signatures, out.seconds);

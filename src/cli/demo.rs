@@ -123,6 +123,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
                 yes: true,
                 cds: Some(super::ksr::CdsArg::Publish),
                 cds_digest: vec![crate::dnssec::DigestType::Sha256],
+                skr_layout: None,
                 allow_final_try: false,
                 token_timeout: None,
                 secret: secret(),

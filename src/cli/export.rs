@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::to_presentation;
-use crate::export::{bind_skr, bundle_in_force, knot_skr, response_end_text, skr_end, zonefile_records};
+use crate::export::{bundle_in_force, response_end_text, skr_end, text_skr, zonefile_records};
+use crate::ksr::model::TextLayout;
 use crate::markup::terminal_safe;
 use crate::timeutil::format_rfc3339;
 
@@ -65,8 +66,8 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
     // Refuse outright when nothing is in force at `at`: the error says why.
     let bundle = bundle_in_force(&skr, at).with_context(|| format!("cannot export {}", path.display()))?;
     let text = match a.to {
-        Target::Knot => knot_skr(&skr),
-        Target::Bind => bind_skr(&skr, now),
+        Target::Knot => text_skr(&skr, TextLayout::Knot, crate::timeutil::whole_seconds(now)),
+        Target::Bind => text_skr(&skr, TextLayout::Bind, crate::timeutil::whole_seconds(now)),
         Target::Zonefile => {
             let mut s = format!(
                 "; {zone_text} DNSKEY, CDNSKEY and CDS from the SKR bundle {} in force at {} (until {}),\n; exported by kskit {} from {}\n",

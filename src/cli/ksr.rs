@@ -17,7 +17,7 @@ use crate::keys::keyref::KeyRef;
 use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
-use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy};
+use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy, TextLayout};
 use crate::skr::model::Skr;
 use crate::skr::sign::{sign_ksr, sign_ksr_planned, BundleCds, BundleKsks, CdsMode, Ksk, PlannedBundle, SignOptions};
 
@@ -91,6 +91,11 @@ pub struct KskSigningArgs {
     /// CDS digest types when publishing.
     #[arg(long, value_delimiter = ',', default_value = "sha256")]
     pub cds_digest: Vec<DigestType>,
+    /// Layout of a text-format SKR: knot (bundle times in Unix seconds, which
+    /// every Knot version reads) or bind (YYYYMMDDHHMMSS, the only form BIND's
+    /// named reads). Default: the layout the KSR came in.
+    #[arg(long, value_enum)]
+    pub skr_layout: Option<TextLayout>,
     /// Try a token login even when the token reports "final try".
     #[arg(long)]
     pub allow_final_try: bool,
@@ -102,6 +107,16 @@ pub struct KskSigningArgs {
 }
 
 impl KskSigningArgs {
+    /// The layout of the SKR answering `ksr` (text format only; `None` for
+    /// IANA XML): `--skr-layout`, else the KSR's own, and why.
+    pub fn skr_layout(&self, ksr: &Ksr) -> Option<(TextLayout, &'static str)> {
+        match (ksr.format, self.skr_layout) {
+            (Format::Iana, _) => None,
+            (Format::Text, Some(l)) => Some((l, "--skr-layout")),
+            (Format::Text, None) => Some((ksr.layout, "the KSR's layout")),
+        }
+    }
+
     /// The CDS/CDNSKEY signing mode of `--cds` and `--cds-digest`.
     pub fn cds_mode(&self) -> CdsMode {
         CdsArg::mode(self.cds, &self.cds_digest)
@@ -372,6 +387,12 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     };
     let total: usize = selection.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum();
     let bundles = planned.len();
+    let layout = a.signing.skr_layout(&c.ksr);
+    match layout {
+        Some((l, why)) => eprintln!("SKR layout: {} ({why})", l.name()),
+        None if a.signing.skr_layout.is_some() => eprintln!("kskit: --skr-layout ignored: the KSR is IANA XML and so is its SKR"),
+        None => {}
+    }
     eprintln!("about to make {total} signatures ({bundles} SKR bundles, {} KSK(s))", ksk_refs.len());
     // Open every KSK before the first signature (one login per token), and
     // before the confirmation, so that the estimate uses the measured rate.
@@ -413,6 +434,9 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
     };
     skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+    if let Some((l, _)) = layout {
+        skr.layout = l;
+    }
     let text = crate::formats::write_skr(&skr, c.ksr.format);
     // Check what we are about to hand over, as the ZSK side will: it must
     // parse back and pass the SKR checks against these KSKs and this KSR.
@@ -438,7 +462,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum::<u64>().saturating_sub(probe_ops);
     if ctx.json {
         print_json(&serde_json::json!({
-            "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total,
+            "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total, "skr_layout": layout.map(|(l, _)| l),
             "token_sign_operations": token_ops, "timing_probe_token_operations": probe_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
         }))?;
     } else {

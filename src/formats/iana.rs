@@ -607,6 +607,7 @@ pub fn parse_ksr(xml: &str) -> std::result::Result<Ksr, FormatError> {
         request_policy,
         bundles,
         generated: None,
+        layout: crate::ksr::TextLayout::Knot,
     })
 }
 
@@ -679,6 +680,7 @@ pub fn parse_skr(xml: &str) -> std::result::Result<Skr, FormatError> {
         zsk_policy,
         bundles,
         generated: None,
+        layout: crate::ksr::TextLayout::Knot,
     })
 }
 

@@ -7,7 +7,9 @@
 //! and ends with a footer `;; KeySigningRequest 1.0 generated at <time> by
 //! <generator>`. Knot writes the bundle time as Unix seconds and the human
 //! time as RFC 3339; BIND writes `YYYYMMDDHHMMSS` and a ctime(3) string. Both
-//! are read; kskit writes Knot's layout. Records are parsed with
+//! are read, and the parser records which one a file uses ([`TextLayout`]);
+//! the writers obey the model's layout, so an SKR answers a KSR in the
+//! layout of the software that wrote it. Records are parsed with
 //! `crate::dnssec::presentation`. See docs/formats.md.
 
 use data_encoding::{BASE64, HEXUPPER};
@@ -18,8 +20,8 @@ use super::{check_size, FormatError};
 use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::presentation::parse_records;
 use crate::dnssec::record::rtype;
-use crate::dnssec::{Algorithm, DnssecError, Dnskey, Name, RData, Record, Rrsig, FLAG_SEP};
-use crate::ksr::{BundleKey, BundleSignature, Format, Ksr, RequestBundle};
+use crate::dnssec::{Algorithm, DnssecError, Dnskey, Ds, Name, RData, Record, Rrsig, FLAG_SEP};
+use crate::ksr::{BundleKey, BundleSignature, Format, Ksr, RequestBundle, TextLayout};
 use crate::skr::{ResponseBundle, Skr};
 use crate::timeutil::{format_rfc3339, format_rrsig_time, parse_instant, parse_rrsig_time};
 
@@ -33,7 +35,7 @@ const VERSION: &str = "1.0";
 // Reading.
 
 enum Header {
-    Bundle(OffsetDateTime),
+    Bundle(OffsetDateTime, TextLayout),
     Footer(OffsetDateTime, String),
 }
 
@@ -78,7 +80,9 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
     })?;
     let t = OffsetDateTime::from_unix_timestamp(i64::from(secs))
         .map_err(|e| FormatError::text(lineno, format!("bad bundle time {when:?}: {e}")))?;
-    Ok(Some(Header::Bundle(t)))
+    // BIND writes (and named reads) only the 14-digit form; Knot writes Unix seconds.
+    let layout = if when.len() == 14 && when.bytes().all(|b| b.is_ascii_digit()) { TextLayout::Bind } else { TextLayout::Knot };
+    Ok(Some(Header::Bundle(t, layout)))
 }
 
 /// Knot writes RFC 3339; BIND writes ctime(3) (`Mon Nov 23 09:45:19 2026`,
@@ -107,6 +111,7 @@ struct Parsed {
     sections: Vec<Section>,
     generated: (OffsetDateTime, String),
     domain: Name,
+    layout: TextLayout,
 }
 
 fn dnssec_err(base_line: usize, e: DnssecError) -> FormatError {
@@ -122,6 +127,7 @@ fn split(text: &str, word: &str, other: &str) -> Result<Parsed> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sections: Vec<Section> = Vec::new();
     let mut generated: Option<(OffsetDateTime, String)> = None;
+    let mut layout: Option<TextLayout> = None;
     // Lines of the current bundle's records, and the line they start at.
     let mut chunk = String::new();
     let mut chunk_start = 1;
@@ -144,7 +150,16 @@ fn split(text: &str, word: &str, other: &str) -> Result<Parsed> {
                 flush(&mut sections, &mut chunk, chunk_start)?;
                 chunk_start = lineno + 1;
                 match h {
-                    Header::Bundle(t) => sections.push(Section { header_line: lineno, inception: t, records: Vec::new() }),
+                    Header::Bundle(t, l) => {
+                        if layout.is_some_and(|first| first != l) {
+                            return Err(FormatError::text(
+                                lineno,
+                                "bundle header times mix Unix seconds (Knot's layout) and YYYYMMDDHHMMSS (BIND's layout)",
+                            ));
+                        }
+                        layout = Some(l);
+                        sections.push(Section { header_line: lineno, inception: t, records: Vec::new() })
+                    }
                     Header::Footer(t, g) => generated = Some((t, g)),
                 }
             }
@@ -191,7 +206,7 @@ fn split(text: &str, word: &str, other: &str) -> Result<Parsed> {
             }
         }
     }
-    Ok(Parsed { sections, generated, domain })
+    Ok(Parsed { sections, generated, domain, layout: layout.unwrap_or_default() })
 }
 
 fn bundle_key(r: &Record, k: &Dnskey) -> BundleKey {
@@ -232,6 +247,7 @@ pub fn parse_ksr(text: &str) -> std::result::Result<Ksr, FormatError> {
         request_policy: None,
         bundles,
         generated: Some(p.generated),
+        layout: p.layout,
     })
 }
 
@@ -292,15 +308,33 @@ pub fn parse_skr(text: &str) -> std::result::Result<Skr, FormatError> {
         zsk_policy: None,
         bundles,
         generated: Some(p.generated),
+        layout: p.layout,
     })
 }
 
 // ---------------------------------------------------------------------------
-// Writing, in Knot DNS's layout (owner padded to 20 columns and a tab,
-// binary fields wrapped at 40 characters on lines indented by four tabs).
+// Writing, in the layout the model names:
+// - Knot DNS (`keymgr generate-ksr`, `sign-ksr`): header times in Unix
+//   seconds with RFC 3339 in parentheses and a `=========` rule; the owner
+//   padded to 20 columns and a tab; binary fields wrapped at 40 characters
+//   on lines indented by four tabs; DNSKEYs with Knot's comment; every RRSIG
+//   of a bundle after its RRsets.
+// - BIND 9.20 (`dnssec-ksr request`, `sign`): header times `YYYYMMDDHHMMSS`
+//   with ctime(3) in parentheses; one record per line in BIND's tab-aligned
+//   columns (owner, TTL, class IN, type, RDATA; lib/dns/masterdump.c,
+//   `dns_master_style_debug`), binary fields in words of 56 characters;
+//   each RRset followed by its RRSIGs; an empty line where the DNSKEY RRset
+//   changes (where BIND starts answering the next KSR bundle).
+// The footer names kskit as the generator, never a string from the input.
 
 const INDENT: &str = "\n\t\t\t\t";
 const WRAP: usize = 40;
+
+/// Word length of base64 and hex fields in BIND's files.
+const BIND_WORD: usize = 56;
+/// BIND's columns for TTL, class, type and RDATA, and its tab width.
+const BIND_COLUMNS: [usize; 4] = [24, 32, 40, 48];
+const BIND_TAB: usize = 8;
 
 fn owner_field(domain: &Name) -> String {
     let name = to_presentation(domain);
@@ -320,6 +354,12 @@ fn wrapped(s: &str) -> String {
     out
 }
 
+/// `s` (base64 or hex, ASCII) in words of [`BIND_WORD`] characters.
+fn bind_words(s: &str) -> String {
+    let words: Vec<&str> = s.as_bytes().chunks(BIND_WORD).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    words.join(" ")
+}
+
 /// Knot's DNSKEY comment: `KSK, ECDSAP256SHA256 (256b), id = 541`.
 fn key_comment(k: &Dnskey) -> String {
     let role = if k.flags & FLAG_SEP != 0 { "KSK" } else { "ZSK" };
@@ -331,87 +371,184 @@ fn key_comment(k: &Dnskey) -> String {
     format!("{role}, {alg}{bits}, id = {}", k.key_tag())
 }
 
-fn write_key_record(out: &mut String, owner: &str, ttl: u32, rtype_name: &str, k: &Dnskey) {
-    out.push_str(&format!(
-        "{owner}{ttl} {rtype_name} {} {} {} ({}{INDENT}) ; {}\n",
-        k.flags,
-        k.protocol,
-        k.algorithm,
-        wrapped(&BASE64.encode(&k.public_key)),
-        key_comment(k)
-    ));
+/// `YYYYMMDDHHMMSS` in UTC: BIND's bundle time, the only form BIND's SKR
+/// reader takes (lib/dns/skr.c, `dns_time32_fromtext`).
+fn time14(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
-fn write_rrsig(out: &mut String, owner: &str, ttl: u32, g: &Rrsig) {
-    out.push_str(&format!(
-        "{owner}{ttl} RRSIG {} {} {} {} {} ({INDENT}{} {} {}{}{INDENT})\n",
-        rtype::name(g.type_covered),
-        g.algorithm,
-        g.labels,
-        g.original_ttl,
-        format_rrsig_time(g.expiration),
-        format_rrsig_time(g.inception),
-        g.key_tag,
-        to_presentation(&g.signer_name),
-        wrapped(&BASE64.encode(&g.signature)),
-    ));
+/// ctime(3) without the newline, as BIND writes it (`Tue Dec  1 11:00:51
+/// 2026`, day padded with a space); in UTC, where BIND uses local time.
+fn ctime(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
+    );
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
-fn header(word: &str, t: OffsetDateTime) -> String {
-    format!(";; {word} {VERSION} {} ({}) =========\n", t.unix_timestamp(), format_rfc3339(t))
+/// One record in the layout's form. `rdata_knot` is Knot's multi-line
+/// RDATA (with any comment), `rdata_bind` BIND's one-line RDATA.
+struct RecordWriter {
+    layout: TextLayout,
+    owner: String,
+    knot_owner: String,
 }
 
-fn footer(word: &str, generated: &Option<(OffsetDateTime, String)>) -> String {
-    let (t, by) = match generated {
-        Some((t, g)) => (*t, g.clone()),
-        None => (OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))),
-    };
-    format!(";; {word} {VERSION} generated at {} by {by}\n", format_rfc3339(t))
-}
+impl RecordWriter {
+    fn new(domain: &Name, layout: TextLayout) -> Self {
+        RecordWriter { layout, owner: to_presentation(domain), knot_owner: owner_field(domain) }
+    }
 
-/// Writes a KSR in Knot's text layout (header, DNSKEY records, footer). The
-/// footer uses `generated` when set, else the current time and `kskit <version>`.
-pub fn write_ksr(k: &Ksr) -> String {
-    let owner = owner_field(&k.domain);
-    let mut out = String::new();
-    for b in &k.bundles {
-        out.push_str(&header(KSR_WORD, b.inception));
-        for key in &b.keys {
-            write_key_record(&mut out, &owner, key.ttl, "DNSKEY", &key.dnskey);
+    /// BIND's `indent()`: tabs (then spaces) from column `col` to `to`, at
+    /// least one separator when the field already reaches `to`.
+    fn bind_indent(out: &mut String, col: &mut usize, to: usize) {
+        let to = to.max(*col + 1);
+        let tabs = to / BIND_TAB - *col / BIND_TAB;
+        let mut from = *col;
+        if tabs > 0 {
+            out.push_str(&"\t".repeat(tabs));
+            from = (to / BIND_TAB) * BIND_TAB;
+        }
+        out.push_str(&" ".repeat(to - from));
+        *col = to;
+    }
+
+    fn record(&self, out: &mut String, ttl: u32, rtype_name: &str, rdata_knot: &str, rdata_bind: &str) {
+        match self.layout {
+            TextLayout::Knot => out.push_str(&format!("{}{ttl} {rtype_name} {rdata_knot}\n", self.knot_owner)),
+            TextLayout::Bind => {
+                let mut col = 0;
+                let fields = [self.owner.as_str(), &ttl.to_string(), "IN", rtype_name];
+                for (i, f) in fields.iter().enumerate() {
+                    if i > 0 {
+                        Self::bind_indent(out, &mut col, BIND_COLUMNS[i - 1]);
+                    }
+                    out.push_str(f);
+                    col += f.len();
+                }
+                Self::bind_indent(out, &mut col, BIND_COLUMNS[3]);
+                out.push_str(rdata_bind);
+                out.push('\n');
+            }
         }
     }
-    out.push_str(&footer(KSR_WORD, &k.generated));
+
+    fn key(&self, out: &mut String, ttl: u32, rtype_name: &str, k: &Dnskey) {
+        let b64 = BASE64.encode(&k.public_key);
+        let head = format!("{} {} {}", k.flags, k.protocol, k.algorithm);
+        let knot = format!("{head} ({}{INDENT}) ; {}", wrapped(&b64), key_comment(k));
+        let bind = format!("{head} {}", bind_words(&b64));
+        self.record(out, ttl, rtype_name, &knot, &bind);
+    }
+
+    fn cds(&self, out: &mut String, ttl: u32, d: &Ds) {
+        let hex = HEXUPPER.encode(&d.digest);
+        let head = format!("{} {} {}", d.key_tag, d.algorithm, d.digest_type);
+        let knot = format!("{head} ({}{INDENT})", wrapped(&hex));
+        let bind = format!("{head} {}", bind_words(&hex));
+        self.record(out, ttl, "CDS", &knot, &bind);
+    }
+
+    fn rrsig(&self, out: &mut String, ttl: u32, g: &Rrsig) {
+        let b64 = BASE64.encode(&g.signature);
+        let head = format!("{} {} {} {}", rtype::name(g.type_covered), g.algorithm, g.labels, g.original_ttl);
+        let (exp, inc, signer) = (format_rrsig_time(g.expiration), format_rrsig_time(g.inception), to_presentation(&g.signer_name));
+        let knot = format!("{head} {exp} ({INDENT}{inc} {} {signer}{}{INDENT})", g.key_tag, wrapped(&b64));
+        let bind = format!("{head} {exp} {inc} {} {signer} {}", g.key_tag, bind_words(&b64));
+        self.record(out, ttl, "RRSIG", &knot, &bind);
+    }
+}
+
+fn header(word: &str, t: OffsetDateTime, layout: TextLayout) -> String {
+    match layout {
+        TextLayout::Knot => format!(";; {word} {VERSION} {} ({}) =========\n", t.unix_timestamp(), format_rfc3339(t)),
+        TextLayout::Bind => format!(";; {word} {VERSION} {} ({})\n", time14(t), ctime(t)),
+    }
+}
+
+/// The footer: the model's generation time (else now) and kskit as the
+/// generator; whatever generator the input named is not repeated.
+fn footer(word: &str, generated: &Option<(OffsetDateTime, String)>, layout: TextLayout) -> String {
+    let t = generated.as_ref().map(|(t, _)| *t).unwrap_or_else(OffsetDateTime::now_utc);
+    let at = match layout {
+        TextLayout::Knot => format_rfc3339(t),
+        TextLayout::Bind => ctime(t),
+    };
+    format!(";; {word} {VERSION} generated at {at} by kskit {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// Writes a KSR in the text format, in the layout `k.layout` names
+/// (header, DNSKEY records, footer). The footer uses `generated`'s time
+/// when set, else the current time.
+pub fn write_ksr(k: &Ksr) -> String {
+    let w = RecordWriter::new(&k.domain, k.layout);
+    let mut out = String::new();
+    for b in &k.bundles {
+        out.push_str(&header(KSR_WORD, b.inception, k.layout));
+        for key in &b.keys {
+            w.key(&mut out, key.ttl, "DNSKEY", &key.dnskey);
+        }
+    }
+    out.push_str(&footer(KSR_WORD, &k.generated, k.layout));
     out
 }
 
-/// Writes an SKR in Knot's text layout: per bundle the header, DNSKEY,
-/// CDNSKEY and CDS records, then the RRSIGs; then the footer.
+/// Writes an SKR in the text format, in the layout `s.layout` names. Knot:
+/// per bundle the header, DNSKEY, CDNSKEY and CDS records, then the RRSIGs.
+/// BIND: per bundle the header, then DNSKEY (KSKs first), CDNSKEY and CDS each followed
+/// by its RRSIGs (and any other RRSIG last), an empty line before a bundle
+/// whose DNSKEY RRset differs from the one before. Then the footer.
 pub fn write_skr(s: &Skr) -> String {
-    let owner = owner_field(&s.domain);
+    let w = RecordWriter::new(&s.domain, s.layout);
     let mut out = String::new();
+    let mut previous: Option<&ResponseBundle> = None;
     for b in &s.bundles {
-        out.push_str(&header(SKR_WORD, b.inception));
-        for key in &b.keys {
-            write_key_record(&mut out, &owner, key.ttl, "DNSKEY", &key.dnskey);
+        if s.layout == TextLayout::Bind && previous.is_some_and(|p| p.keys.iter().map(|k| &k.dnskey).ne(b.keys.iter().map(|k| &k.dnskey))) {
+            out.push('\n');
+        }
+        previous = Some(b);
+        out.push_str(&header(SKR_WORD, b.inception, s.layout));
+        let sigs = |covered: Option<u16>| {
+            let mut o = String::new();
+            let known = [rtype::DNSKEY, rtype::CDNSKEY, rtype::CDS];
+            for g in b.signatures.iter().filter(|g| match covered {
+                Some(t) => g.rrsig.type_covered == t,
+                None => !known.contains(&g.rrsig.type_covered),
+            }) {
+                w.rrsig(&mut o, g.ttl, &g.rrsig);
+            }
+            o
+        };
+        let bind = s.layout == TextLayout::Bind;
+        // BIND lists the KSKs of the DNSKEY RRset first, then the requested ZSKs.
+        let sep_first = |sep: bool| b.keys.iter().filter(move |k| (k.dnskey.flags & FLAG_SEP != 0) == sep);
+        let keys: Vec<&BundleKey> = if bind { sep_first(true).chain(sep_first(false)).collect() } else { b.keys.iter().collect() };
+        for key in keys {
+            w.key(&mut out, key.ttl, "DNSKEY", &key.dnskey);
+        }
+        if bind {
+            out.push_str(&sigs(Some(rtype::DNSKEY)));
         }
         for k in &b.cdnskey {
-            write_key_record(&mut out, &owner, b.cdnskey_ttl, "CDNSKEY", k);
+            w.key(&mut out, b.cdnskey_ttl, "CDNSKEY", k);
+        }
+        if bind {
+            out.push_str(&sigs(Some(rtype::CDNSKEY)));
         }
         for d in &b.cds {
-            out.push_str(&format!(
-                "{owner}{} CDS {} {} {} ({}{INDENT})\n",
-                b.cds_ttl,
-                d.key_tag,
-                d.algorithm,
-                d.digest_type,
-                wrapped(&HEXUPPER.encode(&d.digest))
-            ));
+            w.cds(&mut out, b.cds_ttl, d);
         }
-        for g in &b.signatures {
-            write_rrsig(&mut out, &owner, g.ttl, &g.rrsig);
+        if bind {
+            out.push_str(&sigs(Some(rtype::CDS)));
+            out.push_str(&sigs(None));
+        } else {
+            for g in &b.signatures {
+                w.rrsig(&mut out, g.ttl, &g.rrsig);
+            }
         }
     }
-    out.push_str(&footer(SKR_WORD, &s.generated));
+    out.push_str(&footer(SKR_WORD, &s.generated, s.layout));
     out
 }
 
@@ -433,8 +570,52 @@ mod tests {
         let (at, by) = k.generated.clone().unwrap();
         assert_eq!(at.unix_timestamp(), 1795427119);
         assert_eq!(by, "9.20.4");
-        // Written in Knot's layout, it reads back the same.
-        assert_eq!(parse_ksr(&write_ksr(&k)).unwrap(), k);
+        assert_eq!(k.layout, TextLayout::Bind);
+        // Written again it keeps BIND's layout, and the footer names kskit, not the input's generator.
+        let out = write_ksr(&k);
+        assert_eq!(
+            out,
+            format!(
+                ";; KeySigningRequest 1.0 20261123094519 (Mon Nov 23 09:45:19 2026)\nexample.com.\t\t3600\tIN\tDNSKEY\t256 3 13 QL/aFSekva8E3ReonZhFSj4br0KRzVF8BB3bXWcgpgF2sKzESh108IOk ILJsg32Dpt2OQ4O3tSsuX5ztYkhtDQ==\n;; KeySigningRequest 1.0 generated at Mon Nov 23 09:45:19 2026 by kskit {}\n",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        let mut again = parse_ksr(&out).unwrap();
+        again.generated = k.generated.clone();
+        assert_eq!(again, k);
+        // In Knot's layout it reads back the same, apart from the layout.
+        let knot = Ksr { layout: TextLayout::Knot, ..k.clone() };
+        let mut back = parse_ksr(&write_ksr(&knot)).unwrap();
+        back.generated = k.generated.clone();
+        assert_eq!(back, knot);
+    }
+
+    #[test]
+    fn header_time_forms_are_not_mixed() {
+        let t = format!(
+            ";; KeySigningRequest 1.0 20261123094519 (x)\n{KEY};; KeySigningRequest 1.0 1795513519 (x)\n{KEY};; KeySigningRequest 1.0 generated at 2026-11-23T09:45:19Z by x\n"
+        );
+        let e = parse_ksr(&t).unwrap_err().to_string();
+        assert!(e.starts_with("line 3:") && e.contains("mix Unix seconds"), "{e}");
+    }
+
+    #[test]
+    fn bind_columns_follow_binds_indent_rule() {
+        // BIND's masterdump indent(): tabs to the next column, or a single
+        // separator (space, or a tab landing on a tab stop) once past it.
+        let col = |owner: &str| {
+            let mut out = String::new();
+            let w = RecordWriter { layout: TextLayout::Bind, owner: owner.into(), knot_owner: String::new() };
+            w.record(&mut out, 3600, "DNSKEY", "", "X");
+            out
+        };
+        assert_eq!(col("example.com."), "example.com.\t\t3600\tIN\tDNSKEY\tX\n");
+        assert_eq!(col("."), ".\t\t\t3600\tIN\tDNSKEY\tX\n");
+        let o30 = format!("{}.", "a".repeat(29));
+        assert_eq!(col(&o30), format!("{o30} 3600 IN\tDNSKEY\tX\n"));
+        let o31 = format!("{}.", "a".repeat(30));
+        assert_eq!(col(&o31), format!("{o31}\t3600 IN\tDNSKEY\tX\n"));
+        assert_eq!(bind_words(&"A".repeat(60)), format!("{} AAAA", "A".repeat(56)));
     }
 
     #[test]

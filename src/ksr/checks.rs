@@ -1351,6 +1351,7 @@ pub(crate) mod tests {
             }),
             bundles,
             generated: None,
+            layout: crate::ksr::TextLayout::Knot,
         };
         Fixture { old, a, b, ksr }
     }
@@ -1394,6 +1395,7 @@ pub(crate) mod tests {
             zsk_policy: None,
             bundles,
             generated: None,
+            layout: crate::ksr::TextLayout::Knot,
         }
     }
 
@@ -1704,6 +1706,7 @@ pub(crate) mod tests {
             request_policy: None,
             bundles,
             generated: Some((s, "Knot DNS 3.2.6".into())),
+            layout: crate::ksr::TextLayout::Knot,
         };
         (ksr, a, b)
     }

@@ -147,5 +147,6 @@ pub fn generate_ksr(p: &GenerateParams, zsks: &[ZskInput<'_>]) -> Result<Ksr, Ge
         },
         bundles,
         generated: None,
+        layout: crate::ksr::TextLayout::Knot,
     })
 }

@@ -7,4 +7,4 @@ pub mod ksk_policy;
 pub mod ksk_schedule;
 pub mod model;
 
-pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};
+pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy, TextLayout};

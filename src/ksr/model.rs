@@ -15,6 +15,33 @@ pub enum Format {
     Text,
 }
 
+/// Whose layout a text-format KSR or SKR is in, and the layout an SKR is
+/// written in. The parser tells them apart by the bundle header time; the
+/// writer ([`crate::formats::text`]) obeys. Meaningless for the IANA format.
+/// See docs/formats.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TextLayout {
+    /// Knot DNS: header times in Unix seconds (which every Knot version
+    /// reads), RFC 3339 in comments, multi-line records.
+    #[default]
+    Knot,
+    /// BIND 9.20 `dnssec-ksr`: header times as `YYYYMMDDHHMMSS` (the only
+    /// form BIND's `named` reads), ctime(3) comments, one record per line
+    /// in tab-aligned columns.
+    Bind,
+}
+
+impl TextLayout {
+    /// `knot` or `bind`, as `--skr-layout` and `--json` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextLayout::Knot => "knot",
+            TextLayout::Bind => "bind",
+        }
+    }
+}
+
 /// One signature algorithm allowed by a request or response policy, with its
 /// parameters (IANA `<SignatureAlgorithm>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +122,8 @@ pub struct Ksr {
     pub bundles: Vec<RequestBundle>,
     /// Text format: the trailer's generation time and generator (`by Knot DNS 3.2.6`).
     pub generated: Option<(OffsetDateTime, String)>,
+    /// Text format: the layout the file came in (Knot for the IANA format).
+    pub layout: TextLayout,
 }
 
 impl AlgorithmPolicy {

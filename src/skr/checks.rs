@@ -1251,6 +1251,7 @@ mod tests {
             zsk_policy: None,
             bundles,
             generated: None,
+            layout: crate::ksr::TextLayout::Knot,
         }
     }
 

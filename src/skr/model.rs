@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::dnssec::{Dnskey, Ds, Name};
-use crate::ksr::model::{BundleKey, BundleSignature, Format, SignaturePolicy};
+use crate::ksr::model::{BundleKey, BundleSignature, Format, SignaturePolicy, TextLayout};
 
 /// One bundle of an SKR: the DNSKEY RRset (ZSKs and KSKs), optional CDS and
 /// CDNSKEY RRsets, and the KSK signatures over them, valid from `inception`
@@ -39,4 +39,7 @@ pub struct Skr {
     pub bundles: Vec<ResponseBundle>,
     /// Text format trailer, when present.
     pub generated: Option<(OffsetDateTime, String)>,
+    /// Text format: the layout the file came in, or is to be written in
+    /// (Knot for the IANA format).
+    pub layout: TextLayout,
 }

@@ -326,6 +326,7 @@ pub fn sign_ksr_planned(
         zsk_policy: ksr.request_policy.clone(),
         bundles,
         generated: None,
+        layout: ksr.layout,
     })
 }
 
