@@ -25,8 +25,10 @@ fn root_ksr_90_days() -> String {
     let ksr = kskit::formats::iana::parse_ksr(&xml).unwrap();
     let mut out = xml.clone();
     for b in &ksr.bundles {
-        let exp = kskit::timeutil::format_rfc3339(b.expiration.unwrap());
-        let new = kskit::timeutil::format_rfc3339(b.inception + time::Duration::days(90));
+        // The file writes times without a zone designator: 2017-04-22T00:00:00.
+        let iana = |t: time::OffsetDateTime| kskit::timeutil::format_rfc3339(t).trim_end_matches('Z').to_string();
+        let exp = iana(b.expiration.unwrap());
+        let new = iana(b.inception + time::Duration::days(90));
         out = out.replacen(&format!("<Expiration>{exp}</Expiration>"), &format!("<Expiration>{new}</Expiration>"), 1);
     }
     assert_ne!(out, xml, "no expiration rewritten");

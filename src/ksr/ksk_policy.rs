@@ -1,15 +1,18 @@
 //! The KSK operator's acceptance policy for incoming KSRs (what kskm calls the
 //! "request policy" of its configuration), read from TOML.
 //!
-//! Every bound is optional. A bound left unset takes a default that depends
-//! on the KSR it is applied to (see [`KskPolicy::effective`]):
+//! The KSK side's bounds are binding: the KSR's own request policy is a
+//! claim, checked against them (`KSR-REQUEST-POLICY`), never a bound. The
+//! CLI takes the policy from `--policy`, else from the KSK side's kskit.toml
+//! ([`KskPolicy::from_config`]), else [`KskPolicy::default`]. Every bound
+//! is optional; a bound left unset takes a default that depends on the
+//! format of the KSR it is applied to (see [`KskPolicy::effective`]):
 //!
-//! * IANA XML KSRs carry the ZSK operator's own `<RequestPolicy>`; its
-//!   signature validity, overlap and publish/retire safety claims are always
-//!   enforced, and the other bounds default to the root zone's practice
-//!   (root DPS §5.1.4 / §6.5 and the defaults of the IANA `kskm` tools): 9
-//!   bundles, a cycle of 79–81 days, inceptions 9–11 days apart, 1–2 keys per
-//!   bundle, at most 3 distinct keys, no signature expiring more than 180
+//! * IANA XML KSRs: the root zone's practice (root DPS §5.1.4 / §6.5 and
+//!   the defaults of the IANA `kskm` tools): 9 bundles, a cycle of 79–81
+//!   days, inceptions 9–11 days apart, 1–2 keys per bundle, at most 3
+//!   distinct keys, signature validity exactly 21 days, overlap 9–12 days,
+//!   publish and retire safety 10 days, no signature expiring more than 180
 //!   days ahead.
 //! * Text-format KSRs (Knot DNS, BIND 9.20) carry no policy, no bundle
 //!   expiration and bundles at key-state changes rather than at a fixed
@@ -18,6 +21,8 @@
 //!   with its default `dnssec-policy` timings) produce: at least one bundle,
 //!   1–2 keys per bundle, no cycle or interval bounds, publish/retire safety
 //!   of the DNSKEY TTL (RFC 7583 §3.3.1), and a horizon of 366 days.
+//!
+//! Unset `accepted_domains` means the root only.
 //!
 //! Algorithms default to those RFC 8624 §3.1 recommends for signing:
 //! RSASHA256 and RSASHA512 (2048–4096 bits, exponent 65537),
@@ -124,13 +129,13 @@ pub struct KskPolicy {
     /// Accepted ZSK algorithms (`KSR-ALGORITHM`).
     pub algorithms: Option<Vec<ApprovedAlgorithm>>,
     /// Bounds on bundle validity, expiration − inception (`KSR-SIG-VALIDITY`);
-    /// enforced in addition to the KSR's own request policy.
+    /// the KSR's request policy is checked against them (`KSR-REQUEST-POLICY`).
     #[serde(deserialize_with = "de_opt_duration")]
     pub min_signature_validity: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
     pub max_signature_validity: Option<Duration>,
     /// Bounds on the overlap of consecutive bundles (`KSR-BUNDLE-OVERLAP`,
-    /// `KSR-CHAIN-OVERLAP`); enforced in addition to the request policy.
+    /// `KSR-CHAIN-OVERLAP`); the request policy is checked against them.
     #[serde(deserialize_with = "de_opt_duration")]
     pub min_overlap: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
@@ -142,7 +147,7 @@ pub struct KskPolicy {
     pub max_inception_interval: Option<Duration>,
     /// How long a ZSK must have been published before the KSR's first bundle
     /// (`KSR-CHAIN-PUBLISH-SAFETY`) and stay published after it
-    /// (`KSR-CHAIN-RETIRE-SAFETY`). Unset: the request policy's, else the DNSKEY TTL.
+    /// (`KSR-CHAIN-RETIRE-SAFETY`). Unset: 10 days (IANA), the DNSKEY TTL (text).
     #[serde(deserialize_with = "de_opt_duration")]
     pub publish_safety: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
@@ -270,7 +275,7 @@ pub struct EffectivePolicy {
     pub keys_per_bundle: Bound<usize>,
     pub distinct_keys: Bound<usize>,
     pub algorithms: Vec<ApprovedAlgorithm>,
-    /// Every applicable validity bound: the request policy's and the KSK policy's.
+    /// The KSK side's validity bound (one entry; never the request policy's).
     pub signature_validity: Vec<Bound<Duration>>,
     pub overlap: Vec<Bound<Duration>>,
     pub inception_interval: Bound<Duration>,

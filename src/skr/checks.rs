@@ -333,8 +333,9 @@ pub fn check_dnskey_algorithms(skr: &Skr) -> CheckResult {
     CheckResult::from_problems(SKR_DNSKEY_ALGORITHMS, problems, "every algorithm of every bundle's DNSKEY RRset signs it")
 }
 
-/// SKR-MAX-VALIDITY: no signature of the SKR is valid (expiration −
-/// inception) for longer than the ZSK side's own policy allows (kskit.toml
+/// SKR-MAX-VALIDITY: no signature of the SKR is valid (expiration − the
+/// later of its inception and the bundle's start, so an inception offset
+/// against clock skew does not count) for longer than the ZSK side's own policy allows (kskit.toml
 /// `signature_validity`): the KSK side picks the validity of text-format
 /// bundles, and the ZSK side must not publish signatures that outlive its
 /// policy (RFC 6781 §4.4.2: validity bounds replay). Knob: the ZSK side's
@@ -343,7 +344,10 @@ pub fn check_max_validity(skr: &Skr, max: Duration) -> CheckResult {
     let mut problems = Vec::new();
     for b in &skr.bundles {
         for s in &b.signatures {
-            let inc = from_rrsig_time(s.rrsig.inception, b.inception);
+            // From the bundle's start (or a later inception): an inception
+            // set back before the bundle (Knot and kskit back-date by the
+            // inception offset) against clock skew does not count.
+            let inc = from_rrsig_time(s.rrsig.inception, b.inception).max(b.inception);
             let exp = from_rrsig_time(s.rrsig.expiration, b.inception);
             let v = exp - inc;
             if v > max {
