@@ -68,7 +68,7 @@ pub enum ScenarioArg {
     /// Parse and check a large SKR (the one ksr-year makes).
     VerifySkr,
     /// Check a KeyTrap-shaped KSR and SKR (CVE-2023-50387: 9 bundles of 200
-    /// keys sharing one key tag and 100 junk signatures, about 0.7 MB each)
+    /// keys sharing one key tag and 100 junk signatures, about 1.7 MB each)
     /// as `ksr verify` and `skr verify` do; reports time and verification attempts.
     Keytrap,
     /// All of the above.
