@@ -1179,9 +1179,9 @@ pub fn check_response_policy(skr: &Skr) -> CheckResult {
         return CheckResult::not_applicable(SKR_RESPONSE_POLICY, "the SKR states no KSK response policy");
     };
     let mut signers: Vec<AlgorithmPolicy> = Vec::new();
-    for b in &skr.bundles {
-        for g in b.signatures.iter().filter(|g| g.rrsig.type_covered == rtype::DNSKEY) {
-            if let Some(k) = verifying_key(&skr.domain, b, &g.rrsig) {
+    for (bi, b) in skr.bundles.iter().enumerate() {
+        for (si, _) in b.signatures.iter().enumerate().filter(|(_, g)| g.rrsig.type_covered == rtype::DNSKEY) {
+            if let Some(k) = verifying_key_at(skr, bi, si) {
                 let ap = key_algorithm_policy(k);
                 if !signers.contains(&ap) {
                     signers.push(ap);
@@ -1266,7 +1266,7 @@ pub fn check_no_duplicates(skr: &Skr) -> CheckResult {
     let mut problems = Vec::new();
     for b in &skr.bundles {
         let dnskeys: Vec<&Dnskey> = b.keys.iter().map(|k| &k.dnskey).collect();
-        let sigs: Vec<(&Rrsig, u32)> = b.signatures.iter().map(|g| (&g.rrsig, g.ttl)).collect();
+        let sigs: Vec<(&crate::dnssec::Rrsig, u32)> = b.signatures.iter().map(|g| (&g.rrsig, g.ttl)).collect();
         for (what, n) in [
             ("DNSKEY", repeats(&dnskeys)),
             ("CDS", repeats(&b.cds)),
