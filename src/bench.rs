@@ -502,3 +502,105 @@ mod tests {
         assert_eq!(r.threads, 2);
     }
 }
+
+/// A KeyTrap-shaped input (CVE-2023-50387): `bundles` bundles, each with
+/// `keys` RSASHA256 2048-bit keys all sharing one key tag (valid odd
+/// moduli, so every verification attempt would run a full modular
+/// exponentiation) and `sigs` junk RRSIGs naming that tag. Returned as an
+/// IANA KSR (the signatures as proofs of possession) and as an SKR of the
+/// same bundles, for `kskit bench --scenario keytrap` and the tests that
+/// bound the verification attempts.
+pub fn keytrap_inputs(zone: &Name, bundles: usize, keys: usize, sigs: usize) -> (Ksr, crate::skr::model::Skr) {
+    use crate::ksr::model::{BundleKey, BundleSignature, RequestBundle};
+    let mut base = vec![0x55u8; 256];
+    base[0] = 0xC5;
+    base[255] = 0x57;
+    // +k at byte p and -k at byte p+2: the same key tag (RFC 4034
+    // Appendix B sums even and odd octets apart), a different key.
+    let key = |j: usize| {
+        let mut n = base.clone();
+        let p = 1 + j % 250;
+        let k = (1 + (j / 250) % 80) as u8;
+        n[p] = n[p].wrapping_add(k);
+        n[p + 2] = n[p + 2].wrapping_sub(k);
+        Dnskey { flags: FLAG_ZONE, protocol: 3, algorithm: Algorithm::RsaSha256.number(), public_key: rsa_encode(&[1, 0, 1], &n) }
+    };
+    let t0 = crate::timeutil::whole_seconds(OffsetDateTime::now_utc());
+    let tag = key(0).key_tag();
+    let labels = rrsig_label_count(zone);
+    let mut req = Vec::with_capacity(bundles);
+    let mut resp = Vec::with_capacity(bundles);
+    for b in 0..bundles {
+        let inception = t0 + time::Duration::days(10 * b as i64);
+        let expiration = inception + time::Duration::days(21);
+        let bkeys: Vec<BundleKey> = (0..keys)
+            .map(|j| {
+                let dnskey = key(b * keys + j);
+                BundleKey { key_identifier: format!("k{b}-{j}"), key_tag: dnskey.key_tag(), ttl: 3600, dnskey }
+            })
+            .collect();
+        let bsigs: Vec<BundleSignature> = (0..sigs)
+            .map(|j| BundleSignature {
+                key_identifier: None,
+                ttl: 3600,
+                rrsig: Rrsig {
+                    type_covered: crate::dnssec::rtype::DNSKEY,
+                    algorithm: Algorithm::RsaSha256.number(),
+                    labels,
+                    original_ttl: 3600,
+                    inception: to_rrsig_time(inception),
+                    expiration: to_rrsig_time(expiration),
+                    key_tag: tag,
+                    signer_name: zone.clone(),
+                    signature: (0..256).map(|i| (i as u8) ^ (j as u8)).collect(),
+                },
+            })
+            .collect();
+        req.push(RequestBundle { id: format!("bundle-{b}"), inception, expiration: Some(expiration), keys: bkeys.clone(), signatures: bsigs.clone() });
+        resp.push(crate::skr::model::ResponseBundle {
+            id: format!("bundle-{b}"),
+            inception,
+            expiration: Some(expiration),
+            keys: bkeys,
+            cds: vec![],
+            cds_ttl: 0,
+            cdnskey: vec![],
+            cdnskey_ttl: 0,
+            signatures: bsigs,
+        });
+    }
+    let ksr = Ksr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), request_policy: None, bundles: req, generated: None };
+    let skr = crate::skr::model::Skr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), ksk_policy: None, zsk_policy: None, bundles: resp, generated: None };
+    (ksr, skr)
+}
+
+/// Scenario `keytrap`: a KeyTrap-shaped KSR and SKR (`bundles` bundles of
+/// `keys` keys sharing one key tag and `sigs` junk signatures), written,
+/// parsed back and checked as `ksr verify` and `skr verify` do; reports the
+/// time and the verification attempts made (docs/security.md).
+pub fn scenario_keytrap(bundles: usize, keys: usize, sigs: usize) -> Result<ScenarioResult, BenchError> {
+    let zone = bench_zone();
+    let (ksr, skr) = keytrap_inputs(&zone, bundles, keys, sigs);
+    let ksr_text = crate::formats::write_ksr(&ksr, Format::Iana);
+    let skr_text = crate::formats::write_skr(&skr, Format::Iana);
+    let before = crate::dnssec::verify::verification_attempts();
+    let start = Instant::now();
+    let k = crate::formats::parse_ksr_any(ksr_text.as_bytes()).map_err(|e| BenchError::Other(format!("the KeyTrap KSR does not parse: {e}")))?;
+    let policy = crate::ksr::ksk_policy::KskPolicy { accepted_domains: Some(vec![zone.to_ascii()]), ..Default::default() };
+    let kr = crate::ksr::checks::check_ksr(&k, &policy, None, ksr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::UNIX_EPOCH));
+    let s = crate::formats::parse_skr_any(skr_text.as_bytes()).map_err(|e| BenchError::Other(format!("the KeyTrap SKR does not parse: {e}")))?;
+    let ta = crate::skr::checks::TrustAnchor { domain: zone.clone(), ds: vec![], dnskeys: vec![] };
+    let sr = crate::skr::checks::check_skr(&s, &ta, None, skr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::UNIX_EPOCH));
+    let secs = start.elapsed().as_secs_f64();
+    let attempts = crate::dnssec::verify::verification_attempts() - before;
+    if kr.passed() || sr.passed() {
+        return Err(BenchError::Other("the KeyTrap input passed its checks".into()));
+    }
+    let detail = format!(
+        "KSR {} bytes + SKR {} bytes, {bundles} bundles x {keys} keys sharing key tag {} x {sigs} junk RSASHA256 signatures: refused after {attempts} verification attempts",
+        ksr_text.len(),
+        skr_text.len(),
+        ksr.bundles.first().and_then(|b| b.keys.first()).map(|k| k.key_tag).unwrap_or(0)
+    );
+    Ok(ScenarioResult::new("keytrap", secs, attempts, detail))
+}

@@ -142,6 +142,9 @@ pub struct Policy {
     pub bundle_interval: Dur,
     pub publish_safety: Dur,
     pub retire_safety: Dur,
+    /// KSK side: no KSR bundle may end further than this beyond now
+    /// (`KSR-HORIZON`); the bundle count and cycle bounds derive from it.
+    pub ksr_horizon: Dur,
     pub cds_publish: CdsPublish,
     pub cds_digests: Vec<DigestType>,
     /// Parent authoritative servers (`ADDR[:PORT]`); empty = discover from the parent's NS.
@@ -194,6 +197,7 @@ impl Default for Policy {
             bundle_interval: d(10),
             publish_safety: h(1),
             retire_safety: h(1),
+            ksr_horizon: d(400),
             cds_publish: CdsPublish::Always,
             cds_digests: vec![DigestType::Sha256],
             parent_servers: vec![],
@@ -248,6 +252,11 @@ signature_refresh = "7d"
 # RFC 7583 safety margins around key publication and retirement.
 publish_safety = "1h"
 retire_safety = "1h"
+
+# KSK side: without --policy, `ksr verify|sign|sign-batch` accept KSRs only
+# within this file's bounds (zones, ZSK algorithm, signature_validity,
+# bundle_interval, safety margins) and no bundle ending beyond ksr_horizon.
+ksr_horizon = "400d"
 
 # CDS/CDNSKEY (RFC 7344, RFC 8078): none, rollover, always, delete.
 cds_publish = "always"

@@ -120,6 +120,13 @@ fn setup(alg: &str) -> (tempfile::TempDir, PathBuf) {
     let d = t.path().join("z");
     let o = run(&["init", d.to_str().unwrap(), "--zone", "example.net"], t.path());
     assert!(o.status.success(), "{}", text(&o));
+    // ZSKs of the KSK's algorithm: the DNSKEY RRset is signed with each
+    // algorithm it holds (RFC 4035 §2.2, KSR-DNSKEY-ALGORITHMS).
+    let cfg = d.join("kskit.toml");
+    let c = std::fs::read_to_string(&cfg).unwrap();
+    let zsk = "zsk = { algorithm = \"ECDSAP256SHA256\", lifetime = \"90d\" }";
+    assert!(c.contains(zsk), "template changed: {c}");
+    std::fs::write(&cfg, c.replace(zsk, &format!("zsk = {{ algorithm = \"{alg}\", lifetime = \"90d\" }}"))).unwrap();
     let o = run(&["key", "generate", "--role", "ksk", "--algorithm", alg], &d);
     assert!(o.status.success(), "{}", text(&o));
     let o = run(&["zsk", "pregenerate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-04-01T00:00:00Z"], &d);

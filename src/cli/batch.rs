@@ -21,7 +21,7 @@ use super::{parse_time_arg, print_json, write_output, Context};
 use crate::digest::FileDigest;
 use crate::keys::keyref::KeyRef;
 use crate::ksr::checks::check_ksr;
-use crate::ksr::ksk_policy::{self, KskPolicy};
+use crate::ksr::ksk_policy::KskPolicy;
 use crate::ksr::model::{Format, Ksr};
 use crate::skr::sign::{count_signatures, sign_ksr, Ksk, SignOptions};
 
@@ -160,17 +160,10 @@ pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptio
     Ok(BatchOutcome { skrs, bundles, signatures, seconds: start.elapsed().as_secs_f64() })
 }
 
-/// The KSK-side policy for the batch: the file given, else the root and the
-/// zones of kskit.toml.
+/// The KSK-side policy for the batch: as for `ksr sign`
+/// ([`super::ksr::ksk_policy_for`]).
 fn policy_for(a: &SignBatchArgs, ctx: &Context) -> Result<KskPolicy> {
-    if let Some(p) = &a.policy {
-        return ksk_policy::load(p).with_context(|| format!("KSK policy {}", p.display()));
-    }
-    let mut domains = vec![".".to_string()];
-    if ctx.config_path.exists() {
-        domains.extend(ctx.config()?.zones);
-    }
-    Ok(KskPolicy { accepted_domains: Some(domains), ..KskPolicy::default() })
+    super::ksr::ksk_policy_for(a.policy.as_deref(), ctx)
 }
 
 pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
@@ -193,7 +186,8 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         eprintln!("kskit: refusing to sign the batch: {} of {} KSR(s) failed their checks (kskit ksr verify FILE shows why)", failed.len(), items.len());
         return Ok(super::EXIT_FAILED);
     }
-    let opts = SignOptions { cds: a.signing.cds_mode(), ..SignOptions::default() };
+    let mut opts = SignOptions { cds: a.signing.cds_mode(), ..SignOptions::default() };
+    super::ksr::text_timing(&mut opts, ctx)?;
     let mut total = 0usize;
     let mut listing = String::new();
     for it in &items {
@@ -222,6 +216,29 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
     let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
+    // RFC 4035 §2.2: every ZSK algorithm of every KSR needs a signing KSK.
+    let algs: Vec<u8> = {
+        let mut v: Vec<u8> = ksks.iter().map(|k| k.signer.dnskey().algorithm).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let refused: Vec<String> = items
+        .iter()
+        .map(|it| (it, crate::ksr::checks::check_dnskey_algorithms(&it.ksr, &algs)))
+        .filter(|(_, c)| c.is_failure())
+        .map(|(it, c)| format!("{}: {c}", it.file.display()))
+        .collect();
+    if !refused.is_empty() {
+        for r in &refused {
+            eprintln!("KSR REJECTED {r}");
+        }
+        if ctx.json {
+            print_json(&serde_json::json!({"signed": false, "rejected": refused}))?;
+        }
+        eprintln!("kskit: refusing to sign the batch: {} KSR(s) hold ZSK algorithms no KSK signs with (RFC 4035 §2.2)", refused.len());
+        return Ok(super::EXIT_FAILED);
+    }
     let out = sign_items(&items, &ksks, &opts, &mut super::Progress::new(!ctx.json))?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
     for (path, text) in &out.skrs {

@@ -67,6 +67,10 @@ pub enum ScenarioArg {
     Batch,
     /// Parse and check a large SKR (the one ksr-year makes).
     VerifySkr,
+    /// Check a KeyTrap-shaped KSR and SKR (CVE-2023-50387: 9 bundles of 200
+    /// keys sharing one key tag and 100 junk signatures, about 1.7 MB each)
+    /// as `ksr verify` and `skr verify` do; reports time and verification attempts.
+    Keytrap,
     /// All of the above.
     All,
 }
@@ -255,6 +259,9 @@ fn scenarios(a: &BenchArgs, token: Option<&TokenBench>, ctx: &Context) -> Result
         }
         if want(ScenarioArg::Batch) {
             out.push(batch_scenario(a.zones, &ksks)?);
+        }
+        if want(ScenarioArg::Keytrap) {
+            out.push(bench::scenario_keytrap(9, 200, 100)?);
         }
         Ok(out)
     };

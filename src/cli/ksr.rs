@@ -40,8 +40,9 @@ pub struct CheckArgs {
     /// The SKR of the previous cycle, for the chain checks.
     #[arg(long)]
     pub previous_skr: Option<PathBuf>,
-    /// KSK-side policy file (TOML). Default: accept the root and the zones of
-    /// kskit.toml, with bounds from the KSR's request policy and the root's practice.
+    /// KSK-side policy file (TOML). Default: the bounds of this side's
+    /// kskit.toml (its zones, ZSK algorithm, signature validity, bundle
+    /// interval, ksr_horizon); without one, the root zone's practice.
     #[arg(long)]
     pub policy: Option<PathBuf>,
     /// Check as of this time instead of now (rehearsals, old files).
@@ -296,17 +297,19 @@ struct Checked {
     previous: Option<Skr>,
 }
 
-/// The KSK-side policy: the file given, else the defaults with the root and
-/// the zones of kskit.toml (when there is one) as accepted domains.
-fn ksk_policy_for(a: &CheckArgs, ctx: &Context) -> Result<KskPolicy> {
-    if let Some(p) = &a.policy {
+/// The KSK-side policy: the file given, else the bounds of this side's
+/// kskit.toml ([`KskPolicy::from_config`]: its zones only, its ZSK
+/// algorithm, signature validity, interval and horizon), else the built-in
+/// defaults (the root only, the root zone's practice). Never the KSR's own
+/// request policy: that is a claim KSR-REQUEST-POLICY checks.
+pub(crate) fn ksk_policy_for(policy: Option<&std::path::Path>, ctx: &Context) -> Result<KskPolicy> {
+    if let Some(p) = policy {
         return ksk_policy::load(p).with_context(|| format!("KSK policy {}", p.display()));
     }
-    let mut domains = vec![".".to_string()];
     if ctx.config_path.exists() {
-        domains.extend(ctx.config()?.zones);
+        return Ok(KskPolicy::from_config(&ctx.config()?));
     }
-    Ok(KskPolicy { accepted_domains: Some(domains), ..KskPolicy::default() })
+    Ok(KskPolicy::default())
 }
 
 fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
@@ -323,7 +326,7 @@ fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
         ),
         None => None,
     };
-    let policy = ksk_policy_for(a, ctx)?;
+    let policy = ksk_policy_for(a.policy.as_deref(), ctx)?;
     let report = check_ksr(&ksr, &policy, previous.as_ref(), now);
     Ok(Checked { ksr, report, digest, previous })
 }
@@ -367,6 +370,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     }
     let _ = &c.previous;
     let mut opts = SignOptions { cds: a.signing.cds_mode(), ..SignOptions::default() };
+    text_timing(&mut opts, ctx)?;
     let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
     // With --follow-plan, the rollover plan says per bundle which KSKs are
     // published (with which flags), which sign, and the CDS/CDNSKEY set.
@@ -399,6 +403,19 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     let ks = ctx.keystore().ok();
     let refs = ksk_refs.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
     let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
+    // RFC 4035 §2.2 in every mode: each ZSK algorithm needs a signing KSK.
+    let ksk_algs: Vec<u8> = opened.iter().map(|(k, _)| k.signer().dnskey().algorithm).collect();
+    let algs = signing_algorithms(&ksk_algs, &selection);
+    let alg_check = crate::ksr::checks::check_dnskey_algorithms(&c.ksr, &algs);
+    if alg_check.is_failure() {
+        if ctx.json {
+            print_json(&serde_json::json!({"signed": false, "report": [alg_check]}))?;
+        } else {
+            println!("{alg_check}");
+        }
+        eprintln!("kskit: refusing to sign: {} failed", alg_check.id);
+        return Ok(super::EXIT_FAILED);
+    }
     // Time one signature per KSK: the estimate uses the tokens' measured
     // rate (a smartcard makes about 2 per second, an HSM hundreds).
     let probe = std::time::Instant::now();
@@ -493,6 +510,29 @@ fn warn_dnskey_size(skr: &crate::skr::model::Skr, ctx: &Context) -> Result<()> {
     let r = crate::skr::keyset::check_skr_dnskey_size(skr, budget);
     if r.is_failure() {
         eprintln!("warning: {r}: responses this large may fragment over UDP or need TCP (RFC 7766)");
+    }
+    Ok(())
+}
+
+/// The algorithms of the KSKs that sign the DNSKEY RRset in some bundle
+/// (with `--ksk`: every KSK given).
+pub(crate) fn signing_algorithms(ksk_algs: &[u8], selection: &[BundleKsks]) -> Vec<u8> {
+    let mut algs: Vec<u8> = selection.iter().flat_map(|b| b.sign.iter()).filter_map(|i| ksk_algs.get(*i)).copied().collect();
+    algs.sort_unstable();
+    algs.dedup();
+    algs
+}
+
+/// Text-format SKRs: the signatures' validity, refresh interval and
+/// inception offset come from this side's kskit.toml (`signature_validity`,
+/// `bundle_interval`, `inception_offset`), not Knot's defaults; without a
+/// kskit.toml, Knot's defaults (14 days, 7 days, 90 minutes) stay.
+pub(crate) fn text_timing(opts: &mut SignOptions, ctx: &Context) -> Result<()> {
+    if ctx.config_path.exists() {
+        let cfg = ctx.config()?;
+        opts.text_validity = cfg.policy.signature_validity.0;
+        opts.text_refresh = cfg.policy.bundle_interval.0;
+        opts.text_inception_offset = cfg.policy.inception_offset.0;
     }
     Ok(())
 }

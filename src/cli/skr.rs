@@ -11,7 +11,7 @@ use super::{parse_time_arg, print_json, Context};
 use crate::checks::Report;
 use crate::digest::FileDigest;
 use crate::ksr::model::Format;
-use crate::skr::checks::{check_skr, parse_trust_anchor};
+use crate::skr::checks::parse_trust_anchor;
 use crate::skr::model::Skr;
 
 #[derive(Subcommand, Debug)]
@@ -44,8 +44,18 @@ pub fn run(cmd: SkrCommand, ctx: &Context) -> Result<i32> {
     }
 }
 
+/// The ZSK side's own bound on the SKR's signature validity: kskit.toml's
+/// `signature_validity` (SKR-MAX-VALIDITY), when there is a kskit.toml.
+fn max_validity(ctx: &Context) -> Result<Option<time::Duration>> {
+    if ctx.config_path.exists() {
+        return Ok(Some(ctx.config()?.policy.signature_validity.0));
+    }
+    Ok(None)
+}
+
 /// Reads and checks an SKR; returns it, its bytes and the report.
-pub fn check_file(a: &VerifyArgs) -> Result<(Skr, Vec<u8>, Report)> {
+/// `max_validity` bounds the signatures' validity (SKR-MAX-VALIDITY).
+pub fn check_file_bounded(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Result<(Skr, Vec<u8>, Report)> {
     let now = match &a.now {
         Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
         None => OffsetDateTime::now_utc(),
@@ -59,12 +69,12 @@ pub fn check_file(a: &VerifyArgs) -> Result<(Skr, Vec<u8>, Report)> {
         Some(p) => Some(crate::formats::parse_ksr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
         None => None,
     };
-    let report = check_skr(&skr, &ta, ksr.as_ref(), now);
+    let report = crate::skr::checks::check_skr_bounded(&skr, &ta, ksr.as_ref(), now, max_validity);
     Ok((skr, data, report))
 }
 
 fn verify(a: VerifyArgs, ctx: &Context, import: bool) -> Result<i32> {
-    let (skr, data, report) = check_file(&a)?;
+    let (skr, data, report) = check_file_bounded(&a, max_validity(ctx)?)?;
     let d = FileDigest::of(&data);
     let domain = crate::dnssec::name::to_presentation(&skr.domain);
     let stored = if report.passed() && import { Some(store(ctx, &skr, &data)?) } else { None };

@@ -166,14 +166,22 @@ impl RrSet {
     /// RRSIG's original TTL.
     pub fn signing_input(&self, sig: &Rrsig) -> Vec<u8> {
         let mut out = sig.to_wire_without_signature();
-        let owner = owner_for_signing(&self.name, sig.labels);
-        for rd in self.canonical_rdatas() {
+        out.extend(self.canonical_body(&self.canonical_rdatas(), sig.labels, sig.original_ttl));
+        out
+    }
+
+    /// The RR part of the signing input: each of `rdatas` (canonical, in
+    /// order) as an RR with the signing owner for `labels` and `original_ttl`.
+    pub fn canonical_body(&self, rdatas: &[Vec<u8>], labels: u8, original_ttl: u32) -> Vec<u8> {
+        let owner = owner_for_signing(&self.name, labels);
+        let mut out = Vec::new();
+        for rd in rdatas {
             out.extend_from_slice(&owner);
             out.extend_from_slice(&self.rtype.to_be_bytes());
             out.extend_from_slice(&super::record::CLASS_IN.to_be_bytes());
-            out.extend_from_slice(&sig.original_ttl.to_be_bytes());
+            out.extend_from_slice(&original_ttl.to_be_bytes());
             out.extend_from_slice(&(rd.len() as u16).to_be_bytes());
-            out.extend_from_slice(&rd);
+            out.extend_from_slice(rd);
         }
         out
     }

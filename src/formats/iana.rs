@@ -86,12 +86,23 @@ fn parse_tree(src: &str) -> Result<Elem> {
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Elem> = Vec::new();
     let mut root: Option<Elem> = None;
+    // Line numbers counted incrementally (positions only grow): counting from
+    // the start at every event made parsing quadratic in the input's size.
+    let (mut counted_to, mut line_at) = (0usize, 1usize);
     loop {
         let before = reader.buffer_position();
         let ev = reader.read_event().map_err(|e| {
             FormatError::xml(at_line(line_of(src, reader.error_position())), format!("malformed XML: {e}"))
         })?;
-        let line = line_of(src, before);
+        let pos = usize::try_from(before).unwrap_or(usize::MAX).min(src.len());
+        if pos >= counted_to {
+            line_at += src.as_bytes().get(counted_to..pos).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0);
+            counted_to = pos;
+        } else {
+            line_at = line_of(src, before);
+            counted_to = pos;
+        }
+        let line = line_at;
         // An element that just ended (or was empty) is attached here.
         let mut finished: Option<Elem> = None;
         match ev {

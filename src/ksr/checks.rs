@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::checks::{CheckResult, Report};
 use crate::dnssec::name::same_name;
-use crate::dnssec::pubkey::{check_public_key, rsa_components};
-use crate::dnssec::verify::verify_rrsig;
+use crate::dnssec::pubkey::{check_public_key, rsa_components, validate_public_key};
+use crate::dnssec::verify::{verify_bounded, CanonicalRrset, FailBudget};
 use crate::dnssec::{Dnskey, RData, RrSet, FLAG_ZONE};
 use crate::ksr::ksk_policy::{fmt_dur, KskPolicy};
 use crate::ksr::model::{AlgorithmParams, Format, Ksr, RequestBundle};
@@ -46,15 +46,23 @@ pub const KSR_CHAIN_OVERLAP: &str = "KSR-CHAIN-OVERLAP";
 pub const KSR_CHAIN_PUBLISH_SAFETY: &str = "KSR-CHAIN-PUBLISH-SAFETY";
 pub const KSR_CHAIN_RETIRE_SAFETY: &str = "KSR-CHAIN-RETIRE-SAFETY";
 pub const KSR_FIELD_SYNTAX: &str = "KSR-FIELD-SYNTAX";
+pub const KSR_REQUEST_POLICY: &str = "KSR-REQUEST-POLICY";
+pub const KSR_VERIFY_LIMITS: &str = "KSR-VERIFY-LIMITS";
+/// Run by `ksr sign` and `ksr sign-batch` (it needs the KSKs), not by [`check_ksr`].
+pub const KSR_DNSKEY_ALGORITHMS: &str = "KSR-DNSKEY-ALGORITHMS";
+/// The checks outside [`ALL`]: [`KSR_DNSKEY_ALGORITHMS`] runs at signing time.
+pub const SIGN_TIME: [&str; 1] = [KSR_DNSKEY_ALGORITHMS];
 
 /// Every KSR check id, in the order [`check_ksr`] runs them.
-pub const ALL: [&str; 22] = [
+pub const ALL: [&str; 24] = [
     KSR_DOMAIN,
     KSR_BUNDLE_UNIQUE,
     KSR_KEY_ID_CONSISTENT,
     KSR_KEY_PARAMS,
     KSR_KEY_TAG,
+    KSR_VERIFY_LIMITS,
     KSR_POP,
+    KSR_REQUEST_POLICY,
     KSR_BUNDLE_COUNT,
     KSR_CYCLE_DURATION,
     KSR_KEYS_PER_BUNDLE,
@@ -102,7 +110,9 @@ pub fn check_ksr(
     r.push(check_key_id_consistent(ksr));
     r.push(check_key_params(ksr));
     r.push(check_key_tag(ksr));
+    r.push(check_verify_limits(ksr, policy));
     r.push(check_pop(ksr, policy));
+    r.push(check_request_policy(ksr, policy));
     r.push(check_bundle_count(ksr, policy));
     r.push(check_cycle_duration(ksr, policy));
     r.push(check_keys_per_bundle(ksr, policy));
@@ -339,7 +349,9 @@ pub fn check_key_id_consistent(ksr: &Ksr) -> CheckResult {
 
 /// KSR-KEY-PARAMS: every key is a well-formed ZSK — flags exactly 256 (ZONE,
 /// no SEP, no REVOKE), protocol 3 (RFC 4034 §2.1.1–2.1.2), a known algorithm
-/// and a public key of the right shape (RFC 3110, RFC 6605, RFC 8080) — and,
+/// and a fully validated public key ([`validate_public_key`]: an ECDSA point
+/// on its curve, an Ed25519 point not of small order, an odd RSA modulus;
+/// RFC 3110, RFC 6605, RFC 8080) — and,
 /// when the KSR carries a request policy, matches one of the algorithms and
 /// parameters it declares (kskm KSR-BUNDLE-KEYS). No knob.
 pub fn check_key_params(ksr: &Ksr) -> CheckResult {
@@ -366,7 +378,7 @@ pub fn check_key_params(ksr: &Ksr) -> CheckResult {
                 continue;
             }
         };
-        if let Err(e) = check_public_key(alg, &d.public_key) {
+        if let Err(e) = validate_public_key(alg, &d.public_key) {
             problems.push(format!("{who}: {e}"));
             continue;
         }
@@ -460,6 +472,8 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
             CheckResult::not_applicable(KSR_POP, "the text format carries no proof of possession")
         };
     }
+    let limits = policy.verify_limits();
+    let mut spent = FailBudget::default();
     let mut problems = Vec::new();
     let mut verified = 0;
     for (i, b) in ksr.bundles.iter().enumerate() {
@@ -483,7 +497,16 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
             }
         };
         // Each signature: the key of the bundle it verifies with (tag,
-        // algorithm and, in the IANA format, key identifier must agree).
+        // algorithm and, in the IANA format, key identifier must agree),
+        // within the verification limits (KSR-VERIFY-LIMITS).
+        if let Some(why) = limits.bundle_refusal(b.keys.len(), b.signatures.len()) {
+            problems.push(format!("{lb}: {why}"));
+            continue;
+        }
+        let set = CanonicalRrset::new(rrset);
+        let keys: Vec<&Dnskey> = b.keys.iter().map(|k| &k.dnskey).collect();
+        let tags: Vec<u16> = keys.iter().map(|k| k.key_tag()).collect();
+        spent.bundle = 0;
         let mut signed_by: Vec<&Dnskey> = Vec::new();
         for s in &b.signatures {
             let tag = s.rrsig.key_tag;
@@ -494,37 +517,20 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
                 ));
                 continue;
             }
-            let candidates: Vec<&crate::ksr::model::BundleKey> = b
-                .keys
-                .iter()
-                .filter(|k| k.dnskey.key_tag() == tag && k.dnskey.algorithm == s.rrsig.algorithm)
-                .filter(|k| {
-                    s.key_identifier
-                        .as_deref()
-                        .is_none_or(|id| id == k.key_identifier)
-                })
-                .collect();
-            if candidates.is_empty() {
-                problems.push(format!(
-                    "{lb}: the signature by key tag {tag} names no key of the bundle"
-                ));
-                continue;
-            }
-            let mut errs = Vec::new();
-            match candidates
-                .iter()
-                .find(|k| match verify_rrsig(&rrset, &s.rrsig, &k.dnskey) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        errs.push(e.to_string());
-                        false
+            match verify_bounded(&set, &s.rrsig, &keys, &tags, &limits, &mut spent) {
+                Ok(i) => {
+                    let k = &b.keys[i];
+                    if s.key_identifier.as_deref().is_some_and(|id| id != k.key_identifier) {
+                        problems.push(format!(
+                            "{lb}: the signature by key tag {tag} verifies with key {} but names key {}",
+                            k.key_identifier,
+                            s.key_identifier.as_deref().unwrap_or_default()
+                        ));
+                    } else {
+                        signed_by.push(&k.dnskey);
                     }
-                }) {
-                Some(k) => signed_by.push(&k.dnskey),
-                None => problems.push(format!(
-                    "{lb}: the signature by key tag {tag} does not verify: {}",
-                    errs.join(", ")
-                )),
+                }
+                Err(e) => problems.push(format!("{lb}: the signature by key tag {tag} does not verify: {e}")),
             }
         }
         for k in &b.keys {
@@ -542,6 +548,116 @@ pub fn check_pop(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
         KSR_POP,
         problems,
         format!("every key signed every bundle ({verified} proofs of possession verified in {} bundles)", ksr.bundles.len()),
+    )
+}
+
+/// KSR-VERIFY-LIMITS: no bundle holds more keys or signatures than the
+/// verification limits allow (64 keys, fixed; 64 signatures by default),
+/// and no signature names more keys sharing its
+/// key tag and algorithm than allowed, so that verifying the KSR costs time
+/// linear in its size (KeyTrap, CVE-2023-50387; RFC 4034 Appendix B: key
+/// tags are not unique). Bundles over the limits are not verified by
+/// KSR-POP. Knobs: `max_signatures_per_bundle`, `max_keys_sharing_tag`,
+/// `max_failed_verifications_per_bundle`, `max_failed_verifications`.
+pub fn check_verify_limits(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
+    let limits = policy.verify_limits();
+    let mut problems = Vec::new();
+    for (i, b) in ksr.bundles.iter().enumerate() {
+        if let Some(why) = limits.bundle_refusal(b.keys.len(), b.signatures.len()) {
+            problems.push(format!("{}: {why}", label(i, b)));
+            continue;
+        }
+        let mut per_tag: BTreeMap<(u16, u8), usize> = BTreeMap::new();
+        for k in &b.keys {
+            *per_tag.entry((k.dnskey.key_tag(), k.dnskey.algorithm)).or_default() += 1;
+        }
+        for ((tag, alg), n) in per_tag {
+            if n > limits.max_keys_sharing_tag {
+                problems.push(format!(
+                    "{}: {n} keys share key tag {tag} and algorithm {alg}, more than the limit of {}",
+                    label(i, b),
+                    limits.max_keys_sharing_tag
+                ));
+            }
+        }
+    }
+    CheckResult::from_problems(
+        KSR_VERIFY_LIMITS,
+        problems,
+        format!(
+            "every bundle within the verification limits ({} keys, {} signatures, {} keys per key tag)",
+            limits.max_keys_per_bundle, limits.max_signatures_per_bundle, limits.max_keys_sharing_tag
+        ),
+    )
+}
+
+/// KSR-REQUEST-POLICY: the KSR's request policy (IANA `<RequestPolicy>`)
+/// claims no wider bound than the KSK side's own: its signature validity
+/// and overlap ranges lie within the KSK policy's. The request policy is a
+/// claim by the requester, never a bound (issue 14: the requester must not
+/// set its own limits; kskm KSR-POLICY-SIG-VALIDITY compares the same
+/// claims). Not applicable without a request policy (text format). Knobs:
+/// the KSK policy's `min/max_signature_validity`, `min/max_overlap`.
+pub fn check_request_policy(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
+    let Some(rp) = &ksr.request_policy else {
+        return CheckResult::not_applicable(KSR_REQUEST_POLICY, "the KSR carries no request policy");
+    };
+    let eff = policy.effective(ksr);
+    let mut problems = Vec::new();
+    let claims = [
+        ("signature validity", rp.min_signature_validity, rp.max_signature_validity, &eff.signature_validity),
+        ("validity overlap", rp.min_validity_overlap, rp.max_validity_overlap, &eff.overlap),
+    ];
+    for (what, min, max, bounds) in claims {
+        if min > max {
+            problems.push(format!("the request policy's {what} minimum {} exceeds its maximum {}", fmt_dur(min), fmt_dur(max)));
+        }
+        for b in bounds.iter() {
+            for v in [min, max] {
+                if let Some(p) = b.violation(v) {
+                    problems.push(format!("the request policy claims {what} [{}, {}]: {p}", fmt_dur(min), fmt_dur(max)));
+                    break;
+                }
+            }
+        }
+    }
+    CheckResult::from_problems(
+        KSR_REQUEST_POLICY,
+        problems,
+        "the request policy's validity and overlap claims are within the KSK policy's bounds",
+    )
+}
+
+/// KSR-DNSKEY-ALGORITHMS: in every bundle, each algorithm of the DNSKEY
+/// RRset the SKR will publish (the bundle's ZSKs and the KSKs) is among the
+/// algorithms of the KSKs that sign it (RFC 4035 §2.2: the apex DNSKEY RRset
+/// is signed with each algorithm it holds; RFC 6840 §5.11). Run by `ksr
+/// sign` and `ksr sign-batch` before the first signature, with the signing
+/// KSKs' algorithms. No knob.
+pub fn check_dnskey_algorithms(ksr: &Ksr, ksk_algorithms: &[u8]) -> CheckResult {
+    let mut problems = Vec::new();
+    for (i, b) in ksr.bundles.iter().enumerate() {
+        let mut missing: BTreeSet<u8> = BTreeSet::new();
+        for k in &b.keys {
+            if !ksk_algorithms.contains(&k.dnskey.algorithm) {
+                missing.insert(k.dnskey.algorithm);
+            }
+        }
+        if !missing.is_empty() {
+            let m: Vec<String> = missing.iter().map(|a| a.to_string()).collect();
+            let have: Vec<String> = ksk_algorithms.iter().map(|a| a.to_string()).collect();
+            problems.push(format!(
+                "{}: the DNSKEY RRset holds ZSKs of algorithm {} but no signing KSK has it (KSK algorithms {})",
+                label(i, b),
+                m.join(", "),
+                have.join(", ")
+            ));
+        }
+    }
+    CheckResult::from_problems(
+        KSR_DNSKEY_ALGORITHMS,
+        problems,
+        "every algorithm of every bundle's DNSKEY RRset has a signing KSK",
     )
 }
 

@@ -1,15 +1,18 @@
 //! The KSK operator's acceptance policy for incoming KSRs (what kskm calls the
 //! "request policy" of its configuration), read from TOML.
 //!
-//! Every bound is optional. A bound left unset takes a default that depends
-//! on the KSR it is applied to (see [`KskPolicy::effective`]):
+//! The KSK side's bounds are binding: the KSR's own request policy is a
+//! claim, checked against them (`KSR-REQUEST-POLICY`), never a bound. The
+//! CLI takes the policy from `--policy`, else from the KSK side's kskit.toml
+//! ([`KskPolicy::from_config`]), else [`KskPolicy::default`]. Every bound
+//! is optional; a bound left unset takes a default that depends on the
+//! format of the KSR it is applied to (see [`KskPolicy::effective`]):
 //!
-//! * IANA XML KSRs carry the ZSK operator's own `<RequestPolicy>`; its
-//!   signature validity, overlap and publish/retire safety claims are always
-//!   enforced, and the other bounds default to the root zone's practice
-//!   (root DPS §5.1.4 / §6.5 and the defaults of the IANA `kskm` tools): 9
-//!   bundles, a cycle of 79–81 days, inceptions 9–11 days apart, 1–2 keys per
-//!   bundle, at most 3 distinct keys, no signature expiring more than 180
+//! * IANA XML KSRs: the root zone's practice (root DPS §5.1.4 / §6.5 and
+//!   the defaults of the IANA `kskm` tools): 9 bundles, a cycle of 79–81
+//!   days, inceptions 9–11 days apart, 1–2 keys per bundle, at most 3
+//!   distinct keys, signature validity exactly 21 days, overlap 9–12 days,
+//!   publish and retire safety 10 days, no signature expiring more than 180
 //!   days ahead.
 //! * Text-format KSRs (Knot DNS, BIND 9.20) carry no policy, no bundle
 //!   expiration and bundles at key-state changes rather than at a fixed
@@ -18,6 +21,8 @@
 //!   with its default `dnssec-policy` timings) produce: at least one bundle,
 //!   1–2 keys per bundle, no cycle or interval bounds, publish/retire safety
 //!   of the DNSKEY TTL (RFC 7583 §3.3.1), and a horizon of 366 days.
+//!
+//! Unset `accepted_domains` means the root only.
 //!
 //! Algorithms default to those RFC 8624 §3.1 recommends for signing:
 //! RSASHA256 and RSASHA512 (2048–4096 bits, exponent 65537),
@@ -70,6 +75,17 @@ impl ApprovedAlgorithm {
         }
     }
 
+    /// The approved parameters of a configured key algorithm: for RSA the
+    /// configured size (default 2048) with exponent 65537.
+    pub fn for_key(algorithm: Algorithm, bits: Option<u32>) -> Self {
+        let mut a = ApprovedAlgorithm::new(algorithm);
+        if algorithm.is_rsa() {
+            a.rsa_sizes = vec![bits.unwrap_or(algorithm.default_bits())];
+            a.rsa_exponents = vec![65537];
+        }
+        a
+    }
+
     /// The RSA sizes accepted (the explicit list or 2048/3072/4096).
     pub fn accepted_rsa_sizes(&self) -> Vec<u32> {
         if self.rsa_sizes.is_empty() {
@@ -113,13 +129,13 @@ pub struct KskPolicy {
     /// Accepted ZSK algorithms (`KSR-ALGORITHM`).
     pub algorithms: Option<Vec<ApprovedAlgorithm>>,
     /// Bounds on bundle validity, expiration − inception (`KSR-SIG-VALIDITY`);
-    /// enforced in addition to the KSR's own request policy.
+    /// the KSR's request policy is checked against them (`KSR-REQUEST-POLICY`).
     #[serde(deserialize_with = "de_opt_duration")]
     pub min_signature_validity: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
     pub max_signature_validity: Option<Duration>,
     /// Bounds on the overlap of consecutive bundles (`KSR-BUNDLE-OVERLAP`,
-    /// `KSR-CHAIN-OVERLAP`); enforced in addition to the request policy.
+    /// `KSR-CHAIN-OVERLAP`); the request policy is checked against them.
     #[serde(deserialize_with = "de_opt_duration")]
     pub min_overlap: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
@@ -131,7 +147,7 @@ pub struct KskPolicy {
     pub max_inception_interval: Option<Duration>,
     /// How long a ZSK must have been published before the KSR's first bundle
     /// (`KSR-CHAIN-PUBLISH-SAFETY`) and stay published after it
-    /// (`KSR-CHAIN-RETIRE-SAFETY`). Unset: the request policy's, else the DNSKEY TTL.
+    /// (`KSR-CHAIN-RETIRE-SAFETY`). Unset: 10 days (IANA), the DNSKEY TTL (text).
     #[serde(deserialize_with = "de_opt_duration")]
     pub publish_safety: Option<Duration>,
     #[serde(deserialize_with = "de_opt_duration")]
@@ -142,6 +158,14 @@ pub struct KskPolicy {
     /// Fail `KSR-POP` for KSRs that carry no proof of possession (the text
     /// format) instead of reporting it as not applicable. Unset: false.
     pub require_proof_of_possession: Option<bool>,
+    /// Verification limits (`KSR-VERIFY-LIMITS`, docs/security.md, KeyTrap
+    /// CVE-2023-50387): keys of a bundle sharing one key tag and algorithm,
+    /// signatures per bundle, failed verifications per bundle and per KSR.
+    /// Unset: [`crate::dnssec::verify::VerifyLimits::default`].
+    pub max_keys_sharing_tag: Option<usize>,
+    pub max_signatures_per_bundle: Option<usize>,
+    pub max_failed_verifications_per_bundle: Option<usize>,
+    pub max_failed_verifications: Option<usize>,
 }
 
 fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -251,7 +275,7 @@ pub struct EffectivePolicy {
     pub keys_per_bundle: Bound<usize>,
     pub distinct_keys: Bound<usize>,
     pub algorithms: Vec<ApprovedAlgorithm>,
-    /// Every applicable validity bound: the request policy's and the KSK policy's.
+    /// The KSK side's validity bound (one entry; never the request policy's).
     pub signature_validity: Vec<Bound<Duration>>,
     pub overlap: Vec<Bound<Duration>>,
     pub inception_interval: Bound<Duration>,
@@ -294,6 +318,7 @@ impl KskPolicy {
             retire_safety: Some(Duration::days(10)),
             horizon: Some(Duration::days(180)),
             require_proof_of_possession: Some(true),
+            ..KskPolicy::default()
         }
     }
 
@@ -328,6 +353,64 @@ impl KskPolicy {
             retire_safety: Some(Duration::hours(1)),
             horizon: Some(Duration::days(400)),
             require_proof_of_possession: Some(false),
+            ..KskPolicy::default()
+        }
+    }
+
+    /// The KSK side's bounds derived from its own kskit.toml (used when no
+    /// `--policy` file is given): the configured zones only (the root only
+    /// when it is configured); ZSKs of the configured ZSK algorithm (RSA:
+    /// the configured size, exponent 65537) and of `algorithm_rollover_to`;
+    /// bundle signature validity between `bundle_interval` and
+    /// `signature_validity`, overlap at most `signature_validity −
+    /// bundle_interval`; inceptions at most `bundle_interval` apart (IANA
+    /// format: the text format's bundles follow key events); at most 1–2
+    /// keys per bundle (3 during an algorithm rollover); the horizon
+    /// `ksr_horizon` and as many bundles as fit in it; publish and retire
+    /// safety as configured.
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        let p = &cfg.policy;
+        let mut algorithms = vec![ApprovedAlgorithm::for_key(p.zsk.algorithm, p.zsk.bits)];
+        if let Some(to) = p.algorithm_rollover_to {
+            if to != p.zsk.algorithm {
+                algorithms.push(ApprovedAlgorithm::for_key(to, p.ksk.bits.or(p.zsk.bits)));
+            }
+        }
+        let rolling = algorithms.len() > 1;
+        let validity = p.signature_validity.0;
+        let interval = p.bundle_interval.0;
+        let horizon = p.ksr_horizon.0;
+        let per = |d: Duration| -> usize {
+            if d <= Duration::ZERO {
+                return 1;
+            }
+            usize::try_from(horizon.whole_seconds() / d.whole_seconds().max(1)).unwrap_or(usize::MAX).saturating_add(1)
+        };
+        let lifetime = p.zsk.lifetime.0;
+        let distinct = if lifetime > Duration::ZERO { per(lifetime).saturating_add(2) } else { 3 };
+        KskPolicy {
+            accepted_domains: Some(cfg.zones.clone()),
+            min_bundles: Some(1),
+            max_bundles: Some(per(interval)),
+            min_cycle_duration: None,
+            max_cycle_duration: Some(horizon),
+            min_keys_per_bundle: Some(1),
+            max_keys_per_bundle: Some(if rolling { 3 } else { 2 }),
+            max_distinct_keys: Some(if rolling { distinct.saturating_mul(2) } else { distinct }),
+            algorithms: Some(algorithms),
+            min_signature_validity: Some(interval.min(validity)),
+            max_signature_validity: Some(validity),
+            min_overlap: Some(Duration::ZERO),
+            max_overlap: Some((validity - interval).max(Duration::ZERO)),
+            min_inception_interval: None,
+            // kskit's IANA KSRs start a bundle every bundle_interval; Knot's
+            // and BIND's text KSRs at key events, at most a ZSK lifetime apart.
+            max_inception_interval: Some(interval.max(lifetime)),
+            publish_safety: Some(p.publish_safety.0),
+            retire_safety: Some(p.retire_safety.0),
+            horizon: Some(horizon),
+            require_proof_of_possession: None,
+            ..KskPolicy::default()
         }
     }
 
@@ -426,7 +509,6 @@ impl KskPolicy {
     /// Resolves the bounds that apply to `ksr` (see the module docs).
     pub fn effective(&self, ksr: &Ksr) -> EffectivePolicy {
         let iana = ksr.format == Format::Iana;
-        let rp = ksr.request_policy.as_ref();
         let root = "default for IANA KSRs (root practice)";
         let text = "default for text KSRs";
         let fmt_src = if iana { root } else { text };
@@ -492,39 +574,24 @@ impl KskPolicy {
             )
         };
 
-        let mut signature_validity = Vec::new();
-        let mut overlap = Vec::new();
-        if let Some(rp) = rp {
-            signature_validity.push(Bound::new(
-                Some(rp.min_signature_validity),
-                Some(rp.max_signature_validity),
-                "the KSR's request policy",
-            ));
-            overlap.push(Bound::new(
-                Some(rp.min_validity_overlap),
-                Some(rp.max_validity_overlap),
-                "the KSR's request policy",
-            ));
-        }
-        if self.min_signature_validity.is_some() || self.max_signature_validity.is_some() {
-            signature_validity.push(Bound::new(
-                self.min_signature_validity,
-                self.max_signature_validity,
-                KSK,
-            ));
-        }
-        if self.min_overlap.is_some() || self.max_overlap.is_some() {
-            overlap.push(Bound::new(self.min_overlap, self.max_overlap, KSK));
-        }
-        if overlap.is_empty() {
-            // Without any claim, consecutive periods must at least not leave a gap.
-            overlap.push(Bound::new(
-                Some(Duration::ZERO),
-                None,
-                format!("{fmt_src}: no gap"),
-            ));
-        }
-
+        // The bounds are the KSK side's own: the KSR's request policy is a
+        // claim, checked against them by KSR-REQUEST-POLICY, never a bound
+        // (issue 14: the requester must not set its own limits).
+        let signature_validity = vec![if self.min_signature_validity.is_some() || self.max_signature_validity.is_some() {
+            Bound::new(self.min_signature_validity, self.max_signature_validity, KSK)
+        } else if iana {
+            Bound::new(Some(Duration::days(21)), Some(Duration::days(21)), root)
+        } else {
+            Bound::new(None, None, text)
+        }];
+        let overlap = vec![if self.min_overlap.is_some() || self.max_overlap.is_some() {
+            Bound::new(self.min_overlap, self.max_overlap, KSK)
+        } else if iana {
+            Bound::new(Some(Duration::days(9)), Some(Duration::days(12)), root)
+        } else {
+            // Without a bound, consecutive periods must at least not leave a gap.
+            Bound::new(Some(Duration::ZERO), None, format!("{fmt_src}: no gap"))
+        }];
         let ttl = ksr
             .bundles
             .iter()
@@ -532,17 +599,17 @@ impl KskPolicy {
             .map(|k| k.ttl)
             .max()
             .unwrap_or(0);
-        let safety = |knob: Option<Duration>, claimed: Option<Duration>| match (knob, claimed) {
-            (Some(k), _) => Bound::new(Some(k), None, KSK),
-            (None, Some(c)) => Bound::new(Some(c), None, "the KSR's request policy"),
-            (None, None) => Bound::new(
+        let safety = |knob: Option<Duration>| match knob {
+            Some(k) => Bound::new(Some(k), None, KSK),
+            None if iana => Bound::new(Some(Duration::days(10)), None, root),
+            None => Bound::new(
                 Some(Duration::seconds(ttl as i64)),
                 None,
                 format!("{text}: the DNSKEY TTL, RFC 7583 §3.3.1"),
             ),
         };
-        let publish_safety = safety(self.publish_safety, rp.map(|p| p.publish_safety));
-        let retire_safety = safety(self.retire_safety, rp.map(|p| p.retire_safety));
+        let publish_safety = safety(self.publish_safety);
+        let retire_safety = safety(self.retire_safety);
 
         EffectivePolicy {
             accepted_domains: self
@@ -568,6 +635,19 @@ impl KskPolicy {
                 Duration::days(366)
             })),
             require_proof_of_possession: self.require_proof_of_possession.unwrap_or(false),
+        }
+    }
+
+    /// The verification limits (`KSR-VERIFY-LIMITS`, `KSR-POP`): the knobs
+    /// given, else [`VerifyLimits::default`].
+    pub fn verify_limits(&self) -> crate::dnssec::verify::VerifyLimits {
+        let d = crate::dnssec::verify::VerifyLimits::default();
+        crate::dnssec::verify::VerifyLimits {
+            max_keys_per_bundle: d.max_keys_per_bundle,
+            max_signatures_per_bundle: self.max_signatures_per_bundle.unwrap_or(d.max_signatures_per_bundle),
+            max_keys_sharing_tag: self.max_keys_sharing_tag.unwrap_or(d.max_keys_sharing_tag),
+            max_failed_per_bundle: self.max_failed_verifications_per_bundle.unwrap_or(d.max_failed_per_bundle),
+            max_failed_total: self.max_failed_verifications.unwrap_or(d.max_failed_total),
         }
     }
 
