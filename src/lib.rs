@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod signzone;
 pub mod parent;
 pub mod policy;
+pub mod quote;
 pub mod rollover;
 pub mod skr;
 pub mod timeutil;
