@@ -5,5 +5,6 @@ pub mod checks;
 pub mod generate;
 pub mod ksk_policy;
 pub mod model;
+pub mod previous;
 
 pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy};
