@@ -149,7 +149,10 @@ fn previous_skr_is_signature_checked_before_the_chain_checks() {
     assert!(text(&o).contains("PASS KSR-PREVIOUS-SKR-SIGNED"), "{}", text(&o));
     // Signed by another KSK: the ZSK side's keystore has none of this zone's KSKs.
     let other = t.path().join("other.ds");
-    std::fs::write(&other, sha1_ds(&ksk).replace(" 13 1 ", " 13 1 00").replace("\n", "FF\n")).unwrap();
+    let ds = std::fs::read_to_string(&anchor).unwrap();
+    let ds = ds.trim_end();
+    let last = if ds.ends_with('0') { '1' } else { '0' };
+    std::fs::write(&other, format!("{}{last}\n", &ds[..ds.len() - 1])).unwrap();
     let o = run_kskit(t.path(), &["ksr", "verify", s(&ksr), "--previous-skr", s(&prev), "--previous-skr-anchor", s(&other)]);
     assert!(text(&o).contains("FAIL KSR-PREVIOUS-SKR-SIGNED"), "{}", text(&o));
     // No KSK to check it against (no keystore here, no anchor): exit 2, saying what to give.

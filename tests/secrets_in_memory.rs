@@ -79,9 +79,9 @@ fn sign_killed_with_sigabrt_at_its_prompt_leaves_no_core_file() {
     let d = common::kskit_init(t.path(), "z", "example.net");
     common::kskit_generate_ksk(&d, "ECDSAP256SHA256");
     let ksk = common::key_list(&d).iter().find(|k| k["role"] == "ksk").unwrap()["id"].as_str().unwrap().to_string();
-    ok(run_kskit(&d, &["zsk", "pregenerate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-03-01T00:00:00Z"]), "zsk pregenerate");
+    ok(run_kskit(&d, &["zsk", "pregenerate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-04-01T00:00:00Z"]), "zsk pregenerate");
     let ksr = d.join("r.xml");
-    ok(run_kskit(&d, &["ksr", "generate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-03-01T00:00:00Z", "-o", s(&ksr)]), "ksr generate");
+    ok(run_kskit(&d, &["ksr", "generate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-04-01T00:00:00Z", "-o", s(&ksr)]), "ksr generate");
 
     // The signer works in its own directory, where a relative core_pattern
     // ("core", the kernel default) would put the dump.
