@@ -19,6 +19,8 @@ need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
 need openssl openssl
+# script(1) gives tests/secrets_in_memory.rs' signer a terminal
+need script bsdutils
 need pkcs11-tool opensc
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 # p11-kit's proxy module (tests/cycle_softhsm.rs *_through_p11kit_proxy)
