@@ -21,6 +21,8 @@ need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
 need openssl openssl
+# script(1) gives tests/secrets_in_memory.rs' signer a terminal
+need script bsdutils
 need pkcs11-tool opensc
 need man man-db
 need groff groff-base

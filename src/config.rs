@@ -305,6 +305,18 @@ impl Config {
         for z in &c.zones {
             crate::dnssec::parse_name(z).map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), msg: e.to_string() })?;
         }
+        let p = &c.policy;
+        let wait = i64::from(p.parent_confirmations).checked_mul(p.parent_poll_interval.0.whole_seconds());
+        if !wait.is_some_and(|w| w <= crate::timeutil::MAX_DURATION_SECS) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "parent_poll_interval × parent_confirmations ({} × {}) is out of range: at most 100 years",
+                    short_duration(p.parent_poll_interval.0),
+                    p.parent_confirmations
+                ),
+            });
+        }
         c.path = Some(path.to_path_buf());
         Ok(c)
     }

@@ -20,6 +20,7 @@ pub mod parent;
 pub mod policy;
 pub mod registrar;
 pub mod report;
+pub mod quote;
 pub mod rollover;
 pub mod skr;
 pub mod timeutil;

@@ -8,5 +8,10 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Before any secret is read: no core dumps (a dump of `ksr sign` held
+    // the decrypted KSK). A failure is a warning, not a reason to stop.
+    for problem in kskit::secrets::harden_process() {
+        eprintln!("warning: {problem}");
+    }
     std::process::exit(kskit::cli::main());
 }

@@ -93,7 +93,7 @@ pub fn check_policy(p: &Policy) -> Vec<PolicyProblem> {
     // A KSK rollover waits for the DS at the parent: Ipub(ds) + Iret (RFC 7583 §3.3.2).
     let kl = p.ksk.lifetime.0;
     if kl > Duration::ZERO {
-        let need = p.parent_propagation_delay.0 + p.ds_ttl.0 + p.zone_propagation_delay.0 + p.dnskey_ttl.0 + p.publish_safety.0 + p.retire_safety.0 + p.parent_poll_interval.0 * p.parent_confirmations as i32;
+        let need = p.parent_propagation_delay.0 + p.ds_ttl.0 + p.zone_propagation_delay.0 + p.dnskey_ttl.0 + p.publish_safety.0 + p.retire_safety.0 + p.parent_poll_interval.0.saturating_mul(i32::try_from(p.parent_confirmations).unwrap_or(i32::MAX));
         if kl < need {
             bad("POLICY-KSK-LIFETIME", format!("ksk lifetime {} is shorter than a KSK rollover needs ({})", human(kl), human(need)));
         }

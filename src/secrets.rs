@@ -1,5 +1,7 @@
 //! Passphrases and PINs: read from a file, the environment or the terminal,
-//! held in zeroizing memory, never logged or put on a command line.
+//! held in zeroizing memory, never logged or put on a command line. Also the
+//! process-wide protection of secrets in memory: no core dumps
+//! ([`harden_process`]) and key buffers locked in RAM ([`MemLock`]).
 
 use std::fs;
 use std::io::Read;
@@ -28,6 +30,93 @@ pub enum SecretError {
     Empty(String),
     #[error("the two passphrases do not match")]
     Mismatch,
+}
+
+/// Keeps secrets out of core dumps, called first thing in `main`: makes the
+/// process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)` on Linux: no core
+/// file, not even through a `core_pattern` pipe such as systemd-coredump;
+/// `/proc/PID/mem` and ptrace are closed to other processes of the same
+/// user) and sets the core-file size limit (`RLIMIT_CORE`) to 0, soft and
+/// hard, which children inherit. Returns what could not be done, for the
+/// caller to warn about; neither step failing stops kskit.
+pub fn harden_process() -> Vec<String> {
+    let mut problems = Vec::new();
+    let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: setrlimit reads the struct passed by reference and changes
+    // only this process's limit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } != 0 {
+        problems.push(format!("cannot set the core file size limit to 0: {}", std::io::Error::last_os_error()));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_SET_DUMPABLE takes one integer argument; the unused
+        // ones are passed as 0 as prctl(2) asks.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) } != 0 {
+            problems.push(format!("cannot make the process non-dumpable: {}", std::io::Error::last_os_error()));
+        }
+    }
+    problems
+}
+
+/// Whether the warning that memory could not be locked was printed.
+static MLOCK_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A buffer holding secret material (a decrypted private key), locked in
+/// RAM with `mlock(2)` so that it is never written to swap; unlocked again
+/// on drop. Where the system refuses (`RLIMIT_MEMLOCK`, a container without
+/// `CAP_IPC_LOCK`), kskit warns once on stderr and goes on: a lock is a
+/// hardening, not a condition of signing. Locks work on whole pages and do
+/// not nest: dropping one `MemLock` unlocks a page another buffer on the
+/// same page may still use. Keep the buffer alive and unmoved while the
+/// lock is held (a `Vec`'s heap buffer, never reallocated).
+pub struct MemLock {
+    addr: usize,
+    len: usize,
+    locked: bool,
+}
+
+impl MemLock {
+    /// Locks the memory of `buf` (nothing for an empty buffer).
+    pub fn new(buf: &[u8]) -> MemLock {
+        let (addr, len) = (buf.as_ptr() as usize, buf.len());
+        if len == 0 {
+            return MemLock { addr, len, locked: false };
+        }
+        // SAFETY: mlock only changes how the pages holding `buf` (memory we
+        // borrow, valid for `len` bytes) are paged; it reads and writes none
+        // of it.
+        let locked = unsafe { libc::mlock(buf.as_ptr().cast(), len) } == 0;
+        if !locked && !MLOCK_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "warning: cannot lock key memory in RAM ({}): it could be written to swap; raise the locked-memory limit (ulimit -l) or use encrypted swap",
+                std::io::Error::last_os_error()
+            );
+        }
+        MemLock { addr, len, locked }
+    }
+
+    /// Whether the buffer is locked in RAM.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+}
+
+impl Drop for MemLock {
+    fn drop(&mut self) {
+        if self.locked {
+            // SAFETY: munlock on the range locked in `new`; it touches no
+            // memory contents and fails harmlessly if the range is unmapped.
+            unsafe {
+                libc::munlock(self.addr as *const libc::c_void, self.len);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for MemLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemLock({} bytes, locked: {})", self.len, self.locked)
+    }
 }
 
 /// Asks for a secret on the terminal (`/dev/tty`, not stdin), without echo.
@@ -98,6 +187,17 @@ pub fn passphrase(file: Option<&Path>, confirm: bool) -> Result<Secret, SecretEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_buffers_are_locked_in_ram() {
+        // A few hundred bytes, as a decrypted PKCS#8 key: within the default
+        // RLIMIT_MEMLOCK (64 KiB or more on Linux), so the lock must hold.
+        let buf = Zeroizing::new(vec![7u8; 300]);
+        let lock = MemLock::new(&buf);
+        assert!(lock.is_locked(), "mlock of 300 bytes failed");
+        drop(lock);
+        assert!(!MemLock::new(&[]).is_locked());
+    }
 
     #[test]
     fn file_first_line_only() {

@@ -62,7 +62,7 @@ fn root_ksr_and_skrs_pass_and_tampered_copies_fail() {
     let prev = f.join("skr-root-2017-q1-0.xml");
     let ta = t.path().join("root.ds");
     std::fs::write(&ta, ROOT_TA).unwrap();
-    let o = run(&["ksr", "verify", ksr.to_str().unwrap(), "--previous-skr", prev.to_str().unwrap(), "--now", "2017-03-01T00:00:00Z"], t.path());
+    let o = run(&["ksr", "verify", ksr.to_str().unwrap(), "--previous-skr", prev.to_str().unwrap(), "--previous-skr-anchor", ta.to_str().unwrap(), "--now", "2017-03-01T00:00:00Z"], t.path());
     assert!(o.status.success(), "{}", text(&o));
     for q in ["q1", "q2"] {
         let skr = f.join(format!("skr-root-2017-{q}-0.xml"));
@@ -109,7 +109,7 @@ fn root_ksr_and_skrs_pass_and_tampered_copies_fail() {
     assert!(text(&o).contains("FAIL KSR-POP"), "{}", text(&o));
 
     // A previous SKR that is not the one before: the chain checks fail.
-    let o = run(&["ksr", "verify", ksr.to_str().unwrap(), "--previous-skr", skr.to_str().unwrap(), "--now", "2017-03-01T00:00:00Z"], t.path());
+    let o = run(&["ksr", "verify", ksr.to_str().unwrap(), "--previous-skr", skr.to_str().unwrap(), "--previous-skr-anchor", ta.to_str().unwrap(), "--now", "2017-03-01T00:00:00Z"], t.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("FAIL KSR-CHAIN-ID"), "{}", text(&o));
 }

@@ -62,6 +62,9 @@ pub struct SoftKey {
     pkcs8: Zeroizing<Vec<u8>>,
     pair: Pair,
     name: Option<String>,
+    /// `pkcs8` locked in RAM; declared after it, so it is unlocked only
+    /// once the buffer has been wiped.
+    _pkcs8_lock: crate::secrets::MemLock,
 }
 
 impl fmt::Debug for SoftKey {
@@ -188,14 +191,9 @@ impl SoftKey {
                 (Pair::Ed25519(kp), pk, 256)
             }
         };
-        Ok(SoftKey {
-            algorithm: alg,
-            bits,
-            dnskey: Dnskey::new(flags, alg, public),
-            pkcs8: Zeroizing::new(der.to_vec()),
-            pair,
-            name: None,
-        })
+        let pkcs8 = Zeroizing::new(der.to_vec());
+        let _pkcs8_lock = crate::secrets::MemLock::new(&pkcs8);
+        Ok(SoftKey { algorithm: alg, bits, dnskey: Dnskey::new(flags, alg, public), pkcs8, pair, name: None, _pkcs8_lock })
     }
 
     /// An Ed25519 key from its 32-byte private seed (RFC 8032 §5.1.5), as
@@ -399,10 +397,18 @@ fn decrypt_named(data: &[u8], dec: &KeyDecryption, what: &str) -> Result<SoftKey
             })?
         }
     };
-    let mut plain = Zeroizing::new(Vec::with_capacity(4096));
+    // The decrypted payload (header line + PKCS#8), locked in RAM while it
+    // exists; a key file is far below 4096 bytes, so the buffer is not
+    // reallocated (which would leave an unwiped copy behind).
+    let mut plain = Zeroizing::new(vec![0u8; 4096]);
+    let plain_lock = crate::secrets::MemLock::new(&plain);
+    plain.clear();
     let mut reader = reader;
     reader.read_to_end(&mut plain).map_err(|e| corrupt(format!("encrypted payload: {e}")))?;
-    parse_payload(&plain, what)
+    let key = parse_payload(&plain, what);
+    drop(plain);
+    drop(plain_lock);
+    key
 }
 
 /// Parses the decrypted payload: header line, then PKCS#8 DER.

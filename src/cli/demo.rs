@@ -106,7 +106,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
         &zsk_ctx,
     )?;
 
-    let check = || super::ksr::CheckArgs { file: ksr.clone(), previous_skr: None, policy: None, now: None };
+    let check = || super::ksr::CheckArgs { file: ksr.clone(), previous_skr: None, previous_skr_anchor: None, policy: None, now: None };
     step("KSK side (the ceremony): run every check on the KSR", "kskit ksr verify request.ksr");
     if super::run(Command::Ksr(super::ksr::KsrCommand::Verify(super::ksr::VerifyArgs { check: check() })), &ksk_ctx)? != 0 {
         bail!("the demo KSR failed its checks");

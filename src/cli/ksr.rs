@@ -18,6 +18,7 @@ use crate::keys::open::OpenHints;
 use crate::ksr::checks::check_ksr;
 use crate::ksr::ksk_policy::{self, KskPolicy};
 use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, SignaturePolicy, TextLayout};
+use crate::ksr::previous::check_previous_skr_signed;
 use crate::skr::model::Skr;
 use crate::skr::sign::{sign_ksr, sign_ksr_planned, BundleCds, BundleKsks, CdsMode, Ksk, PlannedBundle, SignOptions};
 
@@ -37,9 +38,15 @@ pub enum KsrCommand {
 pub struct CheckArgs {
     /// The KSR file (IANA XML or Knot/BIND text).
     pub file: PathBuf,
-    /// The SKR of the previous cycle, for the chain checks.
+    /// The SKR of the previous cycle, for the chain checks. Its signatures
+    /// must verify and be by the KSK side's KSKs (this side's keystore's KSKs
+    /// of the zone, or --previous-skr-anchor) before it is used.
     #[arg(long)]
     pub previous_skr: Option<PathBuf>,
+    /// DS or DNSKEY records of the KSK(s) that signed the previous SKR
+    /// (instead of the keystore's KSKs), e.g. the zone's trust anchor.
+    #[arg(long, requires = "previous_skr")]
+    pub previous_skr_anchor: Option<PathBuf>,
     /// KSK-side policy file (TOML). Default: the bounds of this side's
     /// kskit.toml (its zones, ZSK algorithm, signature validity, bundle
     /// interval, ksr_horizon); without one, the root zone's practice.
@@ -327,8 +334,50 @@ fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
         None => None,
     };
     let policy = ksk_policy_for(a.policy.as_deref(), ctx)?;
-    let report = check_ksr(&ksr, &policy, previous.as_ref(), now);
+    // The previous SKR is used only once its signatures are checked against
+    // the KSK side's own keys; a failing one does not reach the chain checks.
+    let authenticated = match &previous {
+        Some(p) => Some(check_previous_skr_signed(p, &ksr, &previous_skr_anchor(a, ctx, &ksr)?)),
+        None => None,
+    };
+    let trusted = previous.as_ref().filter(|_| authenticated.as_ref().is_some_and(|r| r.passed));
+    let mut report = check_ksr(&ksr, &policy, trusted, now);
+    if let Some(r) = authenticated {
+        report.push(r);
+    }
     Ok(Checked { ksr, report, digest, previous })
+}
+
+/// The KSKs the previous SKR must be signed by: the records of
+/// `--previous-skr-anchor`, else the KSKs of the KSR's zone in this side's
+/// keystore. Neither: an error saying what to give.
+fn previous_skr_anchor(a: &CheckArgs, ctx: &Context, ksr: &Ksr) -> Result<crate::skr::checks::TrustAnchor> {
+    if let Some(p) = &a.previous_skr_anchor {
+        let text = String::from_utf8(super::read_input(p)?).with_context(|| format!("previous SKR anchor {} is not text", p.display()))?;
+        let ta = crate::skr::checks::parse_trust_anchor(&text).with_context(|| format!("previous SKR anchor {}", p.display()))?;
+        if let Some(w) = ta.sha1_only_warning() {
+            eprintln!("warning: {w} ({})", p.display());
+        }
+        return Ok(ta);
+    }
+    let zone = crate::dnssec::name::to_presentation(&ksr.domain).to_ascii_lowercase();
+    let dnskeys = match ctx.config_path.exists().then(|| ctx.keystore()) {
+        Some(Ok(ks)) => ks
+            .keys()
+            .iter()
+            .filter(|k| k.role == crate::keys::keystore::Role::Ksk && k.zone.eq_ignore_ascii_case(&zone))
+            .map(|k| k.dnskey())
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Err(e)) => return Err(e),
+        None => vec![],
+    };
+    if dnskeys.is_empty() {
+        bail!(
+            "--previous-skr needs the KSKs that signed it, to check its signatures before the chain checks use it: \
+             run where this side's keystore holds the KSKs of {zone}, or give --previous-skr-anchor FILE (their DS or DNSKEY records)"
+        );
+    }
+    Ok(crate::skr::checks::TrustAnchor { domain: ksr.domain.clone(), ds: vec![], dnskeys })
 }
 
 fn print_report(c: &Checked, file: &std::path::Path, ctx: &Context) -> Result<()> {

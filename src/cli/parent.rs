@@ -348,6 +348,9 @@ pub(crate) fn parent_validation(given: Option<&Path>, cfg: Option<&Config>, zone
     };
     let text = String::from_utf8(super::read_file(&path)?).with_context(|| format!("the parent trust anchor {} is not text", path.display()))?;
     let anchor = crate::skr::checks::parse_trust_anchor(&text).with_context(|| format!("parent trust anchor {}", path.display()))?;
+    if let Some(w) = anchor.sha1_only_warning() {
+        eprintln!("warning: parent trust anchor {}: {w}", path.display());
+    }
     if same_name(&anchor.domain, zone) || !anchor.domain.zone_of(zone) {
         bail!(
             "the parent trust anchor {} is for {}, which is not above {}: give the DS or DNSKEY records of the parent zone",

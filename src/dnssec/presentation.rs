@@ -191,19 +191,19 @@ fn unescape(s: &str, line: usize) -> Result<Vec<u8>, DnssecError> {
         match b.get(i + 1..i + 4) {
             Some(d) if d.iter().all(u8::is_ascii_digit) => {
                 let v = d.iter().fold(0u32, |a, x| a * 10 + u32::from(x - b'0'));
-                let v = u8::try_from(v).map_err(|_| perr(line, format!("escape \\{} in {s:?} exceeds 255", v)))?;
+                let v = u8::try_from(v).map_err(|_| perr(line, format!("escape \\{} in {s:?} exceeds 255", v, s = crate::quote::Q(&s))))?;
                 out.push(v);
                 i += 4;
             }
             _ => match b.get(i + 1) {
                 Some(d) if d.is_ascii_digit() => {
-                    return Err(perr(line, format!("bad escape in {s:?}: \\DDD needs three decimal digits")))
+                    return Err(perr(line, format!("bad escape in {s:?}: \\DDD needs three decimal digits", s = crate::quote::Q(&s))))
                 }
                 Some(n) => {
                     out.push(*n);
                     i += 2;
                 }
-                None => return Err(perr(line, format!("escape at the end of {s:?}"))),
+                None => return Err(perr(line, format!("escape at the end of {s:?}", s = crate::quote::Q(&s)))),
             },
         }
     }
@@ -223,7 +223,7 @@ fn parse_dname(s: &str, origin: &Name, line: usize) -> Result<Name, DnssecError>
     if s == "." {
         return Ok(Name::root());
     }
-    let bad = |why: String| perr(line, format!("bad domain name {s:?}: {why}"));
+    let bad = |why: String| perr(line, format!("bad domain name {s:?}: {why}", s = crate::quote::Q(&s)));
     let b = s.as_bytes();
     let mut labels: Vec<Vec<u8>> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
@@ -319,7 +319,7 @@ impl<'a> Fields<'a> {
     }
     fn finish(&self) -> Result<(), DnssecError> {
         match self.toks.get(self.pos) {
-            Some(t) => Err(perr(t.line, format!("unexpected {:?} after the {} data", t.text, self.what))),
+            Some(t) => Err(perr(t.line, format!("unexpected {:?} after the {} data", crate::quote::Q(&t.text), self.what))),
             None => Ok(()),
         }
     }
@@ -328,7 +328,7 @@ impl<'a> Fields<'a> {
         let what = self.what;
         t.text
             .parse::<T>()
-            .map_err(|_| perr(t.line, format!("bad {field} {:?} in {what}: expected a number of its range", t.text)))
+            .map_err(|_| perr(t.line, format!("bad {field} {:?} in {what}: expected a number of its range", crate::quote::Q(&t.text))))
     }
     fn algorithm(&mut self) -> Result<u8, DnssecError> {
         let t = self.next("algorithm")?;
@@ -336,9 +336,7 @@ impl<'a> Fields<'a> {
             perr(
                 t.line,
                 format!(
-                    "unknown algorithm {:?} in {}: give a number or an IANA mnemonic such as ECDSAP256SHA256",
-                    t.text, self.what
-                ),
+                    "unknown algorithm {:?} in {}: give a number or an IANA mnemonic such as ECDSAP256SHA256", crate::quote::Q(&t.text), self.what),
             )
         })
     }
@@ -429,7 +427,7 @@ struct State {
 /// A TTL: seconds, or BIND units (`1h30m`, `2d`, `1w`); at most 2^31-1
 /// (RFC 2181 §8).
 fn parse_ttl(s: &str, line: usize) -> Result<u32, DnssecError> {
-    let bad = || perr(line, format!("bad TTL {s:?}: use seconds or units such as 1h, 2d, 1w"));
+    let bad = || perr(line, format!("bad TTL {s:?}: use seconds or units such as 1h, 2d, 1w", s = crate::quote::Q(&s)));
     let mut total: u64 = 0;
     let mut num: Option<u64> = None;
     for c in s.chars() {
@@ -455,7 +453,7 @@ fn parse_ttl(s: &str, line: usize) -> Result<u32, DnssecError> {
         return Err(bad());
     }
     if total > u64::from(MAX_TTL) {
-        return Err(perr(line, format!("TTL {s:?} exceeds {MAX_TTL} (RFC 2181 §8)")));
+        return Err(perr(line, format!("TTL {s:?} exceeds {MAX_TTL} (RFC 2181 §8)", s = crate::quote::Q(&s))));
     }
     Ok(total as u32)
 }
@@ -481,9 +479,9 @@ pub fn type_mnemonic(t: u16) -> String {
 
 /// A type field: mnemonic or `TYPEnnn`; meta-types are refused (RFC 6895 §3.1).
 fn parse_type(s: &str, line: usize) -> Result<u16, DnssecError> {
-    let t = rtype::parse(s).ok_or_else(|| perr(line, format!("unknown record type {s:?}")))?;
+    let t = rtype::parse(s).ok_or_else(|| perr(line, format!("unknown record type {s:?}", s = crate::quote::Q(&s))))?;
     if t == 0 || t == 41 || (128..=255).contains(&t) {
-        return Err(perr(line, format!("record type {s:?} is a meta-type and cannot appear in zone data")));
+        return Err(perr(line, format!("record type {s:?} is a meta-type and cannot appear in zone data", s = crate::quote::Q(&s))));
     }
     Ok(t)
 }
@@ -492,7 +490,7 @@ fn parse_directive(e: &Entry, st: &mut State) -> Result<(), DnssecError> {
     let Some(first) = e.tokens.first() else { return Ok(()) };
     let arg = e.tokens.get(1);
     if let Some(extra) = e.tokens.get(2) {
-        return Err(perr(extra.line, format!("unexpected {:?} after {}", extra.text, first.text)));
+        return Err(perr(extra.line, format!("unexpected {:?} after {}", crate::quote::Q(&extra.text), crate::quote::Q(&first.text))));
     }
     match first.text.to_ascii_uppercase().as_str() {
         "$ORIGIN" => {
@@ -523,7 +521,7 @@ fn parse_entry(e: &Entry, st: &mut State) -> Result<Record, DnssecError> {
     let rt = loop {
         let t = toks.next().ok_or_else(|| perr(end_line, "truncated record: missing the record type"))?;
         if t.quoted {
-            return Err(perr(t.line, format!("expected TTL, class or type, found quoted {:?}", t.text)));
+            return Err(perr(t.line, format!("expected TTL, class or type, found quoted {:?}", crate::quote::Q(&t.text))));
         }
         if is_class_in(&t.text) {
             if class_seen {
@@ -533,11 +531,11 @@ fn parse_entry(e: &Entry, st: &mut State) -> Result<Record, DnssecError> {
             continue;
         }
         if is_other_class(&t.text) {
-            return Err(perr(t.line, format!("class {:?} is not supported: kskit handles class IN only", t.text)));
+            return Err(perr(t.line, format!("class {:?} is not supported: kskit handles class IN only", crate::quote::Q(&t.text))));
         }
         if t.text.starts_with(|c: char| c.is_ascii_digit()) {
             if ttl.is_some() {
-                return Err(perr(t.line, format!("second TTL {:?}", t.text)));
+                return Err(perr(t.line, format!("second TTL {:?}", crate::quote::Q(&t.text))));
             }
             ttl = Some(parse_ttl(&t.text, t.line)?);
             continue;
@@ -637,7 +635,7 @@ fn parse_rdata_tokens(rt: u16, toks: &[Token], origin: &Name, end_line: usize) -
                 .parse()
                 .ok()
                 .or_else(|| dt_tok.text.parse::<DigestType>().ok().map(DigestType::number))
-                .ok_or_else(|| perr(dt_tok.line, format!("bad digest type {:?} in {what}", dt_tok.text)))?;
+                .ok_or_else(|| perr(dt_tok.line, format!("bad digest type {:?} in {what}", crate::quote::Q(&dt_tok.text))))?;
             let rest = f.rest();
             let digest = decode_hex(rest, &what, "digest", end_line)?;
             check_digest_len(algorithm, digest_type, &digest, rest, &what, end_line)?;
@@ -655,11 +653,11 @@ fn parse_rdata_tokens(rt: u16, toks: &[Token], origin: &Name, end_line: usize) -
             let labels: u8 = f.num("labels")?;
             let ot = f.next("original TTL")?;
             let original_ttl: u32 =
-                ot.text.parse().map_err(|_| perr(ot.line, format!("bad original TTL {:?} in RRSIG", ot.text)))?;
+                ot.text.parse().map_err(|_| perr(ot.line, format!("bad original TTL {:?} in RRSIG", crate::quote::Q(&ot.text))))?;
             let mut time = |field: &str| -> Result<u32, DnssecError> {
                 let t = f.next(field)?;
                 parse_rrsig_time(&t.text).ok_or_else(|| {
-                    perr(t.line, format!("bad {field} {:?} in RRSIG: use YYYYMMDDHHmmSS or seconds", t.text))
+                    perr(t.line, format!("bad {field} {:?} in RRSIG: use YYYYMMDDHHmmSS or seconds", crate::quote::Q(&t.text)))
                 })
             };
             let expiration = time("signature expiration")?;
@@ -717,7 +715,7 @@ fn parse_rfc3597(rt: u16, toks: &[Token], what: &str, line: usize, end_line: usi
     let len: u16 = len_tok
         .text
         .parse()
-        .map_err(|_| perr(len_tok.line, format!("bad RFC 3597 length {:?} in {what}", len_tok.text)))?;
+        .map_err(|_| perr(len_tok.line, format!("bad RFC 3597 length {:?} in {what}", crate::quote::Q(&len_tok.text))))?;
     let data = if hex.is_empty() { Vec::new() } else { decode_hex(hex, what, "RFC 3597 data", end_line)? };
     if data.len() != usize::from(len) {
         return Err(perr(
@@ -747,12 +745,12 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
     match rt {
         rtype::A => {
             let t = f.next("address")?;
-            let a: Ipv4Addr = t.text.parse().map_err(|_| perr(t.line, format!("bad IPv4 address {:?}", t.text)))?;
+            let a: Ipv4Addr = t.text.parse().map_err(|_| perr(t.line, format!("bad IPv4 address {:?}", crate::quote::Q(&t.text))))?;
             out.extend(a.octets());
         }
         rtype::AAAA => {
             let t = f.next("address")?;
-            let a: Ipv6Addr = t.text.parse().map_err(|_| perr(t.line, format!("bad IPv6 address {:?}", t.text)))?;
+            let a: Ipv6Addr = t.text.parse().map_err(|_| perr(t.line, format!("bad IPv6 address {:?}", crate::quote::Q(&t.text))))?;
             out.extend(a.octets());
         }
         rtype::NS | rtype::CNAME | T_PTR | T_DNAME => push_name(&mut out, &f.name("target name", origin)?),
@@ -800,14 +798,14 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
             }
             let text = rest
                 .iter()
-                .map(|t| if t.quoted { format!("\"{}\"", t.text) } else { t.text.clone() })
+                .map(|t| if t.quoted { format!("\"{}\"", crate::quote::Q(&t.text)) } else { t.text.clone() })
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = rest.first().map_or(f.end_line, |t| t.line);
             let rd = HRData::try_from_str(rtt, &text).map_err(|e| {
                 perr(
                     line,
-                    format!("cannot read {} data {text:?}: {e}; RFC 3597 \\# form is accepted", type_mnemonic(rt)),
+                    format!("cannot read {} data {text:?}: {e}; RFC 3597 \\# form is accepted", type_mnemonic(rt), text = crate::quote::Q(&text)),
                 )
             })?;
             out = hickory_canonical(&rd)

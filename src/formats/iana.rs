@@ -205,7 +205,7 @@ impl<'a> Node<'a> {
         T::Err: std::fmt::Display,
     {
         let v = self.attr(name)?;
-        v.trim().parse().map_err(|e| self.err(format!("bad number {v:?} in attribute {name}: {e}")))
+        v.trim().parse().map_err(|e| self.err(format!("bad number {v:?} in attribute {name}: {e}", v = crate::quote::Q(&v))))
     }
 
     /// Unknown attributes are errors (quick-xml already refuses duplicates).
@@ -224,7 +224,7 @@ impl<'a> Node<'a> {
     /// A container: only the allowed child elements, and no text.
     fn check_children(&self, allowed: &[&str]) -> Result<()> {
         if !self.el.text.trim().is_empty() {
-            return Err(self.err(format!("unexpected text {:?} in <{}>", excerpt(&self.el.text), self.el.name)));
+            return Err(self.err(format!("unexpected text {:?} in <{}>", crate::quote::Q(&self.el.text), self.el.name)));
         }
         for c in &self.el.children {
             if !allowed.contains(&c.name.as_str()) {
@@ -298,7 +298,7 @@ impl<'a> Node<'a> {
         T::Err: std::fmt::Display,
     {
         let t = self.leaf_text()?;
-        t.parse().map_err(|e| self.err(format!("bad number {:?}: {e}", excerpt(t))))
+        t.parse().map_err(|e| self.err(format!("bad number {:?}: {e}", crate::quote::Q(t))))
     }
 
     fn child_num<T: std::str::FromStr>(&self, name: &str) -> Result<T>
@@ -319,10 +319,10 @@ impl<'a> Node<'a> {
     fn datetime(&self) -> Result<OffsetDateTime> {
         let t = self.leaf_text()?;
         if !t.contains('T') {
-            return Err(self.err(format!("bad date-time {:?}: expected e.g. 2017-04-01T00:00:00 or 2017-04-01T00:00:00+00:00", excerpt(t))));
+            return Err(self.err(format!("bad date-time {:?}: expected e.g. 2017-04-01T00:00:00 or 2017-04-01T00:00:00+00:00", crate::quote::Q(t))));
         }
         parse_instant(t)
-            .ok_or_else(|| self.err(format!("bad date-time {:?}: expected e.g. 2017-04-01T00:00:00 or 2017-04-01T00:00:00+00:00", excerpt(t))))
+            .ok_or_else(|| self.err(format!("bad date-time {:?}: expected e.g. 2017-04-01T00:00:00 or 2017-04-01T00:00:00+00:00", crate::quote::Q(t))))
     }
 
     fn rrsig_time(&self) -> Result<u32> {
@@ -336,7 +336,7 @@ impl<'a> Node<'a> {
     fn duration(&self) -> Result<Duration> {
         let t = self.leaf_text()?;
         if !t.starts_with('P') {
-            return Err(self.err(format!("bad duration {:?}: expected an ISO 8601 duration such as P10D or PT0S", excerpt(t))));
+            return Err(self.err(format!("bad duration {:?}: expected an ISO 8601 duration such as P10D or PT0S", crate::quote::Q(t))));
         }
         parse_duration(t).map_err(|e| self.err(e.to_string()))
     }
@@ -347,17 +347,6 @@ fn list(names: &[&str]) -> String {
         return "none".into();
     }
     names.iter().map(|n| format!("<{n}>")).collect::<Vec<_>>().join(", ")
-}
-
-/// At most 60 characters of input text, terminal-safe (no control characters).
-fn excerpt(s: &str) -> String {
-    let t: String = s.chars().take(60).collect();
-    let t = crate::markup::terminal_safe(&t);
-    if s.chars().nth(60).is_some() {
-        format!("{t}…")
-    } else {
-        t
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +458,7 @@ fn parse_signature(n: &Node, check: &str) -> Result<BundleSignature> {
     ])?;
     let tc = n.one("TypeCovered")?;
     let tc_text = tc.leaf_text()?;
-    let type_covered = rtype::parse(tc_text).ok_or_else(|| tc.err(format!("unknown RR type {:?}", excerpt(tc_text))))?;
+    let type_covered = rtype::parse(tc_text).ok_or_else(|| tc.err(format!("unknown RR type {:?}", crate::quote::Q(tc_text))))?;
     let signer = n.one("SignersName")?;
     let signer_name = parse_name(signer.leaf_text()?).map_err(|e| signer.err(e.to_string()))?;
     Ok(BundleSignature {
@@ -496,7 +485,7 @@ fn parse_cds(n: &Node) -> Result<(u32, Ds)> {
     let ttl: u32 = n.attr_num("ttl")?;
     let t = n.el.text.trim();
     let mut f = t.split_ascii_whitespace();
-    let mut field = |what: &str| f.next().ok_or_else(|| n.err(format!("CDS RDATA {:?} lacks the {what}", excerpt(t))));
+    let mut field = |what: &str| f.next().ok_or_else(|| n.err(format!("CDS RDATA {:?} lacks the {what}", crate::quote::Q(t))));
     let key_tag = field("key tag")?.parse().map_err(|e| n.err(format!("bad CDS key tag: {e}")))?;
     let algorithm = field("algorithm")?.parse().map_err(|e| n.err(format!("bad CDS algorithm: {e}")))?;
     let digest_type = field("digest type")?.parse().map_err(|e| n.err(format!("bad CDS digest type: {e}")))?;
@@ -515,7 +504,7 @@ fn parse_cdnskey(n: &Node) -> Result<(u32, Dnskey)> {
     let ttl: u32 = n.attr_num("ttl")?;
     let t = n.el.text.trim();
     let mut f = t.split_ascii_whitespace();
-    let mut field = |what: &str| f.next().ok_or_else(|| n.err(format!("CDNSKEY RDATA {:?} lacks the {what}", excerpt(t))));
+    let mut field = |what: &str| f.next().ok_or_else(|| n.err(format!("CDNSKEY RDATA {:?} lacks the {what}", crate::quote::Q(t))));
     let flags = field("flags")?.parse().map_err(|e| n.err(format!("bad CDNSKEY flags: {e}")))?;
     let protocol = field("protocol")?.parse().map_err(|e| n.err(format!("bad CDNSKEY protocol: {e}")))?;
     let algorithm = field("algorithm")?.parse().map_err(|e| n.err(format!("bad CDNSKEY algorithm: {e}")))?;

@@ -23,7 +23,7 @@ use crate::dnssec::record::rtype;
 use crate::dnssec::{Algorithm, DnssecError, Dnskey, Ds, Name, RData, Record, Rrsig, FLAG_SEP};
 use crate::ksr::{BundleKey, BundleSignature, Format, Ksr, RequestBundle, TextLayout};
 use crate::skr::{ResponseBundle, Skr};
-use crate::timeutil::{format_rfc3339, format_rrsig_time, parse_instant, parse_rrsig_time};
+use crate::timeutil::{format_rfc3339, format_rrsig_time, parse_absolute_rrsig_time, parse_instant};
 
 type Result<T> = std::result::Result<T, FormatError>;
 
@@ -54,7 +54,7 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
     }
     let version = toks.next().ok_or_else(|| FormatError::text(lineno, format!("`;; {word}` header without a version")))?;
     if version != VERSION {
-        return Err(FormatError::text(lineno, format!("unsupported {word} version {version:?} (kskit reads 1.0)")));
+        return Err(FormatError::text(lineno, format!("unsupported {word} version {version:?} (kskit reads 1.0)", version = crate::quote::Q(&version))));
     }
     let when = toks.next().ok_or_else(|| FormatError::text(lineno, format!("`;; {word} 1.0` header without a time")))?;
     if when == "generated" {
@@ -67,7 +67,7 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
             .split_once(" by ")
             .ok_or_else(|| FormatError::text(lineno, "footer should read `generated at <time> by <generator>`"))?;
         let at = parse_footer_time(t.trim())
-            .ok_or_else(|| FormatError::text(lineno, format!("bad time {:?} in footer (expected RFC 3339 or a ctime string)", t.trim())))?;
+            .ok_or_else(|| FormatError::text(lineno, format!("bad time {:?} in footer (expected RFC 3339 or a ctime string)", crate::quote::Q(t.trim()))))?;
         let gen = gen.trim();
         if !super::fields::generator_ok(gen) {
             let check = if word == KSR_WORD { "KSR-FIELD-SYNTAX" } else { "SKR-FIELD-SYNTAX" };
@@ -75,11 +75,10 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
         }
         return Ok(Some(Header::Footer(at, gen.to_string())));
     }
-    let secs = parse_rrsig_time(when).ok_or_else(|| {
-        FormatError::text(lineno, format!("bad bundle time {when:?}: expected Unix seconds (Knot) or YYYYMMDDHHMMSS (BIND)"))
+    let t = parse_absolute_rrsig_time(when).map_err(|e| match e {
+        crate::timeutil::TimeError::TimeOutOfRange(_) => FormatError::text(lineno, e.to_string()),
+        _ => FormatError::text(lineno, format!("bad bundle time {when:?}: expected Unix seconds (Knot) or YYYYMMDDHHMMSS (BIND)", when = crate::quote::Q(&when))),
     })?;
-    let t = OffsetDateTime::from_unix_timestamp(i64::from(secs))
-        .map_err(|e| FormatError::text(lineno, format!("bad bundle time {when:?}: {e}")))?;
     // BIND writes (and named reads) only the 14-digit form; Knot writes Unix seconds.
     let layout = if when.len() == 14 && when.bytes().all(|b| b.is_ascii_digit()) { TextLayout::Bind } else { TextLayout::Knot };
     Ok(Some(Header::Bundle(t, layout)))
@@ -641,6 +640,12 @@ mod tests {
         assert!(parse_ksr(&before).unwrap_err().to_string().starts_with("line 1: record before"));
         let bad_time = format!(";; KeySigningRequest 1.0 soon (x)\n{KEY};; KeySigningRequest 1.0 generated at 2026-11-23T09:45:19Z by x\n");
         assert!(parse_ksr(&bad_time).unwrap_err().to_string().contains("bad bundle time"));
+        // A BIND-style header time past 2106 is refused, not wrapped to 1970.
+        for (word, parse) in [("KeySigningRequest", true), ("SignedKeyResponse", false)] {
+            let late = format!(";; {word} 1.0 21070101000000 (x)\n{KEY};; {word} 1.0 generated at 2026-11-23T09:45:19Z by x\n");
+            let e = if parse { parse_ksr(&late).unwrap_err().to_string() } else { parse_skr(&late).unwrap_err().to_string() };
+            assert!(e.starts_with("line 1:") && e.contains("out of range"), "{e}");
+        }
         let bad_b64 = ";; KeySigningRequest 1.0 1795427119 (x)\nexample.com. 3600 DNSKEY 256 3 13 !!!\n;; KeySigningRequest 1.0 generated at 2026-11-23T09:45:19Z by x\n";
         let e = parse_ksr(bad_b64).unwrap_err().to_string();
         assert!(e.starts_with("line 2:"), "{e}");

@@ -28,17 +28,17 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum KeyRefError {
     #[error("empty key reference (use a keystore id or key tag, file:PATH, or a pkcs11: URI)")]
     Empty,
-    #[error("key reference {0:?}: `file:` needs a path, e.g. file:/secure/ksk.age")]
+    #[error("key reference {}: `file:` needs a path, e.g. file:/secure/ksk.age", crate::quote::Q(.0))]
     EmptyFile(String),
-    #[error("PKCS#11 URI: unknown path attribute {0:?} (RFC 7512 knows token, object, id, serial, manufacturer, model, slot-id, slot-description, slot-manufacturer, type, library-manufacturer, library-description, library-version; vendor attributes start with x-)")]
+    #[error("PKCS#11 URI: unknown path attribute {} (RFC 7512 knows token, object, id, serial, manufacturer, model, slot-id, slot-description, slot-manufacturer, type, library-manufacturer, library-description, library-version; vendor attributes start with x-)", crate::quote::Q(.0))]
     UnknownAttribute(String),
-    #[error("PKCS#11 URI: attribute {0:?} is given twice")]
+    #[error("PKCS#11 URI: attribute {} is given twice", crate::quote::Q(.0))]
     Duplicate(String),
-    #[error("PKCS#11 URI: attribute {name:?} has an invalid value {value:?}: {why}")]
+    #[error("PKCS#11 URI: attribute {} has an invalid value {}: {why}", crate::quote::Q(.name), crate::quote::Q(.value))]
     BadValue { name: String, value: String, why: String },
-    #[error("PKCS#11 URI: malformed component {0:?} (expected name=value)")]
+    #[error("PKCS#11 URI: malformed component {} (expected name=value)", crate::quote::Q(.0))]
     Malformed(String),
-    #[error("PKCS#11 URI: bad percent-encoding in {0:?} (use %XX with two hex digits)")]
+    #[error("PKCS#11 URI: bad percent-encoding in {} (use %XX with two hex digits)", crate::quote::Q(.0))]
     BadPercent(String),
     #[error("no PKCS#11 module given: add module-path=/path/to/module.so to the URI or set {ENV_MODULE}")]
     NoModule,
@@ -263,7 +263,7 @@ impl FromStr for Pkcs11Uri {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if !has_scheme(s, "pkcs11:") {
-            return Err(KeyRefError::Malformed(s.to_string()));
+            return Err(KeyRefError::Malformed(hide_pin_value(s)));
         }
         let rest = &s[7..];
         let (path, query) = match rest.split_once('?') {
@@ -284,10 +284,29 @@ impl FromStr for Pkcs11Uri {
             uri.set_path_attr(&name, raw, bytes)?;
         }
         if let Some(q) = query {
+            // A `pin-value` is never echoed, not even in part: an `&` in an
+            // unencoded PIN splits it, so a malformed component right after
+            // `pin-value=` may be the rest of the PIN.
+            let mut after_pin = false;
             for comp in q.split('&').filter(|c| !c.is_empty()) {
-                let (name, raw) = comp.split_once('=').ok_or_else(|| KeyRefError::Malformed(comp.to_string()))?;
+                let Some((name, raw)) = comp.split_once('=') else {
+                    return Err(KeyRefError::Malformed(if after_pin {
+                        "(after pin-value: hidden; percent-encode `&` in a PIN as %26)".to_string()
+                    } else {
+                        comp.to_string()
+                    }));
+                };
                 let name = name.to_ascii_lowercase();
-                let bytes = percent_decode(raw)?;
+                after_pin = name == "pin-value";
+                let bytes = if after_pin {
+                    percent_decode(raw).map_err(|_| KeyRefError::BadValue {
+                        name: "pin-value".into(),
+                        value: "(hidden)".into(),
+                        why: "bad percent-encoding (use %XX with two hex digits)".into(),
+                    })?
+                } else {
+                    percent_decode(raw)?
+                };
                 uri.set_query_attr(&name, raw, bytes)?;
             }
         }
@@ -378,6 +397,23 @@ impl Pkcs11Uri {
             _ => Ok(()),
         }
     }
+}
+
+/// `s` with the value of every `pin-value=` attribute replaced by
+/// `(hidden)`, up to the next `&` or the end, for error messages quoting a
+/// key reference. Matches the attribute name in any case.
+pub fn hide_pin_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.to_ascii_lowercase().find("pin-value=") {
+        let start = i + "pin-value=".len();
+        out.push_str(&rest[..start]);
+        out.push_str("(hidden)");
+        rest = &rest[start..];
+        rest = rest.find('&').map_or("", |j| &rest[j..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Decodes `%XX` escapes (RFC 3986 §2.1).
@@ -579,6 +615,47 @@ mod tests {
         assert!(matches!("pkcs11:token=%FF".parse::<Pkcs11Uri>(), Err(KeyRefError::BadValue { .. })));
         // the scheme is case-insensitive, and KeyRef dispatches on it
         assert!(matches!("PKCS11:token=a".parse::<KeyRef>(), Ok(KeyRef::Pkcs11(_))));
+    }
+
+    /// No part of a `pin-value` ever reaches an error message or a Debug
+    /// print: a malformed one, one split by an unencoded `&`, one in a URI
+    /// with a mistyped scheme.
+    #[test]
+    fn no_part_of_a_pin_is_ever_echoed() {
+        let pin = "98%7x6543";
+        for uri in [
+            format!("pkcs11:token=a?pin-value={pin}"),
+            "pkcs11:token=a?pin-value=98%7".to_string(),
+            "pkcs11:token=a?pin-value=9876&543210&module-path=/m.so".to_string(),
+            "pkcs11:token=a?PIN-VALUE=98%7x6543".to_string(),
+            "pkcs1l:token=a?pin-value=98%7x6543&module-path=/m.so".to_string(),
+            "pkcs11:token=a?pin-value=98765432&pin-value=98765432".to_string(),
+        ] {
+            let e = uri.parse::<Pkcs11Uri>().unwrap_err();
+            for shown in [e.to_string(), format!("{e:?}")] {
+                for part in ["987", "543", "%7x"] {
+                    assert!(!shown.contains(part), "{uri}: {shown:?} shows {part:?} of the PIN");
+                }
+            }
+        }
+        let e = "pkcs11:token=a?pin-value=98%7".parse::<Pkcs11Uri>().unwrap_err().to_string();
+        assert!(e.contains("pin-value") && e.contains("hidden") && e.contains("percent-encoding"), "{e}");
+        assert_eq!(hide_pin_value("x?a=1&pin-value=secret&b=2&Pin-Value=s2"), "x?a=1&pin-value=(hidden)&b=2&Pin-Value=(hidden)");
+        // Debug of a parsed URI, and of a KeyRef holding it, redacts the PIN.
+        let r: KeyRef = "pkcs11:token=a?pin-value=98765432".parse().unwrap();
+        let KeyRef::Pkcs11(u) = &r else { panic!("not pkcs11") };
+        assert!(u.has_pin_value());
+        for shown in [format!("{r:?}"), format!("{u:?}"), format!("{r}"), format!("{u:#?}")] {
+            assert!(!shown.contains("9876"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn long_input_is_cut_in_errors() {
+        let e = format!("pkcs11:token=a;{}=1", "x".repeat(5000)).parse::<Pkcs11Uri>().unwrap_err().to_string();
+        assert!(e.len() < 400 && e.contains("bytes)"), "{} bytes: {}", e.len(), &e[..200.min(e.len())]);
+        let e = format!("pkcs11:token=a%2{}", "x".repeat(5000)).parse::<Pkcs11Uri>().unwrap_err().to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
     }
 
     #[test]

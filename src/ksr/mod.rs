@@ -6,5 +6,6 @@ pub mod generate;
 pub mod ksk_policy;
 pub mod ksk_schedule;
 pub mod model;
+pub mod previous;
 
 pub use model::{AlgorithmParams, AlgorithmPolicy, BundleKey, BundleSignature, Format, Ksr, RequestBundle, SignaturePolicy, TextLayout};

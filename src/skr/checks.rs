@@ -126,6 +126,20 @@ pub fn parse_trust_anchor(text: &str) -> Result<TrustAnchor, TrustAnchorError> {
 }
 
 impl TrustAnchor {
+    /// A warning when the anchor pins its keys by SHA-1 alone: DS records of
+    /// digest type 1 only and no DNSKEY. RFC 8624 §3.3 says SHA-1 DS digests
+    /// MUST NOT be generated (validators still accept them); a second
+    /// preimage of a SHA-1 DS digest would pin another key. `None` otherwise.
+    pub fn sha1_only_warning(&self) -> Option<String> {
+        if !self.dnskeys.is_empty() || self.ds.is_empty() || self.ds.iter().any(|d| d.digest_type != 1) {
+            return None;
+        }
+        Some(format!(
+            "the trust anchor for {} has only SHA-1 DS records (digest type 1), which RFC 8624 §3.3 says not to use: add a SHA-256 DS (digest type 2) or the DNSKEY",
+            to_presentation(&self.domain)
+        ))
+    }
+
     /// Whether `key` is pinned: a DS matches it or a DNSKEY equals it
     /// (algorithm and public key). A revoked key (RFC 5011 §2.1) is pinned by
     /// its unrevoked form, whose key tag and DS it had before the REVOKE bit.
