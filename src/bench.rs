@@ -569,8 +569,8 @@ pub fn keytrap_inputs(zone: &Name, bundles: usize, keys: usize, sigs: usize) -> 
             signatures: bsigs,
         });
     }
-    let ksr = Ksr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), request_policy: None, bundles: req, generated: None };
-    let skr = crate::skr::model::Skr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), ksk_policy: None, zsk_policy: None, bundles: resp, generated: None };
+    let ksr = Ksr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), request_policy: None, layout: Default::default(), bundles: req, generated: None };
+    let skr = crate::skr::model::Skr { format: Format::Iana, id: "keytrap".into(), domain: zone.clone(), serial: Some(1), ksk_policy: None, zsk_policy: None, layout: Default::default(), bundles: resp, generated: None };
     (ksr, skr)
 }
 
