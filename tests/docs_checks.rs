@@ -6,6 +6,7 @@ fn every_check_id_is_in_docs_checks_md() {
     let missing: Vec<&str> = kskit::ksr::checks::ALL
         .iter()
         .chain(kskit::skr::checks::ALL.iter())
+        .chain(kskit::skr::scheduled::ALL.iter())
         .copied()
         .filter(|id| !doc.contains(&format!("`{id}`")))
         .collect();
