@@ -63,8 +63,14 @@ pub fn check_zsks_scheduled(skr: &Skr, zsks: &[ScheduledZsk]) -> CheckResult {
     let mut problems = Vec::new();
     for b in &skr.bundles {
         let got: BTreeSet<Vec<u8>> = b.keys.iter().filter(|k| k.dnskey.flags & FLAG_SEP == 0).map(|k| k.dnskey.to_wire()).collect();
-        let want: BTreeSet<Vec<u8>> =
-            zsks.iter().filter(|z| published_at(z.publish, z.remove, b.inception)).map(|z| z.dnskey.to_wire()).collect();
+        // KSR and SKR times are whole seconds; keystore times may carry a
+        // fraction (a text KSR's bundle starts at a ZSK's publish time).
+        let whole = crate::timeutil::whole_seconds;
+        let want: BTreeSet<Vec<u8>> = zsks
+            .iter()
+            .filter(|z| published_at(whole(z.publish), z.remove.map(whole), b.inception))
+            .map(|z| z.dnskey.to_wire())
+            .collect();
         if got == want {
             continue;
         }
