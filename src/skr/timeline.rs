@@ -142,7 +142,7 @@ impl Timeline {
             let one = Skr { bundles: vec![x.bundle.clone()], ..x.skr.skr.clone() };
             bundles.extend(crate::export::to_text_model(&one).bundles);
         }
-        let domain = ahead.first().map(|x| x.skr.skr.domain.clone()).unwrap_or_else(|| crate::dnssec::Name::root());
+        let domain = ahead.first().map(|x| x.skr.skr.domain.clone()).unwrap_or_else(crate::dnssec::Name::root);
         let mut out = crate::export::to_text_model(&Skr {
             format: crate::ksr::model::Format::Text,
             id: String::new(),
