@@ -140,6 +140,9 @@ pub struct Policy {
     pub signature_refresh: Dur,
     /// A new bundle starts every `bundle_interval`; overlap = validity - interval.
     pub bundle_interval: Dur,
+    /// `kskit check` warns that the next ceremony is due this long before
+    /// the imported SKRs' coverage ends (docs/handoff.md).
+    pub ceremony_lead: Dur,
     pub publish_safety: Dur,
     pub retire_safety: Dur,
     /// KSK side: no KSR bundle may end further than this beyond now
@@ -195,6 +198,7 @@ impl Default for Policy {
             inception_offset: h(1),
             signature_refresh: d(7),
             bundle_interval: d(10),
+            ceremony_lead: d(30),
             publish_safety: h(1),
             retire_safety: h(1),
             ksr_horizon: d(400),
@@ -248,6 +252,9 @@ bundle_interval = "10d"
 inception_offset = "1h"
 # Online signer: refresh other signatures this long before they expire.
 signature_refresh = "7d"
+# `kskit check` warns that the next KSR ceremony is due this long before the
+# imported SKRs stop covering the zone.
+ceremony_lead = "30d"
 
 # RFC 7583 safety margins around key publication and retirement.
 publish_safety = "1h"

@@ -224,6 +224,15 @@ pub struct SkrHealth {
     pub bundle_in_force_until: Option<String>,
     /// Bundles whose DNSKEY response would exceed [`SAFE_UDP_RESPONSE`]: (bundle id, estimated bytes).
     pub oversize_dnskey: Vec<(String, usize)>,
+    /// The end of coverage across every imported SKR (the first time from
+    /// now when no bundle is in force), RFC 3339; absent when none is in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage_end: Option<String>,
+    /// Whether the next KSR ceremony is due (coverage ends within the policy's `ceremony_lead`).
+    #[serde(default)]
+    pub ceremony_due: bool,
+    /// How many SKRs the timeline holds.
+    pub skrs: usize,
     /// One-line explanation.
     pub message: String,
 }
@@ -246,6 +255,9 @@ pub fn skr_health(skr: &Skr, now: OffsetDateTime, warn: Duration, crit: Duration
                 skr_end: String::new(),
                 bundle_in_force_until: None,
                 oversize_dnskey: vec![],
+                coverage_end: None,
+                ceremony_due: false,
+                skrs: 1,
                 message: e.to_string(),
             }
         }
@@ -294,6 +306,94 @@ pub fn skr_health(skr: &Skr, now: OffsetDateTime, warn: Duration, crit: Duration
         skr_end: format_rfc3339(end),
         bundle_in_force_until: until,
         oversize_dnskey: oversize,
+        coverage_end: None,
+        ceremony_due: false,
+        skrs: 1,
+        message,
+    }
+}
+
+/// Monitoring of a zone's SKR timeline at `now` (`kskit check`): as
+/// [`skr_health`], with the days left counted to the end of coverage across
+/// every imported SKR (the next period's SKR imported ahead of time counts;
+/// a gap between SKRs ends coverage), and a WARNING that the next ceremony
+/// is due once coverage ends within `ceremony_lead` (the KSR must go to the
+/// KSK side and its SKR come back before then).
+pub fn timeline_health(tl: &crate::skr::timeline::Timeline, now: OffsetDateTime, warn: Duration, crit: Duration, ceremony_lead: Duration) -> SkrHealth {
+    let zone = tl.zone.clone();
+    let skrs = tl.skrs().len();
+    let empty = |status: Status, message: String| SkrHealth {
+        status,
+        zone: zone.clone(),
+        days_left: 0,
+        skr_end: String::new(),
+        bundle_in_force_until: None,
+        oversize_dnskey: vec![],
+        coverage_end: None,
+        ceremony_due: false,
+        skrs,
+        message,
+    };
+    if skrs == 0 {
+        return empty(Status::Unknown, format!("no SKR imported for {zone}"));
+    }
+    let in_force = match tl.in_force(now) {
+        Ok(x) => x,
+        Err(e) => return empty(Status::Critical, format!("{zone}: {e}")),
+    };
+    let coverage = match tl.coverage_end(now) {
+        Ok(c) => c,
+        Err(e) => return empty(Status::Unknown, format!("{zone}: {e}")),
+    };
+    let left = coverage - now;
+    let days_left = left.whole_days();
+    let until = response_bundle_end(in_force.bundle).map(format_rfc3339);
+    let oversize: Vec<(String, usize)> = tl
+        .merged()
+        .iter()
+        .map(|x| (x.bundle.id.clone(), dnskey_response_size(&x.skr.skr, x.bundle)))
+        .filter(|(_, n)| *n > SAFE_UDP_RESPONSE)
+        .collect();
+    let mut status = Status::Ok;
+    let mut message = format!(
+        "{zone} SKR valid for {days_left} days, bundle in force until {}; coverage until {} across {skrs} imported SKR(s)",
+        until.as_deref().unwrap_or("unknown"),
+        format_rfc3339(coverage)
+    );
+    if left < crit {
+        status = Status::Critical;
+    } else if left < warn {
+        status = Status::Warning;
+    }
+    if status != Status::Ok {
+        message.push_str(&format!(" (less than {} days left: import a new SKR)", if status == Status::Critical { crit } else { warn }.whole_days()));
+    }
+    let ceremony_due = left < ceremony_lead;
+    if ceremony_due {
+        status = status.max(Status::Warning);
+        message.push_str(&format!(
+            "; next ceremony due: coverage ends within ceremony_lead ({} days): `kskit ksr generate --next`, sign, import",
+            ceremony_lead.whole_days()
+        ));
+    }
+    if !oversize.is_empty() {
+        status = status.max(Status::Warning);
+        let (id, n) = &oversize[0];
+        message.push_str(&format!(
+            "; DNSKEY response of {} bundle(s) exceeds {SAFE_UDP_RESPONSE} bytes (bundle {id}: about {n} bytes)",
+            oversize.len()
+        ));
+    }
+    SkrHealth {
+        status,
+        zone,
+        days_left,
+        skr_end: format_rfc3339(coverage),
+        bundle_in_force_until: until,
+        oversize_dnskey: oversize,
+        coverage_end: Some(format_rfc3339(coverage)),
+        ceremony_due,
+        skrs,
         message,
     }
 }

@@ -43,7 +43,7 @@ fn demo_runs_the_whole_cycle_in_both_formats() {
         assert!(out.contains("SKR verified and imported"), "{out}");
         // the imported SKR is in the ZSK side's keystore
         let skr_dir = d.join("zsk-side/keystore/skr/example.com");
-        assert!(skr_dir.join("current.json").is_file());
+        assert!(skr_dir.join("timeline.json").is_file());
         // no private key is stored unencrypted
         for side in ["zsk-side", "ksk-side"] {
             for e in std::fs::read_dir(d.join(side).join("keystore/private")).unwrap() {
@@ -211,9 +211,9 @@ fn import_never_stores_a_failing_skr_and_keeps_the_previous_one() {
     assert!(run(&["ksr", "generate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-04-01T00:00:00Z", "-o", ksr.to_str().unwrap()], &d).status.success());
     assert!(run(&["ksr", "sign", ksr.to_str().unwrap(), "--ksk", &ksk, "-o", skr.to_str().unwrap(), "--yes", "--now", "2029-12-20T00:00:00Z"], &d).status.success());
     let now = "2030-01-02T00:00:00Z";
-    let o = run(&["skr", "import", skr.to_str().unwrap(), "--trust-anchor", ta.to_str().unwrap(), "--now", now], &d);
+    let o = run(&["skr", "import", skr.to_str().unwrap(), "--ksr", ksr.to_str().unwrap(), "--trust-anchor", ta.to_str().unwrap(), "--now", now], &d);
     assert!(o.status.success(), "{}", text(&o));
-    let cur = d.join("keystore/skr/example.net/current.json");
+    let cur = d.join("keystore/skr/example.net/timeline.json");
     let before = std::fs::read(&cur).unwrap();
     let files_before = std::fs::read_dir(cur.parent().unwrap()).unwrap().count();
     // Tamper with a signature and import again: rejected, nothing changes.
@@ -223,7 +223,7 @@ fn import_never_stores_a_failing_skr_and_keeps_the_previous_one() {
     b[i] = if b[i] == b'x' { b'y' } else { b'x' };
     let bad = d.join("bad.xml");
     std::fs::write(&bad, &b).unwrap();
-    let o = run(&["skr", "import", bad.to_str().unwrap(), "--trust-anchor", ta.to_str().unwrap(), "--now", now], &d);
+    let o = run(&["skr", "import", bad.to_str().unwrap(), "--ksr", ksr.to_str().unwrap(), "--trust-anchor", ta.to_str().unwrap(), "--now", now], &d);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("nothing imported"), "{}", text(&o));
     assert_eq!(std::fs::read(&cur).unwrap(), before);

@@ -10,8 +10,9 @@
 //! - every key listed in keys.json with a `file:` locator has its file, and
 //!   that file is complete (it decrypts with the test's age identity);
 //! - no file under `private/` is unencrypted (each is an age file);
-//! - `skr/<zone>/current.json` points at a file that exists and is one of
-//!   the two SKRs imported (each verified by `kskit skr verify` first);
+//! - `skr/<zone>/timeline.json` parses and names only files that exist,
+//!   each one of the two SKRs imported (each verified by `kskit skr verify`
+//!   first) with its digest, and `kskit check` finds a bundle in force;
 //! - `rollover status` loads, and a rerun of the killed step ends in the
 //!   same key states as one uninterrupted step from the state before.
 //!
@@ -264,7 +265,7 @@ fn import_loop(c: &mut Ctx, root: &Path) {
     assert_eq!(known.len(), 2, "the two SKRs are the same file");
     let import = |f: &PathBuf| {
         let mut k = kskit(&zsk);
-        k.args(["skr", "import", s(f), "--trust-anchor", s(&ta)]);
+        k.args(["skr", "import", s(f), "--ksr", s(&demo.join("request.ksr.xml")), "--trust-anchor", s(&ta)]);
         k
     };
     let full = c.measure(&mut import(&skr2), "skr import");
@@ -274,16 +275,20 @@ fn import_loop(c: &mut Ctx, root: &Path) {
         let f = if i % 2 == 0 { &skr1 } else { &skr2 };
         c.spawn_and_kill(&mut import(f), full);
         let ctx = format!("skr import #{i}");
-        let cur = std::fs::read(cur_dir.join("current.json")).unwrap_or_else(|e| panic!("{ctx}: current.json unreadable: {e}"));
-        let v: serde_json::Value = serde_json::from_slice(&cur).unwrap_or_else(|e| panic!("{ctx}: current.json is not JSON: {e}"));
-        let name = v["file"].as_str().unwrap_or_else(|| panic!("{ctx}: current.json names no file: {v}"));
-        let data = std::fs::read(cur_dir.join(name)).unwrap_or_else(|e| panic!("{ctx}: current.json points at {name}, which cannot be read: {e}"));
-        let digest = sha256_hex(&data);
-        assert!(known.contains(&digest), "{ctx}: {name} is neither imported SKR (partial write?)");
-        assert_eq!(v["sha256"].as_str(), Some(digest.as_str()), "{ctx}: current.json's digest does not match {name}");
+        let cur = std::fs::read(cur_dir.join("timeline.json")).unwrap_or_else(|e| panic!("{ctx}: timeline.json unreadable: {e}"));
+        let v: serde_json::Value = serde_json::from_slice(&cur).unwrap_or_else(|e| panic!("{ctx}: timeline.json is not JSON: {e}"));
+        let entries = v["skrs"].as_array().unwrap_or_else(|| panic!("{ctx}: timeline.json lists no SKRs: {v}"));
+        assert!(!entries.is_empty() && entries.len() <= 2, "{ctx}: {v}");
+        for e in entries {
+            let name = e["file"].as_str().unwrap_or_else(|| panic!("{ctx}: timeline.json names no file: {v}"));
+            let data = std::fs::read(cur_dir.join(name)).unwrap_or_else(|e| panic!("{ctx}: timeline.json names {name}, which cannot be read: {e}"));
+            let digest = sha256_hex(&data);
+            assert!(known.contains(&digest), "{ctx}: {name} is neither imported SKR (partial write?)");
+            assert_eq!(e["sha256"].as_str(), Some(digest.as_str()), "{ctx}: timeline.json's digest does not match {name}");
+        }
         assert_eq!(c.check_keystore(&zsk, &ctx), keys_before, "{ctx}: the import changed the keys");
     }
-    // What current.json names is usable by the online side.
+    // What timeline.json names is usable by the online side.
     ok(run_kskit(&zsk, &["check"]), "kskit check after the import kills");
 }
 

@@ -8,6 +8,7 @@ fn every_check_id_is_in_docs_checks_md() {
         .chain(kskit::skr::checks::ALL.iter())
         .chain(kskit::ksr::ksk_schedule::ALL.iter())
         .chain(kskit::skr::keyset::ALL.iter())
+        .chain(kskit::skr::scheduled::ALL.iter())
         .copied()
         .filter(|id| !doc.contains(&format!("`{id}`")))
         .collect();

@@ -58,7 +58,7 @@ fn demo() -> (tempfile::TempDir, PathBuf) {
     let d = tmp.path().join("demo");
     ok(run_kskit(tmp.path(), &["demo", "--dir", s(&d)]), "kskit demo");
     let zsk = d.join("zsk-side");
-    assert!(zsk.join("keystore/skr/example.com/current.json").is_file());
+    assert!(zsk.join("keystore/skr/example.com/timeline.json").is_file());
     (tmp, d)
 }
 
@@ -297,7 +297,12 @@ fn check_thresholds_and_nagios_exit_codes() {
     // Thresholds are the options'.
     assert_eq!(check(&["--warn", "120", "--crit", "110"]).0, Some(2));
     assert_eq!(check(&["--warn", "120", "--crit", "30"]).0, Some(1));
-    assert_eq!(check(&["--now", "+90d", "--warn", "5", "--crit", "2"]).0, Some(0));
+    // With 10 days left, below the policy's ceremony_lead (30 days): WARNING
+    // that the next ceremony is due, whatever --warn and --crit say.
+    let (code, out) = check(&["--now", "+90d", "--warn", "5", "--crit", "2"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("next ceremony due"), "{out}");
+    assert_eq!(check(&["--now", "+60d", "--warn", "5", "--crit", "2"]).0, Some(0));
     // JSON carries the same status.
     let o = run_kskit(&zdir, &["--json", "check", "--now", "+90d"]);
     assert_eq!(o.status.code(), Some(1));
@@ -350,4 +355,54 @@ fn knot_and_bind_exports_verify_and_knot_imports() {
     let ksk_tag = std::fs::read_to_string(&ta).unwrap().split_whitespace().nth(4).unwrap().to_owned();
     assert!(shown.lines().any(|l| l.contains(&format!(" {ksk_tag} example.com."))), "no RRSIG by KSK {ksk_tag} among Knot's offline records:\n{shown}");
     assert!(shown.contains(&format!("id = {ksk_tag}")), "kskit's KSK {ksk_tag} not among Knot's offline records:\n{shown}");
+}
+
+/// The next period's SKR imported ahead (issue 15.1): the Knot and BIND
+/// exports made while the current period is in force hold the rest of the
+/// current period and the whole next one, verify against the KSK, and
+/// Knot's `keymgr import-skr` accepts them; so does an export of the future
+/// period alone (`--at` inside it).
+#[test]
+fn next_period_exports_are_accepted_by_knot_while_the_current_is_in_force() {
+    let (_tmp, d) = demo();
+    let zdir = d.join("zsk-side");
+    let kdir = d.join("ksk-side");
+    let ta = d.join("trust-anchor.ds");
+    let pass = pass(&d);
+    ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+200d", "--passphrase-file", &pass]), "zsk pregenerate (next period)");
+    let ksr2 = d.join("next.ksr.xml");
+    let skr2 = d.join("next.skr.xml");
+    let out = ok(run_kskit(&zdir, &["--json", "ksr", "generate", "--next", "--until", "+90d", "-o", s(&ksr2), "--passphrase-file", &pass]), "ksr generate --next");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let from = v["from"].as_str().unwrap().to_string();
+    let ksk_id = common::key_list(&kdir).first().and_then(|k| k["id"].as_str().map(str::to_string)).expect("demo KSK");
+    ok(run_kskit(&kdir, &["ksr", "sign", s(&ksr2), "--ksk", &ksk_id, "-o", s(&skr2), "--yes", "--now", "+60d", "--passphrase-file", &pass]), "ksr sign (next period)");
+    ok(run_kskit(&zdir, &["skr", "import", s(&skr2), "--ksr", s(&ksr2), "--trust-anchor", s(&ta), "--now", "+60d"]), "skr import ahead");
+    // Now (the current period): still the first SKR's bundle.
+    let zf = ok(run_kskit(&zdir, &["export", "--to", "zonefile"]), "export --to zonefile");
+    assert!(!zf.contains("next.skr"), "{zf}");
+    let knot_file = d.join("both.knot.skr");
+    let bind_file = d.join("both.bind.skr");
+    let future_file = d.join("future.knot.skr");
+    ok(run_kskit(&zdir, &["export", "--to", "knot", "-o", s(&knot_file)]), "export --to knot");
+    ok(run_kskit(&zdir, &["export", "--to", "bind", "-o", s(&bind_file)]), "export --to bind");
+    ok(run_kskit(&zdir, &["export", "--to", "knot", "--at", &from, "-o", s(&future_file)]), "export --to knot --at next period");
+    for (f, n) in [(&knot_file, 18), (&bind_file, 18), (&future_file, 9)] {
+        let out = ok(run_kskit(&zdir, &["--json", "skr", "verify", s(f), "--trust-anchor", s(&ta)]), "skr verify (export)");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["passed"], true, "{out}");
+        assert_eq!(v["bundles"], n, "{}", f.display());
+    }
+    let first_future = std::fs::read_to_string(&future_file).unwrap().lines().next().unwrap().split_whitespace().nth(3).unwrap().to_string();
+    let from_unix = kskit::timeutil::parse_instant(&from).unwrap().unix_timestamp().to_string();
+    assert_eq!(first_future, from_unix);
+    if !Knot::available() {
+        return;
+    }
+    let k = Knot::new();
+    ok(k.zsk(&["import-skr", s(&knot_file)]), "keymgr import-skr (both periods)");
+    ok(k.zsk(&["import-skr", s(&future_file)]), "keymgr import-skr (the future period, current in force)");
+    let shown = ok(k.zsk(&["show-offline", &from_unix]), "keymgr show-offline (next period)");
+    let ksk_tag = std::fs::read_to_string(&ta).unwrap().split_whitespace().nth(4).unwrap().to_owned();
+    assert!(shown.contains(&format!("id = {ksk_tag}")) || shown.contains(&format!(" {ksk_tag} example.com.")), "no next-period records in Knot:\n{shown}");
 }

@@ -144,7 +144,7 @@ fn kskit_ksr_knot_signs_kskit_verifies_and_imports() {
     assert_eq!(v["passed"], true, "{out}");
     let imported = zdir.join(v["imported"].as_str().expect("imported path"));
     assert!(imported.is_file(), "{} not stored", imported.display());
-    assert!(zdir.join("keystore/skr/example.com/current.json").is_file());
+    assert!(zdir.join("keystore/skr/example.com/timeline.json").is_file());
 
     // A trust anchor that is not Knot's KSK: the same SKR is rejected.
     let other = kskit_init(t, "other-ksk", "example.com.");
@@ -185,7 +185,7 @@ fn tampered_kskit_skr_is_rejected_by_kskit_and_knot() {
     // ... and `skr import` stores nothing.
     let o = run_kskit(&kdir, &["skr", "import", s(&bad), "--ksr", s(&ksr), "--trust-anchor", s(&ta)]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(!kdir.join("keystore/skr/example.com/current.json").exists());
+    assert!(!kdir.join("keystore/skr/example.com/timeline.json").exists());
 
     // Knot: validate-skr names the bad bundle on stderr (it still exits 0 in
     // Knot 3.2), import-skr refuses with a non-zero exit.

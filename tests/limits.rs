@@ -75,7 +75,7 @@ fn readers<'a>(file: &'a str, ta: &'a str) -> Vec<Vec<&'a str>> {
     vec![
         vec!["ksr", "verify", file],
         vec!["skr", "verify", file, "--trust-anchor", ta],
-        vec!["skr", "import", file, "--trust-anchor", ta],
+        vec!["skr", "import", file, "--without-ksr", "--trust-anchor", ta],
     ]
 }
 

@@ -9,17 +9,19 @@ use time::{Duration, OffsetDateTime};
 
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::to_presentation;
-use crate::export::{skr_health, SkrHealth, Status};
+use crate::export::{timeline_health, SkrHealth, Status};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// Zone (default: the first zone of kskit.toml).
     #[arg(long)]
     pub zone: Option<String>,
-    /// WARNING when the last bundle's signatures expire in fewer days.
+    /// WARNING when coverage (the last bundle in force across every imported
+    /// SKR) ends in fewer days. WARNING also when it ends within the
+    /// policy's `ceremony_lead` (the next ceremony is due).
     #[arg(long, default_value_t = 14)]
     pub warn: u32,
-    /// CRITICAL when the last bundle's signatures expire in fewer days.
+    /// CRITICAL when coverage ends in fewer days.
     #[arg(long, default_value_t = 7)]
     pub crit: u32,
     /// Check as of this time instead of now (for tests and what-ifs).
@@ -34,8 +36,10 @@ fn health(a: &CheckArgs, ctx: &Context) -> Result<SkrHealth> {
         Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
         None => OffsetDateTime::now_utc(),
     };
-    let (_, skr) = super::skr::current_skr(ctx, &zone_text)?.with_context(|| format!("no SKR imported for {zone_text}"))?;
-    Ok(skr_health(&skr, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit))))
+    let lead = ctx.config()?.policy.ceremony_lead.0;
+    let ks = ctx.keystore()?;
+    let (tl, _) = crate::keys::skr_store::load(&ks, &zone_text).with_context(|| format!("cannot read the SKR timeline of {zone_text}"))?;
+    Ok(timeline_health(&tl, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit)), lead))
 }
 
 pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {

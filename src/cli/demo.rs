@@ -96,7 +96,8 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
     step("ZSK side: write the KSR for the next 90 days", "kskit ksr generate --from now --until +90d -o request.ksr");
     super::run(
         Command::Ksr(super::ksr::KsrCommand::Generate(super::ksr::GenerateArgs {
-            from: "now".into(),
+            from: Some("now".into()),
+            next: false,
             until: "+90d".into(),
             format: a.format,
             output: ksr.clone(),
@@ -141,7 +142,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
         bail!("the demo SKR failed its checks");
     }
     step("ZSK side: import the SKR for the online signer", "kskit skr import response.skr --ksr request.ksr --trust-anchor trust-anchor.ds");
-    if super::run(Command::Skr(super::skr::SkrCommand::Import(verify())), &zsk_ctx)? != 0 {
+    if super::run(Command::Skr(super::skr::SkrCommand::Import(super::skr::ImportArgs { verify: verify(), without_ksr: false })), &zsk_ctx)? != 0 {
         bail!("importing the demo SKR failed");
     }
     println!();

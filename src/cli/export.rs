@@ -12,9 +12,10 @@ use time::OffsetDateTime;
 
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::to_presentation;
-use crate::export::{bundle_in_force, response_end_text, skr_end, text_skr, zonefile_records};
+use crate::export::{response_end_text, text_skr, zonefile_records};
 use crate::ksr::model::TextLayout;
 use crate::markup::terminal_safe;
+use crate::skr::model::Skr;
 use crate::timeutil::format_rfc3339;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,13 +62,18 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
         Some(t) => parse_time_arg(t, now)?,
         None => crate::timeutil::whole_seconds(now),
     };
-    let (path, skr) = super::skr::current_skr(ctx, &zone_text)?
-        .with_context(|| format!("no SKR imported for {zone_text} (run `kskit skr import` first)"))?;
-    // Refuse outright when nothing is in force at `at`: the error says why.
-    let bundle = bundle_in_force(&skr, at).with_context(|| format!("cannot export {}", path.display()))?;
+    // The bundle in force at `at` across every imported SKR; refuse
+    // outright when nothing is in force: the error says why.
+    let timeline = super::skr::timeline(ctx, &zone_text)?;
+    let in_force = timeline.in_force(at).with_context(|| format!("cannot export the SKRs of {zone_text}"))?;
+    let (path, skr, bundle) = (&in_force.skr.name, &in_force.skr.skr, in_force.bundle);
+    // Knot and BIND get every bundle from the one in force on, across the
+    // timeline: the rest of this period and every later period imported.
+    let handed: Skr = timeline.text_skr_from(at)?;
+    let coverage = timeline.coverage_end(at)?;
     let text = match a.to {
-        Target::Knot => text_skr(&skr, TextLayout::Knot, crate::timeutil::whole_seconds(now)),
-        Target::Bind => text_skr(&skr, TextLayout::Bind, crate::timeutil::whole_seconds(now)),
+        Target::Knot => text_skr(&handed, TextLayout::Knot, crate::timeutil::whole_seconds(now)),
+        Target::Bind => text_skr(&handed, TextLayout::Bind, crate::timeutil::whole_seconds(now)),
         Target::Zonefile => {
             let mut s = format!(
                 "; {zone_text} DNSKEY, CDNSKEY and CDS from the SKR bundle {} in force at {} (until {}),\n; exported by kskit {} from {}\n",
@@ -75,9 +81,9 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
                 format_rfc3339(at),
                 response_end_text(bundle),
                 env!("CARGO_PKG_VERSION"),
-                path.display()
+                path
             );
-            for r in zonefile_records(&skr, bundle) {
+            for r in zonefile_records(skr, bundle) {
                 s.push_str(&crate::dnssec::presentation::format_record(&r));
                 s.push('\n');
             }
@@ -92,7 +98,8 @@ pub fn run(a: ExportArgs, ctx: &Context) -> Result<i32> {
         if ctx.json {
             print_json(&serde_json::json!({
                 "zone": zone_text, "to": format!("{:?}", a.to).to_lowercase(), "output": p, "at": format_rfc3339(at),
-                "bundle": bundle.id, "bundle_until": response_end_text(bundle), "skr_until": format_rfc3339(skr_end(&skr)?),
+                "bundle": bundle.id, "bundle_until": response_end_text(bundle), "skr_until": format_rfc3339(crate::export::skr_end(skr)?), "coverage_until": format_rfc3339(coverage),
+                "skr": path, "bundles": if a.to == Target::Zonefile { 1 } else { handed.bundles.len() },
             }))?;
         } else {
             eprintln!("wrote {} ({zone_text}, bundle {} in force at {})", p.display(), terminal_safe(&bundle.id), format_rfc3339(at));

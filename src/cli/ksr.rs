@@ -163,8 +163,14 @@ impl CdsArg {
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
     /// Start of the first bundle: RFC 3339, `now`, or `+10d`.
+    #[arg(long, required_unless_present = "next", conflicts_with = "next")]
+    pub from: Option<String>,
+    /// Continue the zone's timeline: the first bundle starts exactly one
+    /// bundle interval after the last bundle already requested (by `ksr
+    /// generate`) or imported (`skr import`); for the text format, at the
+    /// end of the period last requested.
     #[arg(long)]
-    pub from: String,
+    pub next: bool,
     /// End of the period: no bundle starts at or after this time.
     #[arg(long)]
     pub until: String,
@@ -226,20 +232,37 @@ pub fn request_policy<'a>(p: &Policy, zsks: impl Iterator<Item = &'a crate::dnss
 fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     let cfg = ctx.config()?;
     let now = OffsetDateTime::now_utc();
-    let (from, until) = (parse_time_arg(&a.from, now)?, parse_time_arg(&a.until, now)?);
     let zone = match &a.zone {
         Some(z) => crate::dnssec::parse_name(z)?,
         None => cfg.zone()?,
     };
     let zone_text = crate::dnssec::name::to_presentation(&zone.to_lowercase());
     let format: Format = a.format.into();
-    let ks = ctx.keystore()?;
+    // Under the keystore lock: the KSR is recorded in the zone's timeline
+    // (for the next `--next`) in the same critical section that read it.
+    let ks = ctx.keystore_locked()?;
+    let from = match (&a.from, a.next) {
+        (Some(f), _) => parse_time_arg(f, now)?,
+        (None, _) => {
+            let tf = crate::keys::skr_store::load_index(&crate::keys::skr_store::zone_path(&ks, &zone_text))?;
+            crate::keys::skr_store::next_start(&tf, cfg.policy.bundle_interval.0).with_context(|| {
+                format!("--next: no KSR was generated and no SKR imported for {zone_text} yet; give --from for the first one")
+            })?
+        }
+    };
+    // A relative --until counts from the start of the period with --next.
+    let until = parse_time_arg(&a.until, if a.next { from } else { now })?;
     let metas: Vec<_> = super::zsk::scheduled_zsks(ks.keys(), &zone_text)
         .into_iter()
         .filter(|m| m.timing.publish.is_some_and(|p| p < until) && m.timing.remove.is_none_or(|r| r > from))
         .collect();
     if metas.is_empty() {
-        bail!("no ZSK of {zone_text} is published between {} and {}: run `kskit zsk pregenerate --until {}` first", a.from, a.until, a.until);
+        bail!(
+            "no ZSK of {zone_text} is published between {} and {}: run `kskit zsk pregenerate --until {}` first",
+            crate::timeutil::format_rfc3339(from),
+            crate::timeutil::format_rfc3339(until),
+            crate::timeutil::format_rfc3339(until)
+        );
     }
     // The IANA format proves possession of each ZSK: decrypt them for that.
     let signers: Vec<Option<Box<dyn Signer>>> = if format == Format::Iana {
@@ -283,13 +306,17 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     }
     warn_dnskey_size_estimate(&ksr, &cfg.policy);
     write_output(&a.output, text.as_bytes())?;
+    crate::keys::skr_store::record_request(&ks, &zone_text, &a.output, text.as_bytes(), &ksr, until, now)
+        .with_context(|| format!("wrote {}, but could not record it in the SKR timeline", a.output.display()))?;
     let d = FileDigest::of(text.as_bytes());
+    let first = ksr.bundles.first().map(|b| crate::timeutil::format_rfc3339(b.inception)).unwrap_or_default();
     if ctx.json {
         print_json(&serde_json::json!({
             "file": a.output, "bundles": ksr.bundles.len(), "sha256": d.hex(), "pgp_words": d.words(),
+            "from": first, "until": crate::timeutil::format_rfc3339(until),
         }))?;
     } else {
-        println!("wrote {} ({} bundles, {} ZSKs) for {zone_text}", a.output.display(), ksr.bundles.len(), zsks.len());
+        println!("wrote {} ({} bundles from {first}, {} ZSKs) for {zone_text}", a.output.display(), ksr.bundles.len(), zsks.len());
         println!("SHA-256 {}", d.hex());
         println!("{}", d.words_grouped());
     }

@@ -133,6 +133,13 @@ impl Context {
         let dir = self.keystore_dir()?;
         Keystore::open(&dir).with_context(|| format!("cannot open keystore {}", dir.display()))
     }
+
+    /// Opens the keystore for a read-modify-write sequence: holds the
+    /// keystore lock until the keystore is dropped (docs/keystore.md).
+    pub fn keystore_locked(&self) -> Result<Keystore> {
+        let dir = self.keystore_dir()?;
+        Keystore::open_locked(&dir).with_context(|| format!("cannot open keystore {}", dir.display()))
+    }
 }
 
 /// Opens every key in `refs` (keystore ids, `file:` paths or `pkcs11:` URIs)

@@ -211,19 +211,17 @@ fn expected_set(a: &PollArgs, ctx: &Context, cfg: &Option<Config>, zone: &Name, 
     }
     need(cfg, ctx, "the expected DS set (or give --expect-ds)")?;
     let zname = to_presentation(zone);
-    if let Some((path, skr)) = super::skr::current_skr(ctx, &zname)? {
-        let bundle = skr
-            .bundles
-            .iter()
-            .filter(|b| b.inception <= now && b.expiration.is_none_or(|x| x > now))
-            .max_by_key(|b| b.inception)
-            .with_context(|| format!("the imported SKR {} has no bundle in force at {}", path.display(), crate::timeutil::format_rfc3339(now)))?;
+    let ks = ctx.keystore()?;
+    let (timeline, _) = crate::keys::skr_store::load(&ks, &zname).with_context(|| format!("cannot read the SKR timeline of {zname}"))?;
+    if !timeline.skrs().is_empty() {
+        // The bundle in force across every imported SKR (docs/handoff.md).
+        let x = timeline.in_force(now).with_context(|| format!("the imported SKRs have no bundle in force at {}", crate::timeutil::format_rfc3339(now)))?;
+        let bundle = x.bundle;
         if !bundle.cds.is_empty() || !bundle.cdnskey.is_empty() {
             let e = ExpectedDs::from_cds(zone, &bundle.cds, &bundle.cdnskey, digests)?;
-            return Ok((e, format!("SKR {} bundle {}", path.display(), crate::markup::terminal_safe(&bundle.id))));
+            return Ok((e, format!("SKR {} bundle {}", x.skr.name, crate::markup::terminal_safe(&bundle.id))));
         }
     }
-    let ks = ctx.keystore()?;
     let keys = ks
         .keys()
         .iter()

@@ -46,12 +46,13 @@ pub fn run(a: ReportArgs, ctx: &Context) -> Result<i32> {
     let svg = crate::rollover::svg::render_svg(&plan, now, until, &opts);
 
     let mut checks = Vec::new();
-    let coverage = match super::skr::current_skr(ctx, &zone_text)? {
+    let timeline = super::skr::timeline(ctx, &zone_text)?;
+    let coverage = match timeline.governing_skr(now).map(|t| (&t.name, &t.skr)) {
         Some((path, skr)) => {
             let h = crate::export::skr_health(&skr, now, Duration::days(14), Duration::days(7));
             checks.push(CheckRow { id: "SKR coverage (kskit check)".into(), status: h.status.label().to_string(), message: h.message.clone() });
             Some(Coverage {
-                file: path.display().to_string(),
+                file: path.to_string(),
                 bundles: skr.bundles.len(),
                 first_inception: skr.bundles.first().map(|b| format_rfc3339(b.inception)).unwrap_or_default(),
                 last_expiration: h.skr_end.clone(),

@@ -17,7 +17,7 @@ use crate::keys::keystore::Keystore;
 use crate::parent::query::{parse_server, QueryOptions};
 use crate::parent::ExpectedDs;
 use crate::rollover::plan::{plan, CdsSet, Plan, View};
-use crate::rollover::state::{run_hooks, step, HookFailure, PollResult, StateFile, StepReport, ZoneState};
+use crate::rollover::state::{run_hooks, step, Change, HookFailure, PollResult, StateFile, StepReport, ZoneState};
 use crate::timeutil::format_rfc3339;
 
 #[derive(Subcommand, Debug)]
@@ -141,11 +141,9 @@ pub(super) fn chart_options(
     until: OffsetDateTime,
     c: &ChartArgs,
 ) -> Result<crate::rollover::svg::ChartOptions> {
-    let skr_end = match super::skr::current_skr(ctx, zone)? {
-        Some((_, skr)) => crate::export::skr_end(&skr).ok(),
-        None => None,
-    };
     let now = OffsetDateTime::now_utc();
+    // The end of SKR coverage across the whole timeline (every imported SKR).
+    let skr_end = super::skr::timeline(ctx, zone)?.coverage_end(now).ok();
     let p = &cfg.policy;
     Ok(crate::rollover::svg::ChartOptions {
         now: Some(now),
@@ -378,7 +376,11 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
 
 fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     let cfg = ctx.config()?;
-    let ks = ctx.keystore()?;
+    // Read-modify-write of rollover.json under the keystore lock (a
+    // parallel `rollover step` from cron, or `zsk pregenerate`, waits); the
+    // keys are read under the same lock. Hooks run without it: a hook may
+    // itself run kskit.
+    let ks = ctx.keystore_locked()?;
     let (zname, zone) = zone_of(&cfg, &a.zone)?;
     let now = now_arg(&a.now)?;
     let pl = make_plan(&cfg, &ks, &zone, now, now + Duration::days(400))?;
@@ -397,16 +399,27 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     let retry = std::mem::take(&mut zs.pending_hooks);
     let mut to_run = retry.clone();
     to_run.extend(report.changes.iter().map(|c| HookFailure { change: c.clone(), error: "not run yet".into() }));
-    if cfg.policy.hook.as_deref().is_some_and(|h| !h.trim().is_empty()) {
-        zs.pending_hooks = to_run;
+    let hooked = cfg.policy.hook.as_deref().is_some_and(|h| !h.trim().is_empty());
+    if hooked {
+        zs.pending_hooks = to_run.clone();
     }
     sf.zones.insert(zone.clone(), zs);
     sf.save(ks.dir())?;
+    let dir = ks.dir().to_path_buf();
+    drop(ks);
     let failed = run_hooks(cfg.policy.hook.as_deref(), &zone, retry, &report.changes);
-    if let Some(z) = sf.zones.get_mut(&zone) {
-        z.pending_hooks = failed.clone();
+    if hooked {
+        // Lock again and merge: drop the hooks this run ran, keep any that
+        // another step recorded meanwhile, add the ones that failed.
+        let ks = ctx.keystore_locked()?;
+        let mut sf = StateFile::load(&dir)?;
+        if let Some(z) = sf.zones.get_mut(&zone) {
+            let ran: Vec<Change> = to_run.iter().map(|h| h.change.clone()).collect();
+            z.pending_hooks.retain(|h| !ran.contains(&h.change));
+            z.pending_hooks.extend(failed.iter().cloned());
+        }
+        sf.save(ks.dir())?;
     }
-    sf.save(ks.dir())?;
 
     if ctx.json {
         print_json(&serde_json::json!({"zone": zone, "now": format_rfc3339(now), "report": report, "hook_failures": failed}))?;

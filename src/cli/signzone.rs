@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::{parse_time_arg, print_json, Context, SecretArgs};
 use crate::backends::Signer;
 use crate::dnssec::name::to_presentation;
-use crate::export::{bundle_in_force, response_end_text, zonefile_records};
+use crate::export::{response_end_text, zonefile_records};
 use crate::keys::keyref::KeyRef;
 use crate::keys::keystore::{KeyMeta, Role};
 use crate::keys::open::OpenHints;
@@ -63,10 +63,11 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     let input = crate::dnssec::presentation::parse_records(&text, Some(&zone), None)
         .with_context(|| format!("{} is not a valid zone file", a.zonefile.display()))?;
 
-    let (skr_path, skr) = super::skr::current_skr(ctx, &zone_text)?
-        .with_context(|| format!("no SKR imported for {zone_text} (run `kskit skr import` first)"))?;
-    let bundle = bundle_in_force(&skr, at).with_context(|| format!("cannot sign {zone_text} with {}", skr_path.display()))?;
-    let presigned = zonefile_records(&skr, bundle);
+    // The bundle in force at `at` across every imported SKR (docs/handoff.md).
+    let timeline = super::skr::timeline(ctx, &zone_text)?;
+    let in_force = timeline.in_force(at).with_context(|| format!("cannot sign {zone_text}"))?;
+    let (skr_path, bundle) = (&in_force.skr.name, in_force.bundle);
+    let presigned = zonefile_records(&in_force.skr.skr, bundle);
 
     let ks = ctx.keystore()?;
     let metas = active_zsks(ks.keys(), &zone_text, at);
@@ -116,7 +117,7 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
         format_rfc3339(expiration),
         bundle.id,
         response_end_text(bundle),
-        skr_path.display()
+        skr_path
     );
     super::write_output(&a.output, format_zone(&signed, &header).as_bytes())?;
     if ctx.json {

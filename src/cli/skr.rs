@@ -1,25 +1,34 @@
-//! `kskit skr verify|import`: the ZSK side checks an SKR before anything
-//! reaches the online signer.
+//! `kskit skr verify|import|list|remove`: the ZSK side checks an SKR before
+//! anything reaches the online signer, and keeps every imported SKR in the
+//! zone's timeline (`crate::keys::skr_store`, `crate::skr::timeline`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 
 use super::{parse_time_arg, print_json, Context};
 use crate::checks::Report;
 use crate::digest::FileDigest;
-use crate::ksr::model::Format;
+use crate::keys::skr_store::{self, fmt_opt};
 use crate::skr::checks::parse_trust_anchor;
 use crate::skr::model::Skr;
+use crate::skr::scheduled::{check_zsks_scheduled, keystore_zsks};
+use crate::skr::timeline::Timeline;
+use crate::timeutil::format_rfc3339;
 
 #[derive(Subcommand, Debug)]
 pub enum SkrCommand {
     /// Verify an SKR: every RRSIG, the trust anchor, and (with --ksr) the request.
     Verify(VerifyArgs),
-    /// Verify an SKR, then store it in the keystore for the online signer.
-    Import(VerifyArgs),
+    /// Verify an SKR against the KSR it answers and this keystore's ZSK
+    /// schedule, then add it to the zone's SKR timeline for the online signer.
+    Import(ImportArgs),
+    /// Show the zone's SKR timeline: every imported SKR, its period, which is in force.
+    List(ListArgs),
+    /// Take an import back: remove an SKR from the timeline (file name, or a prefix of it or of its SHA-256).
+    Remove(RemoveArgs),
 }
 
 #[derive(Args, Debug)]
@@ -37,15 +46,55 @@ pub struct VerifyArgs {
     pub now: Option<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// The KSR is truly lost: check every bundle's ZSKs against this
+    /// keystore's ZSK schedule only (said loudly in the output).
+    #[arg(long, conflicts_with = "ksr")]
+    pub without_ksr: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Zone (default: the first zone of kskit.toml).
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Say what is in force at this time instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// The imported SKR: its file name in the timeline (`skr list`), or a
+    /// unique prefix of the file name or of its SHA-256.
+    pub skr: String,
+    /// Zone (default: the first zone of kskit.toml).
+    #[arg(long)]
+    pub zone: Option<String>,
+}
+
 pub fn run(cmd: SkrCommand, ctx: &Context) -> Result<i32> {
     match cmd {
-        SkrCommand::Verify(a) => verify(a, ctx, false),
-        SkrCommand::Import(a) => verify(a, ctx, true),
+        SkrCommand::Verify(a) => verify(a, ctx),
+        SkrCommand::Import(a) => import(a, ctx),
+        SkrCommand::List(a) => list(a, ctx),
+        SkrCommand::Remove(a) => remove(a, ctx),
     }
 }
 
-/// The ZSK side's own bound on the SKR's signature validity: kskit.toml's
-/// `signature_validity` (SKR-MAX-VALIDITY), when there is a kskit.toml.
+fn now_of(a: &Option<String>) -> Result<OffsetDateTime> {
+    match a {
+        Some(t) => parse_time_arg(t, OffsetDateTime::now_utc()),
+        None => Ok(OffsetDateTime::now_utc()),
+    }
+}
+
+/// Reads and checks an SKR; returns it, its bytes and the report.
+/// The ZSK side's own bound on an SKR's signature validity: its kskit.toml
+/// policy's `signature_validity`, when there is a configuration.
 fn max_validity(ctx: &Context) -> Result<Option<time::Duration>> {
     if ctx.config_path.exists() {
         return Ok(Some(ctx.config()?.policy.signature_validity.0));
@@ -55,19 +104,13 @@ fn max_validity(ctx: &Context) -> Result<Option<time::Duration>> {
 
 /// Reads and checks an SKR; returns it, its bytes and the report.
 /// `max_validity` bounds the signatures' validity (SKR-MAX-VALIDITY).
-pub fn check_file_bounded(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Result<(Skr, Vec<u8>, Report)> {
-    let now = match &a.now {
-        Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
-        None => OffsetDateTime::now_utc(),
-    };
+pub fn check_file(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Result<(Skr, Vec<u8>, Report)> {
+    let now = now_of(&a.now)?;
     let data = super::read_input(&a.file)?;
     let skr = crate::formats::parse_skr_any(&data).with_context(|| format!("{} is not a valid SKR", a.file.display()))?;
     let ta_text = String::from_utf8(super::read_input(&a.trust_anchor)?)
         .with_context(|| format!("trust anchor {} is not text", a.trust_anchor.display()))?;
     let ta = parse_trust_anchor(&ta_text).with_context(|| format!("trust anchor {}", a.trust_anchor.display()))?;
-    if let Some(w) = ta.sha1_only_warning() {
-        eprintln!("warning: {w} ({})", a.trust_anchor.display());
-    }
     let ksr = match &a.ksr {
         Some(p) => Some(crate::formats::parse_ksr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
         None => None,
@@ -76,81 +119,198 @@ pub fn check_file_bounded(a: &VerifyArgs, max_validity: Option<time::Duration>) 
     Ok((skr, data, report))
 }
 
-fn verify(a: VerifyArgs, ctx: &Context, import: bool) -> Result<i32> {
-    let (skr, data, report) = check_file_bounded(&a, max_validity(ctx)?)?;
-    let d = FileDigest::of(&data);
+fn print_header(a: &VerifyArgs, skr: &Skr, data: &[u8], report: &Report) {
+    let d = FileDigest::of(data);
     let domain = crate::dnssec::name::to_presentation(&skr.domain);
-    let stored = if report.passed() && import { Some(store(ctx, &skr, &data)?) } else { None };
+    println!("SKR {} for {domain} ({} bundles)", a.file.display(), skr.bundles.len());
+    println!("SHA-256 {}", d.hex());
+    println!("{}", d.words_grouped());
+    println!("{}", report.to_text().trim_end());
+}
+
+fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
+    let (skr, data, report) = check_file(&a, max_validity(ctx)?)?;
     if ctx.json {
+        let d = FileDigest::of(&data);
         print_json(&serde_json::json!({
-            "file": a.file, "domain": domain, "bundles": skr.bundles.len(), "sha256": d.hex(), "pgp_words": d.words(),
-            "passed": report.passed(), "imported": stored, "report": report,
+            "file": a.file, "domain": crate::dnssec::name::to_presentation(&skr.domain), "bundles": skr.bundles.len(),
+            "sha256": d.hex(), "pgp_words": d.words(), "passed": report.passed(), "imported": null, "report": report,
         }))?;
     } else {
-        println!("SKR {} for {domain} ({} bundles)", a.file.display(), skr.bundles.len());
-        println!("SHA-256 {}", d.hex());
-        println!("{}", d.words_grouped());
-        println!("{}", report.to_text().trim_end());
-        match (&stored, report.passed()) {
-            (Some(p), _) => println!("SKR verified and imported as {}", p.display()),
-            (None, true) => println!("SKR verified"),
-            (None, false) => println!("SKR REJECTED{}", if import { ": nothing imported" } else { "" }),
+        print_header(&a, &skr, &data, &report);
+        println!("{}", if report.passed() { "SKR verified" } else { "SKR REJECTED" });
+    }
+    Ok(if report.passed() { 0 } else { super::EXIT_FAILED })
+}
+
+/// The warning an import without the KSR always carries.
+const WITHOUT_KSR_WARNING: &str = "WARNING: imported WITHOUT the KSR it answers (--without-ksr): the SKR was not compared with the request sent to the KSK side; its bundles were checked only against this keystore's ZSK schedule";
+
+fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
+    if a.verify.ksr.is_none() && !a.without_ksr {
+        bail!(
+            "`skr import` needs the KSR this SKR answers: add --ksr FILE (the request you sent to the KSK side), so that every bundle is compared with it. \
+             Only if that KSR is truly lost, --without-ksr checks the bundles against this keystore's ZSK schedule instead"
+        );
+    }
+    let (skr, data, mut report) = check_file(&a.verify, max_validity(ctx)?)?;
+    let zone = crate::dnssec::name::to_presentation(&skr.domain.to_lowercase());
+    // One critical section: the ZSK schedule read and the timeline written
+    // under the keystore lock (a parallel `zsk pregenerate` waits).
+    let ks = ctx.keystore_locked()?;
+    report.push(check_zsks_scheduled(&skr, &keystore_zsks(ks.keys(), &zone)));
+    if a.without_ksr {
+        report.note("imported without the KSR (--without-ksr): SKR-MATCHES-KSR did not run; SKR-ZSKS-SCHEDULED compared each bundle with the keystore's ZSK schedule");
+    }
+    let now = now_of(&a.verify.now)?;
+    let stored = if report.passed() { Some(skr_store::import(&ks, &zone, &skr, &data, a.without_ksr, OffsetDateTime::now_utc())?) } else { None };
+    let timeline = if stored.is_some() { Some(skr_store::load(&ks, &zone)?.0) } else { None };
+    let takes_over = skr.bundles.iter().map(|b| b.inception).min();
+    let in_force_now = timeline.as_ref().map(|t| t.in_force(now).map(|x| (x.skr.name.clone(), x.bundle.id.clone())));
+    if a.without_ksr {
+        eprintln!("kskit: {WITHOUT_KSR_WARNING}");
+    }
+    if ctx.json {
+        let d = FileDigest::of(&data);
+        print_json(&serde_json::json!({
+            "file": a.verify.file, "domain": zone, "bundles": skr.bundles.len(), "sha256": d.hex(), "pgp_words": d.words(),
+            "passed": report.passed(), "imported": stored.as_ref().map(|s| &s.path), "report": report,
+            "without_ksr": a.without_ksr,
+            "warning": if a.without_ksr { Some(WITHOUT_KSR_WARNING) } else { None },
+            "takes_over_at": takes_over.map(format_rfc3339),
+            "overlaps": stored.as_ref().map(|s| &s.overlaps),
+            "in_force_now": in_force_now.as_ref().map(|r| match r {
+                Ok((f, b)) => serde_json::json!({"skr": f, "bundle": b}),
+                Err(e) => serde_json::json!({"error": e.to_string()}),
+            }),
+        }))?;
+    } else {
+        print_header(&a.verify, &skr, &data, &report);
+        if a.without_ksr {
+            println!("{WITHOUT_KSR_WARNING}");
+        }
+        match &stored {
+            Some(s) => {
+                println!("SKR verified and imported as {}{}", s.path.display(), if s.again { " (imported before: now the latest import of its period)" } else { "" });
+                if let Some(t) = takes_over {
+                    println!("its bundles are in force from {} (the newer SKR takes over from its first inception)", format_rfc3339(t));
+                }
+                if !s.overlaps.is_empty() {
+                    println!("overlaps the imported SKR(s) {}: from {} on, this one is used", s.overlaps.join(", "), fmt_opt(takes_over));
+                }
+                match &in_force_now {
+                    Some(Ok((f, b))) => println!("in force at {}: bundle {b:?} of {f}", format_rfc3339(now)),
+                    Some(Err(e)) => println!("NOTE: nothing is in force at {}: {e}", format_rfc3339(now)),
+                    None => {}
+                }
+            }
+            None => println!("SKR REJECTED: nothing imported"),
         }
     }
     Ok(if report.passed() { 0 } else { super::EXIT_FAILED })
 }
 
-/// Stores a verified SKR under `keystore/skr/<zone>/` and points
-/// `current.json` at it; both writes are atomic, so a crash leaves either the
-/// previous import or this one in force.
-fn store(ctx: &Context, skr: &Skr, data: &[u8]) -> Result<PathBuf> {
-    let ks = ctx.keystore()?;
-    let zone = crate::dnssec::name::to_presentation(&skr.domain.to_lowercase());
-    let dir = ks.skr_dir().join(zone_dir(&zone));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let d = FileDigest::of(data);
-    let first = skr.bundles.first().map(|b| b.inception.unix_timestamp()).unwrap_or(0);
-    let ext = match skr.format {
-        Format::Iana => "xml",
-        Format::Text => "skr",
-    };
-    let name = format!("{first}-{}.{ext}", &d.hex()[..16]);
-    let path = dir.join(&name);
-    crate::keys::fsutil::write_atomic(&path, data, 0o644).with_context(|| format!("cannot write {}", path.display()))?;
-    let current = serde_json::json!({
-        "file": name,
-        "sha256": d.hex(),
-        "format": skr.format,
-        "imported": crate::timeutil::format_rfc3339(OffsetDateTime::now_utc()),
-        "bundles": skr.bundles.len(),
-    });
-    let cur = dir.join("current.json");
-    crate::keys::fsutil::write_atomic(&cur, serde_json::to_string_pretty(&current)?.as_bytes(), 0o644)
-        .with_context(|| format!("cannot write {}", cur.display()))?;
-    Ok(path)
+/// The zone of `--zone` or the configuration, as lowercase presentation text.
+fn zone_text(ctx: &Context, zone: &Option<String>) -> Result<String> {
+    Ok(crate::dnssec::name::to_presentation(&super::export::zone_arg(ctx, zone)?))
 }
 
-/// Directory name for a zone's SKRs: the zone without the trailing dot, `root` for the root.
-pub fn zone_dir(zone: &str) -> String {
-    let z = zone.trim_end_matches('.');
-    if z.is_empty() {
-        "root".into()
+/// The SKR timeline of `zone`; an error when no SKR is imported.
+pub fn timeline(ctx: &Context, zone: &str) -> Result<Timeline> {
+    let ks = ctx.keystore()?;
+    let (tl, _) = skr_store::load(&ks, zone).with_context(|| format!("cannot read the SKR timeline of {zone}"))?;
+    if tl.skrs().is_empty() {
+        bail!("no SKR imported for {zone} (run `kskit skr import` first)");
+    }
+    Ok(tl)
+}
+
+fn list(a: ListArgs, ctx: &Context) -> Result<i32> {
+    let zone = zone_text(ctx, &a.zone)?;
+    let now = now_of(&a.now)?;
+    let ks = ctx.keystore()?;
+    let (tl, tf) = skr_store::load(&ks, &zone).with_context(|| format!("cannot read the SKR timeline of {zone}"))?;
+    let in_force = tl.in_force(now);
+    let governing = tl.governing_skr(now).map(|s| s.name.clone());
+    let coverage = tl.coverage_end(now).ok();
+    let mut rows = Vec::new();
+    for (i, s) in tl.skrs().iter().enumerate() {
+        let file = std::path::Path::new(&s.name).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let entry = tf.skrs.iter().find(|e| e.file == file);
+        let first = s.first_inception();
+        let next_first = tl.skrs().get(i + 1).and_then(|n| n.first_inception());
+        let end = crate::export::skr_end(&s.skr).ok();
+        let state = if in_force.as_ref().is_ok_and(|x| x.skr.name == s.name) {
+            "in force"
+        } else if next_first.is_some_and(|n| first.is_some_and(|f| n <= f)) {
+            "superseded"
+        } else if first.is_some_and(|f| f > now) {
+            "future"
+        } else if governing.as_deref() == Some(s.name.as_str()) {
+            "governing (no bundle in force)"
+        } else {
+            "past"
+        };
+        rows.push(serde_json::json!({
+            "file": file, "path": s.name, "format": s.skr.format, "bundles": s.skr.bundles.len(),
+            "first_inception": fmt_opt(first), "last_inception": fmt_opt(s.skr.bundles.iter().map(|b| b.inception).max()),
+            "in_force_from": fmt_opt(first), "in_force_until": fmt_opt(next_first.map(|n| end.map_or(n, |e| e.min(n))).or(end)),
+            "end": fmt_opt(end), "state": state,
+            "imported": entry.map(|e| e.imported.clone()), "sha256": entry.map(|e| e.sha256.clone()),
+            "without_ksr": entry.is_some_and(|e| e.without_ksr),
+        }));
+    }
+    let requested: Vec<_> = tf
+        .requested
+        .iter()
+        .map(|r| serde_json::json!({"file": r.file, "bundles": r.bundles, "first_inception": format_rfc3339(r.first_inception), "last_inception": format_rfc3339(r.last_inception), "until": format_rfc3339(r.until), "generated": r.generated}))
+        .collect();
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "zone": zone, "now": format_rfc3339(now), "skrs": rows, "requested": requested,
+            "in_force": in_force.as_ref().ok().map(|x| serde_json::json!({"skr": x.skr.name, "bundle": x.bundle.id})),
+            "coverage_end": coverage.map(format_rfc3339),
+        }))?;
+        return Ok(0);
+    }
+    println!("SKR timeline of {zone} at {}", format_rfc3339(now));
+    if rows.is_empty() {
+        println!("  no SKR imported");
+    }
+    for r in &rows {
+        println!(
+            "  {:<34} {:>4} bundles  {} .. {}  in force {} .. {}  [{}]{}",
+            r["file"].as_str().unwrap_or(""),
+            r["bundles"],
+            r["first_inception"].as_str().unwrap_or(""),
+            r["end"].as_str().unwrap_or(""),
+            r["in_force_from"].as_str().unwrap_or(""),
+            r["in_force_until"].as_str().unwrap_or(""),
+            r["state"].as_str().unwrap_or(""),
+            if r["without_ksr"] == true { "  (imported WITHOUT its KSR)" } else { "" }
+        );
+    }
+    match &in_force {
+        Ok(x) => println!("in force: bundle {:?} of {}", x.bundle.id, x.skr.name),
+        Err(e) => println!("NOTHING IN FORCE: {e}"),
+    }
+    if let Some(c) = coverage {
+        println!("coverage until {}", format_rfc3339(c));
+    }
+    for r in &tf.requested {
+        println!("  requested: {} ({} bundles, {} .. {})", r.file, r.bundles, format_rfc3339(r.first_inception), format_rfc3339(r.until));
+    }
+    Ok(0)
+}
+
+fn remove(a: RemoveArgs, ctx: &Context) -> Result<i32> {
+    let zone = zone_text(ctx, &a.zone)?;
+    let ks = ctx.keystore_locked()?;
+    let e = skr_store::remove(&ks, &zone, &a.skr)?;
+    if ctx.json {
+        print_json(&serde_json::json!({"zone": zone, "removed": e}))?;
     } else {
-        z.to_string()
+        println!("removed {} ({} bundles from {}) from the SKR timeline of {zone}", e.file, e.bundles, fmt_opt(e.first_inception));
     }
-}
-
-/// The SKR currently imported for `zone`, if any.
-pub fn current_skr(ctx: &Context, zone: &str) -> Result<Option<(PathBuf, Skr)>> {
-    let ks = ctx.keystore()?;
-    let dir = ks.skr_dir().join(zone_dir(zone));
-    let cur = dir.join("current.json");
-    if !cur.exists() {
-        return Ok(None);
-    }
-    let v: serde_json::Value = serde_json::from_slice(&super::read_file(&cur)?).with_context(|| format!("{} is corrupt", cur.display()))?;
-    let name = v.get("file").and_then(|f| f.as_str()).with_context(|| format!("{} names no file", cur.display()))?;
-    let path = dir.join(Path::new(name).file_name().context("bad file name")?);
-    let skr = crate::formats::parse_skr_any(&super::read_input(&path)?).with_context(|| format!("{} is not a valid SKR", path.display()))?;
-    Ok(Some((path, skr)))
+    Ok(0)
 }

@@ -60,7 +60,9 @@ fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
     if !problems.is_empty() {
         bail!("the policy has impossible timings (see `kskit policy check`): {}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "));
     }
-    let mut ks = ctx.keystore()?;
+    // The whole read-decide-generate-write sequence under the keystore lock:
+    // a parallel run waits, then sees these keys and makes no duplicates.
+    let mut ks = ctx.keystore_locked()?;
     let from = a.from.as_deref().map(|f| parse_time_arg(f, now)).transpose()?.unwrap_or(now);
     let anchor = crate::rollover::plan::grid_anchor(&zone_text, ks.keys(), from);
     if let Some(ar) = crate::rollover::plan::algorithm_rollover(&cfg.policy, anchor) {

@@ -4,8 +4,16 @@
 //! keystore/
 //!   keys.json          key metadata (public), written atomically
 //!   private/<id>.age   age-encrypted software keys, mode 0600
-//!   skr/               imported SKRs
+//!   skr/               imported SKRs (the SKR timeline, `super::skr_store`)
+//!   .lock              the advisory lock of every write (`super::lock`)
 //! ```
+//!
+//! Concurrency: every write happens under the keystore lock. A keystore
+//! opened with [`Keystore::open_locked`] holds it until dropped, so a
+//! command's whole read-modify-write sequence is one critical section; on a
+//! keystore opened without it, [`Keystore::add`] and [`Keystore::update`]
+//! take the lock, re-read keys.json, apply the change and save, so no
+//! concurrent update is lost.
 //!
 //! Crash safety: a private key file is written (atomically) before the
 //! metadata that names it, and keys.json is only ever replaced by rename, so
@@ -22,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::fsutil::{self, MODE_PUBLIC, MODE_SECRET};
+use super::lock::KeystoreLock;
 use crate::backends::soft::{self, KeyDecryption, KeyEncryption, SoftKey};
 use crate::backends::{BackendError, Signer};
 use crate::dnssec::name::to_presentation;
@@ -231,6 +240,14 @@ struct Index {
 pub struct Keystore {
     dir: PathBuf,
     keys: Vec<KeyMeta>,
+    /// Held from before keys.json was read (see [`Keystore::open_locked`]).
+    lock: Option<KeystoreLock>,
+}
+
+/// Best effort: removes stale temp files (call only under the lock).
+fn remove_stale(dir: &Path) {
+    let _ = fsutil::remove_stale_temps(dir);
+    let _ = fsutil::remove_stale_temps(&dir.join(PRIVATE_DIR));
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeystoreError + '_ {
@@ -249,21 +266,76 @@ impl Keystore {
         fsutil::create_dir_with_mode(dir, 0o700).map_err(io_err(dir))?;
         let private = dir.join(PRIVATE_DIR);
         fsutil::create_dir_with_mode(&private, 0o700).map_err(io_err(&private))?;
-        let ks = Keystore { dir: dir.to_path_buf(), keys: Vec::new() };
+        let ks = Keystore { dir: dir.to_path_buf(), keys: Vec::new(), lock: None };
         ks.save()?;
         Ok(ks)
     }
 
-    /// Opens an existing keystore. Stale temp files from an interrupted save
-    /// are ignored and removed.
+    /// Opens an existing keystore for reading. Stale temp files from an
+    /// interrupted save are ignored, and removed when no other kskit process
+    /// holds the lock (a writer's temp file is never taken for a stale one).
     pub fn open(dir: &Path) -> Result<Keystore, KeystoreError> {
         let index = dir.join(INDEX_FILE);
         if !index.is_file() {
             return Err(KeystoreError::Missing(dir.to_path_buf()));
         }
-        // Best effort: a read-only keystore still opens.
-        let _ = fsutil::remove_stale_temps(dir);
-        let _ = fsutil::remove_stale_temps(&dir.join(PRIVATE_DIR));
+        if let Some(_lock) = KeystoreLock::try_acquire(dir) {
+            remove_stale(dir);
+        }
+        let keys = Self::read_index(dir)?;
+        Ok(Keystore { dir: dir.to_path_buf(), keys, lock: None })
+    }
+
+    /// Opens an existing keystore for a read-modify-write sequence: takes
+    /// the keystore lock (waiting for another kskit process, with a message
+    /// on stderr), then reads keys.json. The lock is held until the
+    /// keystore is dropped.
+    pub fn open_locked(dir: &Path) -> Result<Keystore, KeystoreError> {
+        let index = dir.join(INDEX_FILE);
+        if !index.is_file() {
+            return Err(KeystoreError::Missing(dir.to_path_buf()));
+        }
+        let lock = KeystoreLock::acquire(dir).map_err(io_err(&dir.join(super::lock::LOCK_FILE)))?;
+        remove_stale(dir);
+        let keys = Self::read_index(dir)?;
+        Ok(Keystore { dir: dir.to_path_buf(), keys, lock: Some(lock) })
+    }
+
+    /// Whether this keystore holds the lock.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Runs `f` under the keystore lock: the one held, or one taken for
+    /// the duration of `f`.
+    pub fn with_lock<R>(&self, f: impl FnOnce() -> R) -> Result<R, KeystoreError> {
+        if self.lock.is_some() {
+            return Ok(f());
+        }
+        let _lock = KeystoreLock::acquire(&self.dir).map_err(io_err(&self.dir.join(super::lock::LOCK_FILE)))?;
+        Ok(f())
+    }
+
+    /// Runs a change of the key records under the lock: without a held
+    /// lock, keys.json is read again first (another process may have
+    /// written it since this keystore was opened), so nothing is lost.
+    fn locked_change(&mut self, f: impl FnOnce(&mut Self) -> Result<(), KeystoreError>) -> Result<(), KeystoreError> {
+        if self.lock.is_some() {
+            return f(self);
+        }
+        let lock = KeystoreLock::acquire(&self.dir).map_err(io_err(&self.dir.join(super::lock::LOCK_FILE)))?;
+        let keys = Self::read_index(&self.dir)?;
+        let old = std::mem::replace(&mut self.keys, keys);
+        let r = f(self);
+        if r.is_err() {
+            self.keys = old;
+        }
+        drop(lock);
+        r
+    }
+
+    fn read_index(dir: &Path) -> Result<Vec<KeyMeta>, KeystoreError> {
+        let index = dir.join(INDEX_FILE);
         let data = fs::read(&index).map_err(io_err(&index))?;
         let bad = |msg: String| KeystoreError::BadIndex { path: index.clone(), msg };
         let parsed: Index = serde_json::from_slice(&data).map_err(|e| bad(e.to_string()))?;
@@ -277,7 +349,7 @@ impl Keystore {
             }
             k.check().map_err(|e| bad(e.to_string()))?;
         }
-        Ok(Keystore { dir: dir.to_path_buf(), keys: parsed.keys })
+        Ok(parsed.keys)
     }
 
     pub fn dir(&self) -> &Path {
@@ -307,9 +379,14 @@ impl Keystore {
         fsutil::write_atomic(&index, &json, MODE_PUBLIC).map_err(io_err(&index))
     }
 
-    /// Adds a key record (its id must be new) and saves keys.json atomically.
-    /// On a failed save the in-memory state is left as it was.
+    /// Adds a key record (its id must be new) and saves keys.json atomically,
+    /// under the keystore lock. On a failed save the in-memory state is left
+    /// as it was.
     pub fn add(&mut self, meta: KeyMeta) -> Result<(), KeystoreError> {
+        self.locked_change(|ks| ks.add_unlocked(meta))
+    }
+
+    fn add_unlocked(&mut self, meta: KeyMeta) -> Result<(), KeystoreError> {
         meta.check()?;
         if self.get(&meta.id).is_some() {
             return Err(KeystoreError::DuplicateId(meta.id));
@@ -322,8 +399,13 @@ impl Keystore {
         Ok(())
     }
 
-    /// Replaces the record with the same id and saves keys.json atomically.
+    /// Replaces the record with the same id and saves keys.json atomically,
+    /// under the keystore lock.
     pub fn update(&mut self, meta: KeyMeta) -> Result<(), KeystoreError> {
+        self.locked_change(|ks| ks.update_unlocked(meta))
+    }
+
+    fn update_unlocked(&mut self, meta: KeyMeta) -> Result<(), KeystoreError> {
         meta.check()?;
         let pos = self.keys.iter().position(|k| k.id == meta.id).ok_or_else(|| KeystoreError::UnknownId(meta.id.clone()))?;
         let old = std::mem::replace(&mut self.keys[pos], meta);

@@ -32,10 +32,19 @@ pub struct ZskInput<'a> {
     pub signer: Option<&'a dyn Signer>,
 }
 
+/// Whether a ZSK published at `publish` and removed at `remove` is in the
+/// DNSKEY RRset of a bundle starting at `t` (RFC 7583 §3.3: from its
+/// publish time until its remove time). The one rule for which ZSKs a
+/// bundle holds: `ksr generate` builds bundles with it, `skr import` checks
+/// an SKR's ZSKs with it (`crate::skr::scheduled`).
+pub fn published_at(publish: OffsetDateTime, remove: Option<OffsetDateTime>, t: OffsetDateTime) -> bool {
+    publish <= t && remove.is_none_or(|r| r > t)
+}
+
 impl ZskInput<'_> {
     /// Published throughout a bundle starting at `t`.
     fn published_at(&self, t: OffsetDateTime) -> bool {
-        self.publish <= t && self.remove.is_none_or(|r| r > t)
+        published_at(self.publish, self.remove, t)
     }
 }
 

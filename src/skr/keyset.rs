@@ -228,7 +228,7 @@ mod tests {
             cdnskey_ttl: 0,
             signatures: vec![],
         };
-        let skr = Skr { format: Format::Text, id: String::new(), domain: z.clone(), serial: None, ksk_policy: None, zsk_policy: None, bundles: vec![b], generated: None };
+        let skr = Skr { format: Format::Text, id: String::new(), domain: z.clone(), serial: None, ksk_policy: None, zsk_policy: None, bundles: vec![b], generated: None, layout: Default::default() };
         let size = dnskey_response_size(&z, &[k], &[]);
         assert!(check_skr_dnskey_size(&skr, size as u32).passed);
         let r = check_skr_dnskey_size(&skr, size as u32 - 1);

@@ -54,7 +54,7 @@ fn bundle(day: i64, keys: &[&Dnskey], signers: &[&Dnskey], cds: &[&Dnskey]) -> R
 }
 
 fn skr(bundles: Vec<ResponseBundle>) -> Skr {
-    Skr { format: Format::Iana, id: "x".into(), domain: Name::root(), serial: None, ksk_policy: None, zsk_policy: None, bundles, generated: None }
+    Skr { format: Format::Iana, id: "x".into(), domain: Name::root(), serial: None, ksk_policy: None, zsk_policy: None, bundles, generated: None, layout: Default::default() }
 }
 
 fn sched(double_ds: bool) -> KskSchedule {
