@@ -314,7 +314,7 @@ impl Config {
         }
         let p = &c.policy;
         let wait = i64::from(p.parent_confirmations).checked_mul(p.parent_poll_interval.0.whole_seconds());
-        if !wait.is_some_and(|w| w <= crate::timeutil::MAX_DURATION_SECS) {
+        if wait.is_none_or(|w| w > crate::timeutil::MAX_DURATION_SECS) {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 msg: format!(

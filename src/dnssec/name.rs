@@ -13,7 +13,7 @@ pub fn parse_name(s: &str) -> Result<Name, DnssecError> {
     if t.is_empty() {
         return Err(DnssecError::Malformed("empty domain name".into()));
     }
-    let mut n = Name::from_ascii(t).map_err(|e| DnssecError::Malformed(format!("bad domain name {t:?}: {e}", t = crate::quote::Q(&t))))?;
+    let mut n = Name::from_ascii(t).map_err(|e| DnssecError::Malformed(format!("bad domain name {t:?}: {e}", t = crate::quote::Q(t))))?;
     n.set_fqdn(true);
     Ok(n)
 }

@@ -191,19 +191,19 @@ fn unescape(s: &str, line: usize) -> Result<Vec<u8>, DnssecError> {
         match b.get(i + 1..i + 4) {
             Some(d) if d.iter().all(u8::is_ascii_digit) => {
                 let v = d.iter().fold(0u32, |a, x| a * 10 + u32::from(x - b'0'));
-                let v = u8::try_from(v).map_err(|_| perr(line, format!("escape \\{} in {s:?} exceeds 255", v, s = crate::quote::Q(&s))))?;
+                let v = u8::try_from(v).map_err(|_| perr(line, format!("escape \\{} in {s:?} exceeds 255", v, s = crate::quote::Q(s))))?;
                 out.push(v);
                 i += 4;
             }
             _ => match b.get(i + 1) {
                 Some(d) if d.is_ascii_digit() => {
-                    return Err(perr(line, format!("bad escape in {s:?}: \\DDD needs three decimal digits", s = crate::quote::Q(&s))))
+                    return Err(perr(line, format!("bad escape in {s:?}: \\DDD needs three decimal digits", s = crate::quote::Q(s))))
                 }
                 Some(n) => {
                     out.push(*n);
                     i += 2;
                 }
-                None => return Err(perr(line, format!("escape at the end of {s:?}", s = crate::quote::Q(&s)))),
+                None => return Err(perr(line, format!("escape at the end of {s:?}", s = crate::quote::Q(s)))),
             },
         }
     }
@@ -223,7 +223,7 @@ fn parse_dname(s: &str, origin: &Name, line: usize) -> Result<Name, DnssecError>
     if s == "." {
         return Ok(Name::root());
     }
-    let bad = |why: String| perr(line, format!("bad domain name {s:?}: {why}", s = crate::quote::Q(&s)));
+    let bad = |why: String| perr(line, format!("bad domain name {s:?}: {why}", s = crate::quote::Q(s)));
     let b = s.as_bytes();
     let mut labels: Vec<Vec<u8>> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
@@ -427,7 +427,7 @@ struct State {
 /// A TTL: seconds, or BIND units (`1h30m`, `2d`, `1w`); at most 2^31-1
 /// (RFC 2181 §8).
 fn parse_ttl(s: &str, line: usize) -> Result<u32, DnssecError> {
-    let bad = || perr(line, format!("bad TTL {s:?}: use seconds or units such as 1h, 2d, 1w", s = crate::quote::Q(&s)));
+    let bad = || perr(line, format!("bad TTL {s:?}: use seconds or units such as 1h, 2d, 1w", s = crate::quote::Q(s)));
     let mut total: u64 = 0;
     let mut num: Option<u64> = None;
     for c in s.chars() {
@@ -453,7 +453,7 @@ fn parse_ttl(s: &str, line: usize) -> Result<u32, DnssecError> {
         return Err(bad());
     }
     if total > u64::from(MAX_TTL) {
-        return Err(perr(line, format!("TTL {s:?} exceeds {MAX_TTL} (RFC 2181 §8)", s = crate::quote::Q(&s))));
+        return Err(perr(line, format!("TTL {s:?} exceeds {MAX_TTL} (RFC 2181 §8)", s = crate::quote::Q(s))));
     }
     Ok(total as u32)
 }
@@ -479,9 +479,9 @@ pub fn type_mnemonic(t: u16) -> String {
 
 /// A type field: mnemonic or `TYPEnnn`; meta-types are refused (RFC 6895 §3.1).
 fn parse_type(s: &str, line: usize) -> Result<u16, DnssecError> {
-    let t = rtype::parse(s).ok_or_else(|| perr(line, format!("unknown record type {s:?}", s = crate::quote::Q(&s))))?;
+    let t = rtype::parse(s).ok_or_else(|| perr(line, format!("unknown record type {s:?}", s = crate::quote::Q(s))))?;
     if t == 0 || t == 41 || (128..=255).contains(&t) {
-        return Err(perr(line, format!("record type {s:?} is a meta-type and cannot appear in zone data", s = crate::quote::Q(&s))));
+        return Err(perr(line, format!("record type {s:?} is a meta-type and cannot appear in zone data", s = crate::quote::Q(s))));
     }
     Ok(t)
 }

@@ -205,7 +205,7 @@ impl<'a> Node<'a> {
         T::Err: std::fmt::Display,
     {
         let v = self.attr(name)?;
-        v.trim().parse().map_err(|e| self.err(format!("bad number {v:?} in attribute {name}: {e}", v = crate::quote::Q(&v))))
+        v.trim().parse().map_err(|e| self.err(format!("bad number {v:?} in attribute {name}: {e}", v = crate::quote::Q(v))))
     }
 
     /// Unknown attributes are errors (quick-xml already refuses duplicates).

@@ -54,7 +54,7 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
     }
     let version = toks.next().ok_or_else(|| FormatError::text(lineno, format!("`;; {word}` header without a version")))?;
     if version != VERSION {
-        return Err(FormatError::text(lineno, format!("unsupported {word} version {version:?} (kskit reads 1.0)", version = crate::quote::Q(&version))));
+        return Err(FormatError::text(lineno, format!("unsupported {word} version {version:?} (kskit reads 1.0)", version = crate::quote::Q(version))));
     }
     let when = toks.next().ok_or_else(|| FormatError::text(lineno, format!("`;; {word} 1.0` header without a time")))?;
     if when == "generated" {
@@ -77,7 +77,7 @@ fn parse_header(line: &str, lineno: usize, word: &str, other: &str) -> Result<Op
     }
     let t = parse_absolute_rrsig_time(when).map_err(|e| match e {
         crate::timeutil::TimeError::TimeOutOfRange(_) => FormatError::text(lineno, e.to_string()),
-        _ => FormatError::text(lineno, format!("bad bundle time {when:?}: expected Unix seconds (Knot) or YYYYMMDDHHMMSS (BIND)", when = crate::quote::Q(&when))),
+        _ => FormatError::text(lineno, format!("bad bundle time {when:?}: expected Unix seconds (Knot) or YYYYMMDDHHMMSS (BIND)", when = crate::quote::Q(when))),
     })?;
     // BIND writes (and named reads) only the 14-digit form; Knot writes Unix seconds.
     let layout = if when.len() == 14 && when.bytes().all(|b| b.is_ascii_digit()) { TextLayout::Bind } else { TextLayout::Knot };
