@@ -374,7 +374,14 @@ fn decrypt_named(data: &[u8], dec: &KeyDecryption, what: &str) -> Result<SoftKey
                     "{what} is encrypted to age recipients, not to a passphrase: give an age identity file"
                 )));
             }
-            let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(p.as_str().to_owned()));
+            let mut id = age::scrypt::Identity::new(age::secrecy::SecretString::from(p.as_str().to_owned()));
+            // age caps the work factor it will do by timing this machine now;
+            // under load (parallel tests, a busy ceremony laptop) that cap fell
+            // below the factor age itself chose when the key was written
+            // (2^19 here), and kskit's own keys were refused. A fixed cap of
+            // 2^22 (4 GiB of scrypt memory, age's usual cap on these machines)
+            // keeps hostile files bounded without depending on the load.
+            id.set_max_work_factor(22);
             decryptor.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|e| match e {
                 age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
                     err(format!("wrong passphrase for {what}"))
