@@ -163,7 +163,12 @@ fn bind_skr_is_verified_and_imported_by_kskit_and_a_tampered_one_is_refused() {
     let zdir = kskit_init(t, "zsk-side", "example.com.");
     let v = json_ok(&zdir, &["skr", "verify", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW], "kskit skr verify (BIND SKR)");
     assert_eq!((v["passed"].as_bool(), v["bundles"].as_u64()), (Some(true), Some(10)), "{v}");
-    let v = json_ok(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW], "kskit skr import (BIND SKR)");
+    // Without --external-zsks a kskit ZSK side refuses BIND's SKR: its ZSKs
+    // are not this keystore's scheduled keys (SKR-ZSKS-SCHEDULED).
+    let o = run_kskit(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL SKR-ZSKS-SCHEDULED"), "{}", text(&o));
+    let v = json_ok(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--external-zsks", "--trust-anchor", s(&ds), "--now", NOW], "kskit skr import (BIND SKR)");
     assert_eq!(v["passed"], true, "{v}");
     let stored = zdir.join(v["imported"].as_str().expect("the path of the imported SKR"));
     assert_eq!(read(&stored), read(&skr), "the imported SKR is BIND's file as it was");
@@ -179,7 +184,11 @@ fn bind_skr_is_verified_and_imported_by_kskit_and_a_tampered_one_is_refused() {
     let bad = t.join("tampered.skr");
     std::fs::write(&bad, body.replacen(line, &bad_line, 1)).unwrap();
     for cmd in ["verify", "import"] {
-        let o = run_kskit(&zdir, &["skr", cmd, s(&bad), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW]);
+        let mut args = vec!["skr", cmd, s(&bad), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW];
+        if cmd == "import" {
+            args.push("--external-zsks");
+        }
+        let o = run_kskit(&zdir, &args);
         assert_eq!(o.status.code(), Some(1), "kskit skr {cmd} accepted a corrupted RRSIG:\n{}", text(&o));
     }
     // The import in force is still BIND's good SKR.
@@ -194,7 +203,7 @@ fn export_of_binds_skr_reproduces_binds_layout_line_by_line_and_knots_on_request
     let t = tmp.path();
     let (skr, ksr, ds) = (b.join("example.com.skr"), b.join("example.com.ksr"), b.join("ksk.ds"));
     let zdir = kskit_init(t, "zsk-side", "example.com.");
-    json_ok(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW], "kskit skr import (BIND SKR)");
+    json_ok(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--external-zsks", "--trust-anchor", s(&ds), "--now", NOW], "kskit skr import (BIND SKR)");
     let (to_bind, to_knot) = (t.join("export.bind.skr"), t.join("export.knot.skr"));
     ok(run_kskit(&zdir, &["export", "--to", "bind", "--at", NOW, "-o", s(&to_bind)]), "kskit export --to bind");
     ok(run_kskit(&zdir, &["export", "--to", "knot", "--at", NOW, "-o", s(&to_knot)]), "kskit export --to knot");

@@ -54,6 +54,11 @@ pub struct ImportArgs {
     /// keystore's ZSK schedule only (said loudly in the output).
     #[arg(long, conflicts_with = "ksr")]
     pub without_ksr: bool,
+    /// The ZSKs are held by another signer (BIND or Knot is the ZSK side and
+    /// kskit verifies and hands over its SKRs): needs --ksr, which is then
+    /// the only reference for the bundles' ZSKs (said loudly in the output).
+    #[arg(long, conflicts_with = "without_ksr", requires = "ksr")]
+    pub external_zsks: bool,
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +151,9 @@ fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
 /// The warning an import without the KSR always carries.
 const WITHOUT_KSR_WARNING: &str = "WARNING: imported WITHOUT the KSR it answers (--without-ksr): the SKR was not compared with the request sent to the KSK side; its bundles were checked only against this keystore's ZSK schedule";
 
+/// The warning an import of another signer's ZSKs always carries.
+const EXTERNAL_ZSKS_WARNING: &str = "WARNING: --external-zsks: this keystore does not hold the SKR's ZSKs, so they were compared only with the KSR given, not with a ZSK schedule of this keystore";
+
 fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
     if a.verify.ksr.is_none() && !a.without_ksr {
         bail!(
@@ -158,7 +166,15 @@ fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
     // One critical section: the ZSK schedule read and the timeline written
     // under the keystore lock (a parallel `zsk pregenerate` waits).
     let ks = ctx.keystore_locked()?;
-    report.push(check_zsks_scheduled(&skr, &keystore_zsks(ks.keys(), &zone)));
+    if a.external_zsks {
+        report.push(crate::checks::CheckResult::not_applicable(
+            crate::skr::scheduled::SKR_ZSKS_SCHEDULED,
+            "--external-zsks: the ZSKs are another signer's; the KSR (SKR-MATCHES-KSR) is the only reference for them",
+        ));
+        eprintln!("kskit: {EXTERNAL_ZSKS_WARNING}");
+    } else {
+        report.push(check_zsks_scheduled(&skr, &keystore_zsks(ks.keys(), &zone)));
+    }
     if a.without_ksr {
         report.note("imported without the KSR (--without-ksr): SKR-MATCHES-KSR did not run; SKR-ZSKS-SCHEDULED compared each bundle with the keystore's ZSK schedule");
     }
