@@ -11,6 +11,8 @@
 //! by the checks where anything can bind them (KSR-KEY-TAG, SKR-KEY-TAG,
 //! SKR-MATCHES-KSR).
 
+use crate::ksr::model::{BundleKey, BundleSignature};
+
 /// Longest KSR, SKR or bundle id accepted (a UUID has 36 characters).
 pub const MAX_ID: usize = 64;
 /// Longest key identifier accepted (the root's are 98 hex digits, the DER
@@ -46,6 +48,42 @@ pub fn generator_ok(s: &str) -> bool {
 /// terminal-safe, and says what is allowed.
 pub fn refusal(check: &str, field: &str, value: &str, rule: &str) -> String {
     format!("{check}: {field} \"{}\" is refused: an unsigned field must be {rule}", crate::markup::terminal_safe(value))
+}
+
+/// Every unsigned field of one KSR or SKR that breaks its rule, as
+/// [`refusal`] messages under `check`: the document's id (`what` names it;
+/// the text format has none), each bundle's id and key identifiers (of its
+/// keys and its signatures), and the footer generator. The one body of
+/// KSR-FIELD-SYNTAX and SKR-FIELD-SYNTAX.
+pub fn syntax_problems<'a>(
+    check: &str,
+    what: &str,
+    id: &str,
+    text_format: bool,
+    bundles: impl Iterator<Item = (&'a str, &'a [BundleKey], &'a [BundleSignature])>,
+    generated: Option<&str>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut bad = |field: String, value: &str, rule: &str| problems.push(refusal(check, &field, value, rule));
+    if !(id_ok(id) || text_format && id.is_empty()) {
+        bad(format!("the {what} id"), id, ID_RULE);
+    }
+    for (i, (bundle_id, keys, signatures)) in bundles.enumerate() {
+        let which = format!("bundle #{}", i + 1);
+        if !id_ok(bundle_id) {
+            bad(format!("the id of {which}"), bundle_id, ID_RULE);
+        }
+        for k in keys.iter().filter(|k| !key_identifier_ok(&k.key_identifier)) {
+            bad(format!("a keyIdentifier in {which}"), &k.key_identifier, KEY_IDENTIFIER_RULE);
+        }
+        for id in signatures.iter().filter_map(|g| g.key_identifier.as_deref()).filter(|id| !key_identifier_ok(id)) {
+            bad(format!("a signature keyIdentifier in {which}"), id, KEY_IDENTIFIER_RULE);
+        }
+    }
+    if let Some(g) = generated.filter(|g| !generator_ok(g)) {
+        bad("the footer generator".into(), g, GENERATOR_RULE);
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -254,29 +254,14 @@ pub fn check_domain(ksr: &Ksr, policy: &KskPolicy) -> CheckResult {
 /// Reason: ids are echoed into the SKR and from there into zone files
 /// (issue 14). No knob.
 pub fn check_field_syntax(ksr: &Ksr) -> CheckResult {
-    use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
-    let mut problems = Vec::new();
-    let mut bad = |field: String, value: &str, rule: &str| problems.push(fields::refusal(KSR_FIELD_SYNTAX, &field, value, rule));
-    if !(id_ok(&ksr.id) || ksr.format == Format::Text && ksr.id.is_empty()) {
-        bad("the KSR id".into(), &ksr.id, fields::ID_RULE);
-    }
-    for (i, b) in ksr.bundles.iter().enumerate() {
-        let which = format!("bundle #{}", i + 1);
-        if !id_ok(&b.id) {
-            bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
-        }
-        for k in b.keys.iter().filter(|k| !key_identifier_ok(&k.key_identifier)) {
-            bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
-        }
-        for id in b.signatures.iter().filter_map(|g| g.key_identifier.as_deref()).filter(|id| !key_identifier_ok(id)) {
-            bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
-        }
-    }
-    if let Some((_, g)) = &ksr.generated {
-        if !generator_ok(g) {
-            bad("the footer generator".into(), g, fields::GENERATOR_RULE);
-        }
-    }
+    let problems = crate::formats::fields::syntax_problems(
+        KSR_FIELD_SYNTAX,
+        "KSR",
+        &ksr.id,
+        ksr.format == Format::Text,
+        ksr.bundles.iter().map(|b| (b.id.as_str(), b.keys.as_slice(), b.signatures.as_slice())),
+        ksr.generated.as_ref().map(|(_, g)| g.as_str()),
+    );
     CheckResult::from_problems(KSR_FIELD_SYNTAX, problems, "every id, key identifier and generator string has the safe syntax")
 }
 

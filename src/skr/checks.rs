@@ -18,7 +18,6 @@ use crate::dnssec::{
 };
 use crate::ksr::model::{AlgorithmParams, AlgorithmPolicy, Format, Ksr, RequestBundle};
 use crate::skr::model::{ResponseBundle, Skr};
-use crate::formats::fields::{self, generator_ok, id_ok, key_identifier_ok};
 use crate::markup::terminal_safe;
 use crate::timeutil::{format_iso_duration, format_rfc3339, from_rrsig_time};
 
@@ -1152,31 +1151,14 @@ pub fn check_not_expired(skr: &Skr, now: OffsetDateTime) -> CheckResult {
 /// record text once came out of `export --to zonefile` as real records
 /// (issue 14). No knob.
 pub fn check_field_syntax(skr: &Skr) -> CheckResult {
-    let mut problems = Vec::new();
-    let mut bad = |field: String, value: &str, rule: &str| {
-        problems.push(fields::refusal(SKR_FIELD_SYNTAX, &field, value, rule));
-    };
-    // The text format has no SKR id.
-    if !(id_ok(&skr.id) || skr.format == Format::Text && skr.id.is_empty()) {
-        bad("the SKR id".into(), &skr.id, fields::ID_RULE);
-    }
-    for (i, b) in skr.bundles.iter().enumerate() {
-        let which = format!("bundle #{}", i + 1);
-        if !id_ok(&b.id) {
-            bad(format!("the id of {which}"), &b.id, fields::ID_RULE);
-        }
-        for k in b.keys.iter().filter(|k| !key_identifier_ok(&k.key_identifier)) {
-            bad(format!("a keyIdentifier in {which}"), &k.key_identifier, fields::KEY_IDENTIFIER_RULE);
-        }
-        for id in b.signatures.iter().filter_map(|g| g.key_identifier.as_deref()).filter(|id| !key_identifier_ok(id)) {
-            bad(format!("a signature keyIdentifier in {which}"), id, fields::KEY_IDENTIFIER_RULE);
-        }
-    }
-    if let Some((_, g)) = &skr.generated {
-        if !generator_ok(g) {
-            bad("the footer generator".into(), g, fields::GENERATOR_RULE);
-        }
-    }
+    let problems = crate::formats::fields::syntax_problems(
+        SKR_FIELD_SYNTAX,
+        "SKR",
+        &skr.id,
+        skr.format == Format::Text,
+        skr.bundles.iter().map(|b| (b.id.as_str(), b.keys.as_slice(), b.signatures.as_slice())),
+        skr.generated.as_ref().map(|(_, g)| g.as_str()),
+    );
     CheckResult::from_problems(SKR_FIELD_SYNTAX, problems, "every id, key identifier and generator string has the safe syntax")
 }
 
