@@ -67,23 +67,33 @@ fn pass(d: &Path) -> String {
     s(&d.join("passphrase")).to_owned()
 }
 
-/// A whole offline cycle scripted through the CLI with the given KSK and
-/// ZSK algorithms (ZSK set in kskit.toml's `[policy] zsk`). Returns the ZSK
-/// side directory and the trust anchor file.
-fn cycle(t: &Path, ksk_alg: &str, zsk_policy: &str) -> (PathBuf, PathBuf) {
+/// Both sides of a cycle with the given KSK and ZSK algorithms (ZSK set in
+/// both sides' kskit.toml `[policy] zsk`: the KSK side's own policy is its
+/// bound), up to a written KSR. Returns the ZSK side and KSK side
+/// directories, the KSK's tag, the trust anchor and the KSR file.
+fn prepare(t: &Path, ksk_alg: &str, zsk_policy: &str) -> (PathBuf, PathBuf, u16, PathBuf, PathBuf) {
     let zdir = kskit_init(t, "zsk-side", "example.com.");
     let kdir = kskit_init(t, "ksk-side", "example.com.");
-    let conf = zdir.join("kskit.toml");
-    let text = std::fs::read_to_string(&conf).unwrap();
-    let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
-    std::fs::write(&conf, text.replace(&line, &format!("zsk = {zsk_policy}"))).unwrap();
+    for dir in [&zdir, &kdir] {
+        let conf = dir.join("kskit.toml");
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
+        std::fs::write(&conf, text.replace(&line, &format!("zsk = {zsk_policy}"))).unwrap();
+    }
     let tag = kskit_generate_ksk(&kdir, ksk_alg);
     let ta = t.join("ta.ds");
     kskit_write_ds(&kdir, &tag.to_string(), &ta);
     ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+90d"]), "kskit zsk pregenerate");
     let ksr = t.join("req.xml");
-    let skr = t.join("resp.xml");
     ok(run_kskit(&zdir, &["ksr", "generate", "--from", "now", "--until", "+90d", "-o", s(&ksr)]), "kskit ksr generate");
+    (zdir, kdir, tag, ta, ksr)
+}
+
+/// A whole offline cycle scripted through the CLI with the given KSK and
+/// ZSK algorithms. Returns the ZSK side directory and the trust anchor file.
+fn cycle(t: &Path, ksk_alg: &str, zsk_policy: &str) -> (PathBuf, PathBuf) {
+    let (zdir, kdir, tag, ta, ksr) = prepare(t, ksk_alg, zsk_policy);
+    let skr = t.join("resp.xml");
     ok(run_kskit(&kdir, &["ksr", "sign", s(&ksr), "--ksk", &tag.to_string(), "-o", s(&skr), "--yes"]), "kskit ksr sign");
     ok(run_kskit(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ta)]), "kskit skr import");
     (zdir, ta)
@@ -181,8 +191,9 @@ fn rsa_zsk_under_rsa_ksk_validates() {
 
 /// An RSA ZSK under an ECDSA KSK (or the reverse) breaks the algorithm
 /// rule (RFC 4035 §2.2: each RRset signed with every algorithm of the
-/// DNSKEY RRset; the offline KSK cannot sign the zone's data): sign-zone
-/// refuses with exit 2 and writes nothing, rather than a zone BIND rejects.
+/// DNSKEY RRset; the offline KSK cannot sign the zone's data): the KSK side
+/// refuses to sign such a KSR (KSR-DNSKEY-ALGORITHMS, exit 1) and writes no
+/// SKR, so no zone BIND rejects can be made from it.
 #[test]
 fn mixed_ksk_and_zsk_algorithms_are_refused() {
     for (ksk, zsk) in [
@@ -190,12 +201,12 @@ fn mixed_ksk_and_zsk_algorithms_are_refused() {
         ("RSASHA256", r#"{ algorithm = "ECDSAP256SHA256", lifetime = "90d" }"#),
     ] {
         let tmp = tempfile::tempdir().unwrap();
-        let (zdir, _) = cycle(tmp.path(), ksk, zsk);
-        let out = tmp.path().join("signed.db");
-        let o = sign(&zdir, None, &out, &[]);
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        assert!(text(&o).contains("RFC 4035 §2.2"), "{}", text(&o));
-        assert!(!out.exists());
+        let (_, kdir, tag, _, ksr) = prepare(tmp.path(), ksk, zsk);
+        let skr = tmp.path().join("resp.xml");
+        let o = run_kskit(&kdir, &["ksr", "sign", s(&ksr), "--ksk", &tag.to_string(), "-o", s(&skr), "--yes"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains("FAIL KSR-DNSKEY-ALGORITHMS") && text(&o).contains("RFC 4035 §2.2"), "{}", text(&o));
+        assert!(!skr.exists());
     }
 }
 

@@ -632,7 +632,7 @@ pub fn check_dnskey_algorithms(ksr: &Ksr, ksk_algorithms: &[u8]) -> CheckResult 
             let m: Vec<String> = missing.iter().map(|a| a.to_string()).collect();
             let have: Vec<String> = ksk_algorithms.iter().map(|a| a.to_string()).collect();
             problems.push(format!(
-                "{}: the DNSKEY RRset holds ZSKs of algorithm {} but no signing KSK has it (KSK algorithms {})",
+                "{}: the DNSKEY RRset holds ZSKs of algorithm {} but no signing KSK has it (KSK algorithms {}); each algorithm of the DNSKEY RRset must sign it (RFC 4035 §2.2)",
                 label(i, b),
                 m.join(", "),
                 have.join(", ")
