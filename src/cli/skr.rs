@@ -116,6 +116,9 @@ pub fn check_file(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Resul
     let ta_text = String::from_utf8(super::read_input(&a.trust_anchor)?)
         .with_context(|| format!("trust anchor {} is not text", a.trust_anchor.display()))?;
     let ta = parse_trust_anchor(&ta_text).with_context(|| format!("trust anchor {}", a.trust_anchor.display()))?;
+    if let Some(w) = ta.sha1_only_warning() {
+        eprintln!("warning: {w} ({})", a.trust_anchor.display());
+    }
     let ksr = match &a.ksr {
         Some(p) => Some(crate::formats::parse_ksr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
         None => None,
