@@ -297,7 +297,7 @@ fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true, "{out}");
     assert!(zdir.join(v["imported"].as_str().expect("imported")).is_file());
-    assert!(zdir.join("keystore/skr/example.com/current.json").is_file());
+    assert!(zdir.join("keystore/skr/example.com/timeline.json").is_file());
     let _ = &ksk.keystore_id;
 }
 

@@ -46,8 +46,9 @@ pub fn run(a: ReportArgs, ctx: &Context) -> Result<i32> {
     let svg = crate::rollover::svg::render_svg(&plan, now, until, &opts);
 
     let mut checks = Vec::new();
-    let timeline = super::skr::timeline(ctx, &zone_text)?;
-    let coverage = match timeline.governing_skr(now).map(|t| (&t.name, &t.skr)) {
+    // Nothing imported yet is a state the page shows, not an error.
+    let timeline = super::skr::timeline(ctx, &zone_text).ok();
+    let coverage = match timeline.as_ref().and_then(|t| t.governing_skr(now)).map(|t| (&t.name, &t.skr)) {
         Some((path, skr)) => {
             let h = crate::export::skr_health(&skr, now, Duration::days(14), Duration::days(7));
             checks.push(CheckRow { id: "SKR coverage (kskit check)".into(), status: h.status.label().to_string(), message: h.message.clone() });

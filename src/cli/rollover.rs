@@ -143,7 +143,7 @@ pub(super) fn chart_options(
 ) -> Result<crate::rollover::svg::ChartOptions> {
     let now = OffsetDateTime::now_utc();
     // The end of SKR coverage across the whole timeline (every imported SKR).
-    let skr_end = super::skr::timeline(ctx, zone)?.coverage_end(now).ok();
+    let skr_end = super::skr::timeline(ctx, zone).ok().and_then(|t| t.coverage_end(now).ok());
     let p = &cfg.policy;
     Ok(crate::rollover::svg::ChartOptions {
         now: Some(now),

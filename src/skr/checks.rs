@@ -1300,6 +1300,15 @@ pub fn check_key_tag(skr: &Skr) -> CheckResult {
     CheckResult::from_problems(SKR_KEY_TAG, problems, format!("all {n} claimed key tags are the computed ones"))
 }
 
+/// The same key, its RFC 5011 REVOKE bit aside: a KSK keeps its identifier
+/// when it is revoked (RFC 5011 §2.1: the revoked key is the same key).
+fn same_key_but_revoke(a: &Dnskey, b: &Dnskey) -> bool {
+    a.flags & !FLAG_REVOKE == b.flags & !FLAG_REVOKE
+        && a.protocol == b.protocol
+        && a.algorithm == b.algorithm
+        && a.public_key == b.public_key
+}
+
 /// SKR-KEY-ID-CONSISTENT: the unsigned key identifiers agree with the
 /// signed keys (IANA): one identifier names one DNSKEY throughout the SKR
 /// and a DNSKEY keeps one identifier, and a signature's keyIdentifier, when
@@ -1313,7 +1322,7 @@ pub fn check_key_id_consistent(skr: &Skr) -> CheckResult {
     for b in &skr.bundles {
         for k in b.keys.iter().filter(|k| !k.key_identifier.is_empty()) {
             match by_id.get(k.key_identifier.as_str()) {
-                Some(prev) if **prev != k.dnskey => problems.push(format!(
+                Some(prev) if !same_key_but_revoke(prev, &k.dnskey) => problems.push(format!(
                     "{}: key identifier {} (key tag {}) names another key elsewhere (key tag {})",
                     label(b),
                     terminal_safe(&k.key_identifier),
@@ -1325,7 +1334,7 @@ pub fn check_key_id_consistent(skr: &Skr) -> CheckResult {
                     by_id.insert(k.key_identifier.as_str(), &k.dnskey);
                 }
             }
-            match by_key.iter().find(|(d, _)| **d == k.dnskey) {
+            match by_key.iter().find(|(d, _)| same_key_but_revoke(d, &k.dnskey)) {
                 Some((_, id)) if *id != k.key_identifier => problems.push(format!(
                     "{}: key tag {} appears as {} and elsewhere as {}",
                     label(b),
