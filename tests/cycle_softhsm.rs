@@ -197,8 +197,21 @@ fn token_keygen(hsm: &SoftHsm, via: &Via, kdir: &Path, algorithm: &str, bits: Op
 
 /// The ZSK side: a kskit directory with pre-generated ZSKs and a KSR in
 /// `format` for the next 90 days. Returns the ZSK directory and the KSR.
-fn zsk_side(t: &Path, format: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+/// Both sides' kskit.toml get ZSKs of the KSK's algorithm (RFC 4035 §2.2:
+/// the KSK side refuses a DNSKEY RRset with an algorithm no KSK signs with).
+fn zsk_side(t: &Path, format: &str, algorithm: &str, kdir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let zdir = kskit_init(t, "zsk-side", ZONE);
+    let zsk = if algorithm.starts_with("RSA") {
+        format!(r#"zsk = {{ algorithm = "{algorithm}", bits = 2048, lifetime = "90d" }}"#)
+    } else {
+        format!(r#"zsk = {{ algorithm = "{algorithm}", lifetime = "90d" }}"#)
+    };
+    for dir in [zdir.as_path(), kdir] {
+        let conf = dir.join("kskit.toml");
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
+        std::fs::write(&conf, text.replace(&line, &zsk)).unwrap();
+    }
     ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+90d"]), "kskit zsk pregenerate");
     let ksr = t.join(if format == "iana" { "request.ksr.xml" } else { "request.ksr" });
     ok(run_kskit(&zdir, &["ksr", "generate", "--from", "now", "--until", "+90d", "--format", format, "-o", s(&ksr)]), "kskit ksr generate");
@@ -257,7 +270,7 @@ fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
 
     let kdir = kskit_init(t, "ksk-side", ZONE);
     let ksk = token_keygen(&hsm, via, &kdir, algorithm, bits, "ksk");
-    let (zdir, ksr) = zsk_side(t, format);
+    let (zdir, ksr) = zsk_side(t, format, algorithm, &kdir);
 
     let out = ok(output(via.kskit(&hsm, &kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
     assert!(out.contains("KSR accepted"), "{out}");
@@ -348,7 +361,7 @@ fn two_token_ksks_sign_once_per_bundle_rrset_and_ksk() {
     let kdir = kskit_init(t, "ksk-side", ZONE);
     let rsa = token_keygen(&hsm, &Via::Direct, &kdir, "RSASHA256", Some("2048"), "ksk-rsa");
     let ec = token_keygen(&hsm, &Via::Direct, &kdir, "ECDSAP256SHA256", None, "ksk-ec");
-    let (zdir, ksr) = zsk_side(t, "iana");
+    let (zdir, ksr) = zsk_side(t, "iana", "ECDSAP256SHA256", &kdir);
     ok(output(hsm.kskit(&kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
     let skr = t.join("response.skr.xml");
     // The keystore id opens the token key through its locator; the URI's
