@@ -2,6 +2,7 @@
 //! presentation format, signing input and verification. Pure: no I/O.
 
 pub mod algorithm;
+pub mod denial;
 pub mod name;
 pub mod presentation;
 pub mod pubkey;

@@ -20,6 +20,7 @@ use data_encoding::{BASE64, HEXLOWER_PERMISSIVE, HEXUPPER};
 use hickory_proto::rr::{RData as HRData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, Restrict};
 
+use super::denial;
 use super::name::Name;
 use super::rdata::{Dnskey, Ds, Rrsig, FLAG_SEP};
 use super::record::{rtype, RData, Record};
@@ -786,6 +787,35 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
                 out.extend(s);
             }
         }
+        rtype::NSEC => {
+            // RFC 6840 §5.1: the next name keeps its case in canonical form.
+            let next = f.name("next domain name", origin)?;
+            for label in next.iter() {
+                out.push(label.len() as u8);
+                out.extend_from_slice(label);
+            }
+            out.push(0);
+            out.extend(parse_type_list(f.rest())?);
+        }
+        rtype::NSEC3 | rtype::NSEC3PARAM => {
+            out.push(f.num::<u8>("hash algorithm")?);
+            out.push(f.num::<u8>("flags")?);
+            out.extend(f.num::<u16>("iterations")?.to_be_bytes());
+            let t = f.next("salt")?;
+            let salt = denial::parse_salt(&t.text)
+                .ok_or_else(|| perr(t.line, format!("bad salt {:?}: hex of at most 255 octets, or -", crate::quote::Q(&t.text))))?;
+            out.push(salt.len() as u8);
+            out.extend(salt);
+            if rt == rtype::NSEC3 {
+                let t = f.next("next hashed owner name")?;
+                let h = denial::base32hex_decode(&t.text)
+                    .filter(|h| !h.is_empty() && h.len() <= 255)
+                    .ok_or_else(|| perr(t.line, format!("bad next hashed owner name {:?}: base32hex expected", crate::quote::Q(&t.text))))?;
+                out.push(h.len() as u8);
+                out.extend(h);
+                out.extend(parse_type_list(f.rest())?);
+            }
+        }
         _ => {
             let rest = f.rest();
             let rtt = RecordType::from(rt);
@@ -813,6 +843,19 @@ fn parse_other(rt: u16, f: &mut Fields<'_>, origin: &Name) -> Result<Vec<u8>, Dn
         }
     }
     Ok(out)
+}
+
+/// The type list of NSEC/NSEC3 presentation form, as a type bit map.
+fn parse_type_list(toks: &[Token]) -> Result<Vec<u8>, DnssecError> {
+    let mut types = Vec::with_capacity(toks.len());
+    for t in toks {
+        types.push(parse_type(&t.text, t.line)?);
+    }
+    Ok(denial::type_bitmap(&types))
+}
+
+fn format_types(types: &[u16]) -> String {
+    types.iter().map(|t| format!(" {}", type_mnemonic(*t))).collect()
 }
 
 const T_PTR: u16 = 12;
@@ -904,6 +947,26 @@ fn format_other_native(rt: u16, data: &[u8]) -> Option<String> {
                 rest = t;
             }
             rest.is_empty().then(|| format!("{} {} {}", format_name(&m), format_name(&r), nums.join(" ")))
+        }
+        rtype::NSEC => {
+            let n = denial::Nsec::from_wire(data).ok()?;
+            Some(format!("{}{}", format_name(&n.next), format_types(&n.types)))
+        }
+        rtype::NSEC3 => {
+            let n = denial::Nsec3::from_wire(data).ok()?;
+            Some(format!(
+                "{} {} {} {} {}{}",
+                n.hash_algorithm,
+                n.flags,
+                n.iterations,
+                denial::format_salt(&n.salt),
+                denial::base32hex(&n.next_hashed),
+                format_types(&n.types)
+            ))
+        }
+        rtype::NSEC3PARAM => {
+            let n = denial::Nsec3Param::from_wire(data).ok()?;
+            Some(format!("{} {} {} {}", n.hash_algorithm, n.flags, n.iterations, denial::format_salt(&n.salt)))
         }
         rtype::TXT => {
             let mut parts = Vec::new();

@@ -22,61 +22,7 @@ pub fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
     canonical_key(a).cmp(&canonical_key(b))
 }
 
-/// The NSEC type bit maps field (RFC 4034 §4.1.2): windows of 256 types,
-/// each with the length of its bitmap in octets (trailing zero octets
-/// dropped) and the bitmap, type `t` at bit `t % 256` of its window, most
-/// significant bit first.
-pub fn type_bitmap(types: &[u16]) -> Vec<u8> {
-    let mut sorted: Vec<u16> = types.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&first) = sorted.get(i) {
-        let window = (first >> 8) as u8;
-        let mut bits = [0u8; 32];
-        let mut len = 0usize;
-        while let Some(&t) = sorted.get(i) {
-            if (t >> 8) as u8 != window {
-                break;
-            }
-            let low = (t & 0xff) as usize;
-            if let Some(b) = bits.get_mut(low / 8) {
-                *b |= 0x80 >> (low % 8);
-            }
-            len = len.max(low / 8 + 1);
-            i += 1;
-        }
-        out.push(window);
-        out.push(len as u8);
-        out.extend_from_slice(bits.get(..len).unwrap_or(&[]));
-    }
-    out
-}
-
-/// The types a bitmap names, in order (the inverse of [`type_bitmap`]);
-/// `None` when the bitmap is malformed.
-pub fn bitmap_types(mut data: &[u8]) -> Option<Vec<u16>> {
-    let mut out = Vec::new();
-    while !data.is_empty() {
-        let (&window, rest) = data.split_first()?;
-        let (&len, rest) = rest.split_first()?;
-        let len = len as usize;
-        if len == 0 || len > 32 || rest.len() < len {
-            return None;
-        }
-        let (bits, rest) = rest.split_at(len);
-        for (i, b) in bits.iter().enumerate() {
-            for j in 0..8 {
-                if b & (0x80 >> j) != 0 {
-                    out.push(((window as u16) << 8) | (i * 8 + j) as u16);
-                }
-            }
-        }
-        data = rest;
-    }
-    Some(out)
-}
+pub use crate::dnssec::denial::{bitmap_types, type_bitmap};
 
 /// An NSEC record at `owner` pointing at `next` with the types `types`
 /// (RFC 4034 §4.1; the next domain name is written uncompressed and, per
