@@ -474,7 +474,7 @@ mod tests {
             Role::Ksk.flags(),
         )
         .unwrap();
-        let enc = KeyEncryption::Passphrase(Zeroizing::new("pw".into()));
+        let enc = KeyEncryption::Passphrase(crate::secrets::Secret::new("pw".into()));
         let zone = crate::dnssec::parse_name("example.").unwrap();
         let meta = ks
             .store_soft_key(
@@ -495,7 +495,7 @@ mod tests {
         let key = ks
             .load_soft_key(
                 &meta,
-                &crate::backends::soft::KeyDecryption::Passphrase(Zeroizing::new("pw".into())),
+                &crate::backends::soft::KeyDecryption::Passphrase(crate::secrets::Secret::new("pw".into())),
             )
             .unwrap();
         let shares = split(&meta, &key, 3, 5).unwrap();

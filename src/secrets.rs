@@ -10,8 +10,41 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-/// A secret string (passphrase, PIN); its memory is wiped on drop.
-pub type Secret = Zeroizing<String>;
+/// A secret string (passphrase, PIN); its memory is wiped on drop and its
+/// `Debug` form shows no part of it, so a stray `{:?}` cannot log it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Secret(Zeroizing::new(s))
+    }
+}
+
+impl From<Zeroizing<String>> for Secret {
+    fn from(s: Zeroizing<String>) -> Self {
+        Secret(s)
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Secret {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
 
 /// The environment variable holding the key passphrase for non-interactive use.
 pub const PASSPHRASE_ENV: &str = "KSKIT_PASSPHRASE";
@@ -127,7 +160,7 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, SecretError> {
     if fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_err() {
         return Err(SecretError::NoTerminal);
     }
-    let s = Zeroizing::new(rpassword::prompt_password(prompt).map_err(SecretError::Terminal)?);
+    let s = Secret::new(rpassword::prompt_password(prompt).map_err(SecretError::Terminal)?);
     Ok(s)
 }
 
@@ -155,7 +188,7 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
     if text.is_empty() {
         return Err(SecretError::Empty(format!("secret file {}", path.display())));
     }
-    Ok(Zeroizing::new(text.to_string()))
+    Ok(Secret::new(text.to_string()))
 }
 
 /// The key passphrase: from `file` if given, else from `KSKIT_PASSPHRASE`,
@@ -165,7 +198,7 @@ pub fn passphrase(file: Option<&Path>, confirm: bool) -> Result<Secret, SecretEr
         return read_secret_file(path);
     }
     if let Some(v) = std::env::var_os(PASSPHRASE_ENV) {
-        let v = Zeroizing::new(v.into_string().map_err(|_| SecretError::NotUtf8(PathBuf::from(format!("${PASSPHRASE_ENV}"))))?);
+        let v = Secret::new(v.into_string().map_err(|_| SecretError::NotUtf8(PathBuf::from(format!("${PASSPHRASE_ENV}"))))?);
         if v.is_empty() {
             return Err(SecretError::Empty(PASSPHRASE_ENV.to_string()));
         }
@@ -187,6 +220,14 @@ pub fn passphrase(file: Option<&Path>, confirm: bool) -> Result<Secret, SecretEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_debug_and_error_forms_show_no_part_of_it() {
+        let s = Secret::new("123456-pin".into());
+        let shown = format!("{s:?} {:?}", Some(s.clone()));
+        assert!(!shown.contains("123456") && !shown.contains("pin"), "{shown}");
+        assert_eq!(s.as_str(), "123456-pin");
+    }
 
     #[test]
     fn key_buffers_are_locked_in_ram() {

@@ -334,3 +334,57 @@ fn skr_layout_flag_overrides_the_guess_and_sign_batch_answers_each_ksr_in_its_la
     assert!(knot_out.starts_with(";; SignedKeyResponse 1.0 1795427119 (2026-11-23T09:45:19Z) =========\n"), "{knot_out}");
     assert_eq!(kskit::formats::text::parse_skr(&knot_out).unwrap().layout, kskit::ksr::TextLayout::Knot);
 }
+
+/// BIND's SKR cut at its bundle headers: the header-led sections in order,
+/// and the footer line.
+fn skr_sections(body: &str) -> (Vec<String>, String) {
+    let mut sections: Vec<String> = Vec::new();
+    let mut footer = String::new();
+    for line in body.lines() {
+        if line.starts_with(";; SignedKeyResponse 1.0 ") && line.contains(" generated at ") {
+            footer = line.to_string();
+        } else if line.starts_with(";; SignedKeyResponse 1.0 ") || sections.is_empty() {
+            sections.push(format!("{line}\n"));
+        } else if let Some(s) = sections.last_mut() {
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    (sections, footer)
+}
+
+#[test]
+fn a_signature_refresh_bundle_dropped_from_binds_skr_is_refused_with_binds_ksr() {
+    let Some(b) = bind_fixtures() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (skr, ksr, ds) = (b.join("example.com.skr"), b.join("example.com.ksr"), b.join("ksk.ds"));
+    let zdir = kskit_init(t, "zsk-side", "example.com.");
+    let requested: Vec<String> = read(&ksr)
+        .lines()
+        .filter(|l| l.starts_with(";; KeySigningRequest 1.0 ") && !l.contains(" generated at "))
+        .filter_map(|l| l.split(' ').nth(3).map(str::to_string))
+        .collect();
+    let (sections, footer) = skr_sections(&read(&skr));
+    assert_eq!(sections.len(), 10, "BIND's fixture has ten bundles");
+    let last_requested = sections.iter().rposition(|s| requested.iter().any(|r| s.split(' ').nth(3) == Some(r))).unwrap();
+    let mut tried = 0;
+    // Every refresh bundle before the last requested inception: its
+    // neighbours' signatures (9 days apart, valid 14) still cover the time,
+    // so only the refresh step shows the loss.
+    for i in 1..last_requested {
+        let start = sections[i].split(' ').nth(3).unwrap().to_string();
+        if requested.contains(&start) {
+            continue;
+        }
+        let mut kept = sections.clone();
+        kept.remove(i);
+        let cut = t.join(format!("dropped-{i}.skr"));
+        std::fs::write(&cut, format!("{}{footer}\n", kept.concat())).unwrap();
+        let o = run_kskit(&zdir, &["skr", "verify", s(&cut), "--ksr", s(&ksr), "--trust-anchor", s(&ds), "--now", NOW]);
+        assert_eq!(o.status.code(), Some(1), "BIND's SKR without its refresh bundle {start} was accepted:\n{}", text(&o));
+        assert!(text(&o).contains("FAIL SKR-MATCHES-KSR") && text(&o).contains("a refresh bundle is missing"), "{}", text(&o));
+        tried += 1;
+    }
+    assert!(tried >= 3, "only {tried} refresh bundles tried");
+}

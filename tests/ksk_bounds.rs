@@ -217,3 +217,59 @@ fn verification_attempts_stay_linear_on_keytrap_shaped_input() {
         assert!(skr_attempts <= n_sigs.min(limits.max_failed_total as u64), "SKR {bundles}x{keys}x{sigs}: {skr_attempts} attempts");
     }
 }
+
+/// The same bound on the Knot/BIND text format: a KeyTrap-shaped SKR written
+/// as text and read back by the text parser is refused within the budget of
+/// failed verification attempts (the text KSR carries no signatures, so only
+/// its keys are read and checked).
+#[test]
+fn verification_attempts_stay_linear_on_keytrap_shaped_text_input() {
+    use kskit::dnssec::verify::{verification_attempts, VerifyLimits};
+    use kskit::ksr::model::Format;
+    let zone = kskit::dnssec::parse_name("example.").unwrap();
+    let limits = VerifyLimits::default();
+    let policy = KskPolicy { accepted_domains: Some(vec!["example.".into()]), ..KskPolicy::default() };
+    for (bundles, keys, sigs) in [(3, 200, 100), (20, 4, 64), (1, 64, 64)] {
+        let (mut ksr, mut skr) = kskit::bench::keytrap_inputs(&zone, bundles, keys, sigs);
+        ksr.format = Format::Text;
+        skr.format = Format::Text;
+        let ksr = kskit::formats::parse_ksr_any(kskit::formats::write_ksr(&ksr, Format::Text).as_bytes()).expect("the text KSR reads back");
+        let skr = kskit::formats::parse_skr_any(kskit::formats::write_skr(&skr, Format::Text).as_bytes()).expect("the text SKR reads back");
+        assert_eq!((ksr.format, skr.format), (Format::Text, Format::Text));
+        assert_eq!(skr.bundles.iter().map(|b| b.signatures.len()).sum::<usize>(), bundles * sigs, "every junk signature read back");
+        let at = ksr.bundles[0].inception;
+        let before = verification_attempts();
+        let r = check_ksr(&ksr, &policy, None, at);
+        assert!(!r.passed(), "{r}");
+        assert_eq!(verification_attempts() - before, 0, "a text KSR has no signatures to try");
+        let n_sigs = (bundles * sigs) as u64;
+        let ta = kskit::skr::checks::TrustAnchor { domain: zone.clone(), ds: vec![], dnskeys: vec![] };
+        let before = verification_attempts();
+        let r = kskit::skr::checks::check_skr(&skr, &ta, None, at);
+        let skr_attempts = verification_attempts() - before;
+        assert!(r.get("SKR-SIG-VERIFY").unwrap().is_failure(), "{r}");
+        assert!(skr_attempts <= n_sigs.min(limits.max_failed_total as u64), "text SKR {bundles}x{keys}x{sigs}: {skr_attempts} attempts");
+    }
+}
+
+/// The KSK response policy an IANA SKR states is the KSK side's own (its
+/// kskit.toml bounds: validity 10–21 days, overlap 0–11 days here), not an
+/// echo of what the KSR's request policy claims (21 days, 11 days).
+#[test]
+fn iana_skr_states_the_ksk_sides_policy_not_the_ksrs_claims() {
+    let t = tempfile::tempdir().unwrap();
+    let d = side(t.path(), "ECDSAP256SHA256", "ECDSAP256SHA256", "");
+    let ksk = ksk_id(&d);
+    let (ksr, skr) = (d.join("r.xml"), d.join("s.xml"));
+    ok(run_kskit(&d, &["ksr", "generate", "--from", "2030-01-01T00:00:00Z", "--until", "2030-04-01T00:00:00Z", "--format", "iana", "-o", s(&ksr)]), "ksr generate");
+    ok(run_kskit(&d, &["ksr", "sign", s(&ksr), "--ksk", &ksk, "-o", s(&skr), "--yes", "--now", "2029-12-20T00:00:00Z"]), "ksr sign");
+    let request = kskit::formats::parse_ksr_any(&std::fs::read(&ksr).unwrap()).unwrap().request_policy.expect("a request policy");
+    let response = kskit::formats::parse_skr_any(&std::fs::read(&skr).unwrap()).unwrap().ksk_policy.expect("a KSK response policy");
+    let day = time::Duration::days(1);
+    assert_eq!((request.min_signature_validity, request.min_validity_overlap), (21 * day, 11 * day), "what kskit's KSR claims");
+    assert_eq!(
+        (response.min_signature_validity, response.max_signature_validity, response.min_validity_overlap, response.max_validity_overlap),
+        (10 * day, 21 * day, time::Duration::ZERO, 11 * day),
+        "the KSK side's kskit.toml bounds"
+    );
+}

@@ -121,7 +121,7 @@ pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolic
 
 /// Signs every checked KSR with `ksks`, then parses back and checks each
 /// SKR against the KSKs and its KSR. Nothing is written here.
-pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions, progress: &mut super::Progress) -> Result<BatchOutcome> {
+pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions, policy: &KskPolicy, progress: &mut super::Progress) -> Result<BatchOutcome> {
     let start = Instant::now();
     let total: usize = items.iter().map(|it| count_signatures(&it.ksr, ksks.len(), opts).unwrap_or(0)).sum();
     let mut done_before = 0usize;
@@ -130,7 +130,7 @@ pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptio
     for it in items {
         let mut o = opts.clone();
         if it.ksr.format == Format::Iana {
-            o.ksk_policy = Some(super::ksr::response_ksk_policy(&it.ksr, ksks));
+            o.ksk_policy = Some(super::ksr::response_ksk_policy(&it.ksr, ksks, policy));
         }
         let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |d, _| progress.tick(done_before + d, total))
             .with_context(|| format!("signing {}", it.file.display()))?;
@@ -239,7 +239,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         eprintln!("kskit: refusing to sign the batch: {} KSR(s) hold ZSK algorithms no KSK signs with (RFC 4035 §2.2)", refused.len());
         return Ok(super::EXIT_FAILED);
     }
-    let out = sign_items(&items, &ksks, &opts, &mut super::Progress::new(!ctx.json))?;
+    let out = sign_items(&items, &ksks, &opts, &policy, &mut super::Progress::new(!ctx.json))?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
     for (path, text) in &out.skrs {
         write_output(path, text.as_bytes())?;

@@ -69,7 +69,8 @@ pub enum ScenarioArg {
     VerifySkr,
     /// Check a KeyTrap-shaped KSR and SKR (CVE-2023-50387: 9 bundles of 200
     /// keys sharing one key tag and 100 junk signatures, about 1.7 MB each)
-    /// as `ksr verify` and `skr verify` do; reports time and verification attempts.
+    /// as `ksr verify` and `skr verify` do, once written in the IANA XML and once
+    /// in the Knot/BIND text format; reports time and verification attempts.
     Keytrap,
     /// All of the above.
     All,
@@ -261,7 +262,8 @@ fn scenarios(a: &BenchArgs, token: Option<&TokenBench>, ctx: &Context) -> Result
             out.push(batch_scenario(a.zones, &ksks)?);
         }
         if want(ScenarioArg::Keytrap) {
-            out.push(bench::scenario_keytrap(9, 200, 100)?);
+            out.push(bench::scenario_keytrap(9, 200, 100, crate::ksr::model::Format::Iana)?);
+            out.push(bench::scenario_keytrap(9, 200, 100, crate::ksr::model::Format::Text)?);
         }
         Ok(out)
     };
@@ -300,7 +302,7 @@ fn batch_scenario(n: usize, ksks: &[Ksk<'_>]) -> Result<ScenarioResult> {
         bail!("benchmark KSRs failed their checks: {}", failed.join("; "));
     }
     let opts = SignOptions { cds: CdsMode::Publish(vec![DigestType::Sha256]), ..SignOptions::default() };
-    let out = super::batch::sign_items(&items, ksks, &opts, &mut super::Progress::new(false))?;
+    let out = super::batch::sign_items(&items, ksks, &opts, &policy, &mut super::Progress::new(false))?;
     std::fs::create_dir_all(&outdir)?;
     for (p, text) in &out.skrs {
         super::write_output(p, text.as_bytes())?;

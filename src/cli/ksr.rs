@@ -329,6 +329,8 @@ struct Checked {
     report: Report,
     digest: FileDigest,
     previous: Option<Skr>,
+    /// The KSK side's binding policy the KSR was checked against.
+    policy: KskPolicy,
 }
 
 /// The KSK-side policy: the file given, else the bounds of this side's
@@ -372,7 +374,7 @@ fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
     if let Some(r) = authenticated {
         report.push(r);
     }
-    Ok(Checked { ksr, report, digest, previous })
+    Ok(Checked { ksr, report, digest, previous, policy })
 }
 
 /// The KSKs the previous SKR must be signed by: the records of
@@ -514,7 +516,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     }
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     if c.ksr.format == Format::Iana {
-        opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks));
+        opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks, &c.policy));
     }
     let mut progress = super::Progress::new(!ctx.json);
     let mut skr = if a.follow_plan {
@@ -685,22 +687,26 @@ fn algorithm_policies<'a>(keys: impl Iterator<Item = &'a crate::dnssec::Dnskey>)
     out
 }
 
-/// The `<ResponsePolicy><KSK>` of an IANA SKR: the KSR's validity and
-/// overlap bounds, and the signing KSKs' algorithms.
-pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>]) -> SignaturePolicy {
-    let base = ksr.request_policy.clone();
+/// The `<ResponsePolicy><KSK>` of an IANA SKR: what this KSK side signs
+/// under, never the requester's claims (issue 14 point 4). Validity and
+/// overlap bounds come from the KSK side's binding policy; a bound the
+/// policy leaves open is stated as what this SKR's bundles actually have
+/// (their times are covered by the KSK's signatures). Algorithms are the
+/// signing KSKs'. Publish and retire safety are not stated (zero).
+pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>], policy: &KskPolicy) -> SignaturePolicy {
     let algorithms = algorithm_policies(ksks.iter().map(|k| k.signer.dnskey()));
-    match base {
-        Some(b) => SignaturePolicy { publish_safety: time::Duration::ZERO, algorithms, ..b },
-        None => SignaturePolicy {
-            publish_safety: time::Duration::ZERO,
-            retire_safety: time::Duration::ZERO,
-            max_signature_validity: time::Duration::ZERO,
-            min_signature_validity: time::Duration::ZERO,
-            max_validity_overlap: time::Duration::ZERO,
-            min_validity_overlap: time::Duration::ZERO,
-            algorithms,
-        },
+    let validities: Vec<time::Duration> = ksr.bundles.iter().filter_map(|b| Some(b.expiration? - b.inception)).collect();
+    let overlaps: Vec<time::Duration> = ksr.bundles.windows(2).filter_map(|w| Some(w.first()?.expiration? - w.get(1)?.inception)).collect();
+    let lo = |v: &[time::Duration]| v.iter().copied().min().unwrap_or(time::Duration::ZERO);
+    let hi = |v: &[time::Duration]| v.iter().copied().max().unwrap_or(time::Duration::ZERO);
+    SignaturePolicy {
+        publish_safety: time::Duration::ZERO,
+        retire_safety: time::Duration::ZERO,
+        max_signature_validity: policy.max_signature_validity.unwrap_or_else(|| hi(&validities)),
+        min_signature_validity: policy.min_signature_validity.unwrap_or_else(|| lo(&validities)),
+        max_validity_overlap: policy.max_overlap.unwrap_or_else(|| hi(&overlaps)),
+        min_validity_overlap: policy.min_overlap.unwrap_or_else(|| lo(&overlaps)),
+        algorithms,
     }
 }
 

@@ -745,6 +745,7 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
             }
         }
     }
+    problems.extend(refresh_step_problems(skr, &kbs));
     CheckResult::from_problems(
         SKR_MATCHES_KSR,
         problems,
@@ -753,6 +754,42 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
             skr.bundles.len()
         ),
     )
+}
+
+/// Text SKRs (part of SKR-MATCHES-KSR): Knot and BIND answer each
+/// requested inception with one bundle and add signature-refresh bundles a
+/// fixed step apart until the next requested inception. The step is the
+/// most common gap between consecutive bundles that does not end at a
+/// requested inception (ties: the longer); no gap may exceed it. A refresh
+/// bundle dropped from the file shows as a gap of two steps, even where the
+/// signatures' validity still covers it (issue 14 point 2). Shorter gaps
+/// (BIND aligns its first refresh; the last one before a requested inception
+/// is cut short) are not problems.
+fn refresh_step_problems(skr: &Skr, requested: &[&RequestBundle]) -> Vec<String> {
+    let wanted: BTreeSet<OffsetDateTime> = requested.iter().map(|k| k.inception).collect();
+    let mut starts: Vec<OffsetDateTime> = skr.bundles.iter().map(|b| b.inception).collect();
+    starts.sort();
+    starts.dedup();
+    let gaps: Vec<(OffsetDateTime, OffsetDateTime)> = starts.windows(2).filter_map(|w| Some((*w.first()?, *w.get(1)?))).collect();
+    let mut counts: std::collections::BTreeMap<time::Duration, usize> = std::collections::BTreeMap::new();
+    for (a, b) in gaps.iter().filter(|(_, b)| !wanted.contains(b)) {
+        *counts.entry(*b - *a).or_default() += 1;
+    }
+    let Some(step) = counts.iter().max_by_key(|(d, n)| (**n, **d)).map(|(d, _)| *d) else {
+        return Vec::new();
+    };
+    gaps.iter()
+        .filter(|(a, b)| *b - *a > step)
+        .map(|(a, b)| {
+            format!(
+                "no SKR bundle between {} and {} ({} apart) where the SKR's refresh bundles are {} apart: a refresh bundle is missing",
+                format_rfc3339(*a),
+                format_rfc3339(*b),
+                crate::timeutil::format_iso_duration(*b - *a),
+                crate::timeutil::format_iso_duration(step)
+            )
+        })
+        .collect()
 }
 
 /// SKR-COVERAGE: the bundles, each valid from its inception to its end
