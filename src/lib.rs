@@ -12,6 +12,7 @@ pub mod dnssec;
 pub mod export;
 pub mod formats;
 pub mod keys;
+pub mod live;
 pub mod ksr;
 pub mod markup;
 pub mod secrets;

@@ -9,6 +9,8 @@ fn every_check_id_is_in_docs_checks_md() {
         .chain(kskit::ksr::ksk_schedule::ALL.iter())
         .chain(kskit::skr::keyset::ALL.iter())
         .chain(kskit::skr::scheduled::ALL.iter())
+        .chain(kskit::live::checks::ALL.iter())
+        .chain(kskit::live::cds::ALL.iter())
         .copied()
         .filter(|id| !doc.contains(&format!("`{id}`")))
         .collect();

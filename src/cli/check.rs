@@ -1,7 +1,13 @@
-//! `kskit check`: a Nagios/Icinga plugin for the imported SKR. One status
-//! line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no SKR imported,
+//! `kskit check`: a Nagios/Icinga plugin for the imported SKR and, with
+//! `--live`, for what the zone's servers serve (`crate::live::checks`). One
+//! status line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no SKR imported,
 //! unreadable configuration or keystore). Never exits 2 for its own errors:
-//! those are UNKNOWN, as the plugin guidelines ask.
+//! those are UNKNOWN, as the plugin guidelines ask. `--metrics FILE` writes
+//! the Prometheus text format (docs/monitoring.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -9,7 +15,14 @@ use time::{Duration, OffsetDateTime};
 
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::to_presentation;
+use crate::dnssec::record::rtype;
+use crate::dnssec::{parse_name, Name};
 use crate::export::{timeline_health, SkrHealth, Status};
+use crate::live::checks::{Expectation, LiveReport};
+use crate::live::fetch::{ask_all, discover_zone, targets_of, Question, Target};
+use crate::live::metrics::Metrics;
+use crate::parent::discover::resolvers_from_resolv_conf;
+use crate::parent::query::parse_server;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -24,47 +37,238 @@ pub struct CheckArgs {
     /// CRITICAL when coverage ends in fewer days.
     #[arg(long, default_value_t = 7)]
     pub crit: u32,
-    /// Check as of this time instead of now (for tests and what-ifs).
+    /// Check as of this time instead of now (for tests and what-ifs). With
+    /// --live, signatures served now are judged at this time too.
     #[arg(long)]
     pub now: Option<String>,
+    /// Also ask every authoritative server of the zone (every NS name, IPv4
+    /// and IPv6, UDP and TCP, DO set) and judge what it serves.
+    #[arg(long)]
+    pub live: bool,
+    /// --live: WARNING when a served signature expires in fewer days.
+    #[arg(long, default_value_t = 5)]
+    pub sig_warn: u32,
+    /// --live: CRITICAL when a served signature expires in fewer days.
+    #[arg(long, default_value_t = 2)]
+    pub sig_crit: u32,
+    /// --live: ask this server, ADDR[:PORT] (repeatable) instead of the
+    /// zone's NS names found through a resolver.
+    #[arg(long = "server")]
+    pub servers: Vec<String>,
+    /// --live: recursive resolver ADDR[:PORT] to find the zone's NS names
+    /// and their addresses (repeatable; default: /etc/resolv.conf).
+    #[arg(long)]
+    pub resolver: Vec<String>,
+    /// --live: the port on which the discovered name servers are asked
+    /// (default 53; other values are for test labs).
+    #[arg(long, default_value_t = 53)]
+    pub ns_port: u16,
+    /// --live: also check the signatures of NAME/TYPE (e.g. www.example.com/A; TYPE defaults to A), repeatable.
+    #[arg(long = "sample")]
+    pub samples: Vec<String>,
+    /// --live: seconds to wait for each reply.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    /// Write the Prometheus text format to FILE (atomically), for node_exporter's textfile collector.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
 }
 
-fn health(a: &CheckArgs, ctx: &Context) -> Result<SkrHealth> {
-    let zone = super::export::zone_arg(ctx, &a.zone)?;
-    let zone_text = to_presentation(&zone);
-    let now = match &a.now {
+fn now_of(a: &CheckArgs) -> Result<OffsetDateTime> {
+    Ok(match &a.now {
         Some(t) => parse_time_arg(t, OffsetDateTime::now_utc())?,
         None => OffsetDateTime::now_utc(),
-    };
+    })
+}
+
+fn health(a: &CheckArgs, ctx: &Context) -> Result<(SkrHealth, crate::skr::timeline::Timeline)> {
+    let zone = super::export::zone_arg(ctx, &a.zone)?;
+    let zone_text = to_presentation(&zone);
+    let now = now_of(a)?;
     let lead = ctx.config()?.policy.ceremony_lead.0;
     let ks = ctx.keystore()?;
     let (tl, _) = crate::keys::skr_store::load(&ks, &zone_text).with_context(|| format!("cannot read the SKR timeline of {zone_text}"))?;
-    Ok(timeline_health(&tl, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit)), lead))
+    Ok((timeline_health(&tl, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit)), lead), tl))
+}
+
+/// The servers to ask for `zone`: `given` (ADDR[:PORT]), else every address
+/// of every NS name found through `resolvers` (else /etc/resolv.conf), asked
+/// on `ns_port`. Returns the targets and the NS names that have no usable address.
+pub(crate) fn live_targets(given: &[String], resolvers: &[String], ns_port: u16, zone: &Name, timeout: StdDuration) -> Result<(Vec<Target>, Vec<(String, String)>)> {
+    if !given.is_empty() {
+        let mut out: Vec<Target> = Vec::new();
+        for s in given {
+            for addr in parse_server(s)? {
+                if !out.iter().any(|t| t.addr == addr) {
+                    out.push(Target { addr, ns: vec![] });
+                }
+            }
+        }
+        return Ok((out, vec![]));
+    }
+    let resolvers: Vec<SocketAddr> = if !resolvers.is_empty() {
+        let mut v = Vec::new();
+        for r in resolvers {
+            v.extend(parse_server(r)?);
+        }
+        v
+    } else {
+        resolvers_from_resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
+    };
+    let ns = discover_zone(zone, &resolvers, timeout, ns_port)?;
+    Ok(targets_of(&ns))
+}
+
+/// `NAME/TYPE` (TYPE defaults to A) as a question.
+fn sample(s: &str) -> Result<Question> {
+    let (n, t) = s.rsplit_once('/').unwrap_or((s, "A"));
+    let t = rtype::parse(t).with_context(|| format!("--sample {}: unknown type", crate::quote::Q(s)))?;
+    Ok(Question::new(&parse_name(n)?, t))
+}
+
+fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline>) -> Result<LiveReport> {
+    let zone = super::export::zone_arg(ctx, &a.zone)?.to_lowercase();
+    let now = now_of(a)?;
+    let timeout = StdDuration::from_secs(a.timeout);
+    let samples = a.samples.iter().map(|s| sample(s)).collect::<Result<Vec<_>>>()?;
+    let bundle = tl.and_then(|tl| tl.in_force(now).ok()).map(|x| {
+        (
+            x.bundle.keys.iter().map(|k| k.dnskey.clone()).collect::<Vec<_>>(),
+            format!("SKR {} bundle {}", x.skr.name, crate::markup::terminal_safe(&x.bundle.id)),
+        )
+    });
+    let (targets, unusable) = live_targets(&a.servers, &a.resolver, a.ns_port, &zone, timeout)?;
+    let qs = crate::live::checks::questions(&zone, &samples);
+    let obs = ask_all(&targets, &qs, timeout);
+    let e = Expectation {
+        zone,
+        now: now.unix_timestamp().max(0) as u64,
+        bundle,
+        warn: i64::from(a.sig_warn) * 86400,
+        crit: i64::from(a.sig_crit) * 86400,
+    };
+    Ok(crate::live::checks::run(&e, &obs, unusable))
+}
+
+/// Control characters replaced, nothing cut (server and zone names are
+/// already in presentation form; bundle ids were made terminal-safe).
+pub(crate) fn safe(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
+/// The metrics of `check` (and `check --live`): see docs/monitoring.md.
+fn metrics(ctx: &Context, zone: &str, h: Option<&SkrHealth>, tl: Option<&crate::skr::timeline::Timeline>, l: Option<&LiveReport>, status: Status, now: OffsetDateTime) -> Metrics {
+    let mut m = Metrics::new();
+    let z = [("zone", zone)];
+    m.gauge("kskit_check_status", "Nagios status of kskit check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", &z, f64::from(status.code()));
+    m.gauge("kskit_check_timestamp_seconds", "When kskit check ran (Unix time)", &z, now.unix_timestamp() as f64);
+    if let Some(h) = h {
+        m.gauge("kskit_skr_coverage_days", "Whole days of SKR coverage left (the last bundle in force across every imported SKR)", &z, h.days_left as f64);
+        m.gauge("kskit_skr_ceremony_due", "1 when the next KSR ceremony is due (coverage ends within ceremony_lead)", &z, if h.ceremony_due { 1.0 } else { 0.0 });
+        m.gauge("kskit_skr_imported", "SKRs in the zone's timeline", &z, h.skrs as f64);
+    }
+    if let Some(tl) = tl {
+        if let Some(max) = tl.merged().iter().map(|x| crate::export::dnskey_response_size(&x.skr.skr, x.bundle)).max() {
+            m.gauge("kskit_skr_dnskey_response_bytes_max", "Largest estimated DNSKEY response (DO set) among the bundles of the imported SKRs", &z, max as f64);
+        }
+    }
+    if let Ok(dir) = ctx.keystore_dir() {
+        if let Ok(state) = crate::rollover::state::StateFile::load(&dir) {
+            if let Some(zs) = state.zones.iter().find(|(n, _)| n.eq_ignore_ascii_case(zone)).map(|(_, s)| s) {
+                for (key, rec) in &zs.keys {
+                    m.gauge("kskit_rollover_key_state", "Rollover state of each key (value 1; the state is the label)", &[("zone", zone), ("key", key), ("state", &rec.state)], 1.0);
+                }
+                if let Some(p) = zs.observations.last() {
+                    m.gauge("kskit_parent_last_poll_timestamp_seconds", "When the rollover's last parent DS poll ran (Unix time)", &z, p.at.unix_timestamp() as f64);
+                    m.gauge("kskit_parent_last_poll_seen", "1 when the last parent DS poll saw the expected DS at every parent server", &z, if p.seen { 1.0 } else { 0.0 });
+                    m.gauge("kskit_parent_consecutive_seen_polls", "Consecutive parent polls that saw the expected DS set", &z, f64::from(zs.consecutive));
+                }
+            }
+        }
+    }
+    if let Some(l) = l {
+        m.gauge("kskit_live_status", "Nagios status of the live checks alone", &z, f64::from(l.status.code()));
+        if let Some(mm) = l.min_margin {
+            m.gauge("kskit_live_rrsig_min_expiry_seconds", "Smallest time left until a served signature expires, over every server and RRset", &z, mm as f64);
+        }
+        for s in &l.servers {
+            let ns = s.ns.join(" ");
+            let t = s.transport.to_string();
+            let lab = [("zone", zone), ("server", s.server.as_str()), ("ns", ns.as_str()), ("transport", t.as_str())];
+            if let Some(n) = s.dnskey_size {
+                m.gauge("kskit_live_dnskey_response_bytes", "Size of the DNSKEY response (DO set) per server and transport", &lab, n as f64);
+            }
+            if s.transport == crate::live::fetch::Proto::Udp {
+                m.gauge("kskit_live_dnskey_truncated", "1 when the DNSKEY response is truncated over UDP (EDNS buffer 1232)", &lab[..3], if s.dnskey_truncated { 1.0 } else { 0.0 });
+            }
+            for (rr, secs) in &s.margins {
+                let l2 = [("zone", zone), ("server", s.server.as_str()), ("transport", t.as_str()), ("rrset", rr.as_str())];
+                m.gauge("kskit_live_rrsig_expiry_seconds", "Time left until the best valid signature of each served RRset expires", &l2, *secs as f64);
+            }
+        }
+        for st in [Status::Warning, Status::Critical, Status::Unknown] {
+            let n = l.findings.iter().filter(|f| f.status == st).count();
+            m.gauge("kskit_live_findings", "Live findings per status", &[("zone", zone), ("status", st.label())], n as f64);
+        }
+    }
+    m
 }
 
 pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {
-    let (status, line, json) = match health(&a, ctx) {
-        Ok(h) => {
-            let line = format!(
-                "KSKIT {} - {} | days_left={};{};{};;",
-                h.status.label(),
-                h.message,
-                h.days_left,
-                a.warn,
-                a.crit
-            );
-            let json = serde_json::to_value(&h)?;
-            (h.status, line, json)
-        }
-        Err(e) => {
+    let zone_text = super::export::zone_arg(ctx, &a.zone).map(|z| to_presentation(&z)).unwrap_or_else(|_| a.zone.clone().unwrap_or_default());
+    let (h, tl) = match health(&a, ctx) {
+        Ok((h, tl)) => (Ok(h), Some(tl)),
+        Err(e) => (Err(e), None),
+    };
+    let l = if a.live { Some(live(&a, ctx, tl.as_ref())) } else { None };
+    let (status, line, json) = match (&h, &l) {
+        (Err(e), _) | (_, Some(Err(e))) => {
             let msg = format!("{e:#}");
             (Status::Unknown, format!("KSKIT UNKNOWN - {msg}"), serde_json::json!({ "status": "UNKNOWN", "message": msg }))
         }
+        (Ok(h), None) => {
+            let line = format!("KSKIT {} - {} | days_left={};{};{};;", h.status.label(), h.message, h.days_left, a.warn, a.crit);
+            (h.status, line, serde_json::to_value(h)?)
+        }
+        (Ok(h), Some(Ok(l))) => {
+            let status = h.status.max(l.status);
+            let msg = if l.status >= h.status { format!("{}; SKR: {}", l.message, h.message) } else { format!("{}; live: {}", h.message, l.message) };
+            let perf = format!(
+                "days_left={};{};{};; sig_days_left={:.2};{};{};;",
+                h.days_left,
+                a.warn,
+                a.crit,
+                l.min_margin.map(|m| m as f64 / 86400.0).unwrap_or(0.0),
+                a.sig_warn,
+                a.sig_crit
+            );
+            let mut json = serde_json::to_value(h)?;
+            json["status"] = serde_json::to_value(status)?;
+            json["skr_status"] = serde_json::to_value(h.status)?;
+            json["live"] = serde_json::to_value(l)?;
+            (status, format!("KSKIT {} - {} | {perf}", status.label(), safe(&msg)), json)
+        }
     };
+    if let Some(p) = &a.metrics {
+        let now = now_of(&a).unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let m = metrics(ctx, &zone_text, h.as_ref().ok(), tl.as_ref(), l.as_ref().and_then(|l| l.as_ref().ok()), status, now);
+        if let Err(e) = super::write_output(p, m.render().as_bytes()) {
+            eprintln!("kskit: {e:#}");
+            if !ctx.json {
+                println!("KSKIT UNKNOWN - {e:#}");
+            }
+            return Ok(Status::Unknown.code());
+        }
+    }
     if ctx.json {
         print_json(&json)?;
     } else {
         println!("{line}");
+        if let Some(Ok(l)) = &l {
+            for f in &l.findings {
+                println!("{} {}{}: {}", f.status.label(), f.id, f.server.as_ref().map(|s| format!(" {}", safe(s))).unwrap_or_default(), safe(&f.message));
+            }
+        }
     }
     Ok(status.code())
 }

@@ -26,6 +26,7 @@ pub mod manual;
 mod report;
 mod batch;
 mod check;
+mod cds;
 mod export;
 mod signzone;
 mod bench;
@@ -77,8 +78,11 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Sign a zone file: pre-signed DNSKEY/CDS/CDNSKEY from the SKR, the rest with the active ZSKs, NSEC chain.
     SignZone(signzone::SignZoneArgs),
-    /// Nagios/Icinga check of the imported SKR: days left, bundle in force, DNSKEY response size.
+    /// Nagios/Icinga check of the imported SKR (days left, bundle in force, DNSKEY size); --live: what every server serves.
     Check(check::CheckArgs),
+    /// The registry's view of the zone's CDS/CDNSKEY at every name server: accept (0) or reject (1, naming the rule).
+    #[command(subcommand)]
+    Cds(cds::CdsCommand),
     /// Run the whole offline KSK cycle on software keys in a temporary directory.
     Demo(demo::DemoArgs),
     /// SHA-256 of a file, in hex and as PGP words (read aloud in ceremonies).
@@ -253,6 +257,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Export(a) => export::run(a, ctx),
         Command::SignZone(a) => signzone::run(a, ctx),
         Command::Check(a) => check::run(a, ctx),
+        Command::Cds(c) => cds::run(c, ctx),
         Command::Hsm(c) => hsm::run(c, ctx),
         Command::Ceremony(c) => ceremony::run(c, ctx),
         Command::TrustAnchor(a) => custody::trust_anchor(a, ctx),

@@ -1,0 +1,477 @@
+//! `kskit check --live` and `kskit cds check` against real name servers:
+//! knotd instances on 127.0.0.1, 127.0.0.2 (and ::1), one port, each serving
+//! a pre-signed zone with DNSSEC signing off, good or broken by editing
+//! records. No mock servers.
+//!
+//! - `check --live`: a zone signed by `kskit sign-zone` from a `kskit demo`
+//!   ZSK side (SKR imported), so "the bundle in force" is the real one.
+//! - `cds check`: a zone built and signed here with kskit's library (a KSK
+//!   and a ZSK in software), so that a validly signed CDS can point at a key
+//!   that does not sign the DNSKEY RRset.
+//!
+//! knotd missing: FAIL when CI=true, else skip with a note.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use kskit::backends::soft::{self, SoftKey};
+use kskit::backends::Signer as _;
+use kskit::dnssec::presentation::{format_record, parse_records};
+use kskit::dnssec::record::rtype;
+use kskit::dnssec::sign::sign_rrset;
+use kskit::dnssec::{parse_name, Algorithm, DigestType, Dnskey, RData, Record, RrSet};
+use serde_json::Value;
+
+/// One knotd serving `zone` from `text` on `addrs` at `port`; killed when dropped.
+struct ZoneServer {
+    _k: Knotd,
+    dir: tempfile::TempDir,
+}
+
+impl ZoneServer {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("knotd.log")).unwrap_or_default()
+    }
+}
+
+fn serve(zone: &str, text: &str, addrs: &[&str], port: u16) -> ZoneServer {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let listen: Vec<String> = addrs.iter().map(|a| format!("{a}@{port}")).collect();
+    let conf = format!(
+        "server:\n    rundir: {d}\n    listen: [ {} ]\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+         control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
+         template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+         zone:\n  - domain: {zone}\n    file: zone.db\n",
+        listen.join(", ")
+    );
+    std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
+    std::fs::write(dir.path().join("zone.db"), text).unwrap();
+    let log = std::fs::File::create(dir.path().join("knotd.log")).unwrap();
+    let child = Command::new(knotd())
+        .arg("-c")
+        .arg(dir.path().join("knot.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start knotd");
+    let s = ZoneServer { _k: Knotd(child), dir };
+    // Wait (bounded) until every address answers the SOA authoritatively.
+    let name = parse_name(zone).unwrap();
+    let opts = kskit::parent::query::QueryOptions { timeout: Duration::from_millis(300), tcp_only: false, recursion_desired: false, dnssec_ok: false };
+    for a in addrs {
+        let sa: std::net::SocketAddr = if a.contains(':') { format!("[{a}]:{port}") } else { format!("{a}:{port}") }.parse().unwrap();
+        let mut up = false;
+        for _ in 0..100 {
+            if let (_, Ok(m)) = kskit::parent::query::exchange(sa, &name, hickory_proto::rr::RecordType::SOA, &opts) {
+                if m.metadata.authoritative && !m.answers.is_empty() {
+                    up = true;
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(up, "knotd does not serve {zone} at {sa}:\n{}", s.log());
+    }
+    s
+}
+
+/// Whether ::1 can be bound here (some containers have no IPv6 loopback).
+fn have_v6() -> bool {
+    std::net::UdpSocket::bind("[::1]:0").is_ok()
+}
+
+/// A port free on 127.0.0.1, 127.0.0.2 and (when there) ::1, UDP and TCP.
+fn lab_port() -> u16 {
+    for _ in 0..50 {
+        let p = free_port();
+        let ok2 = std::net::UdpSocket::bind(("127.0.0.2", p)).is_ok() && std::net::TcpListener::bind(("127.0.0.2", p)).is_ok();
+        let ok6 = !have_v6() || (std::net::UdpSocket::bind(("::1", p)).is_ok() && std::net::TcpListener::bind(("::1", p)).is_ok());
+        if ok2 && ok6 {
+            return p;
+        }
+    }
+    panic!("no port free on 127.0.0.1, 127.0.0.2 and ::1");
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(o)))
+}
+
+fn findings(v: &Value) -> Vec<(String, String, String)> {
+    v["live"]["findings"]
+        .as_array()
+        .map(|a| a.iter().map(|f| (f["id"].as_str().unwrap_or("").to_string(), f["status"].as_str().unwrap_or("").to_string(), f["message"].as_str().unwrap_or("").to_string())).collect())
+        .unwrap_or_default()
+}
+
+#[track_caller]
+fn assert_finding(v: &Value, id: &str, status: &str, needle: &str) {
+    let f = findings(v);
+    assert!(f.iter().any(|(i, s, m)| i == id && s == status && m.contains(needle)), "no {status} {id} finding containing {needle:?} in {f:#?}");
+}
+
+// ---------------------------------------------------------------- check --live
+
+/// The unsigned zone: two NS names, ns1 with an IPv4 and (when there is
+/// one) an IPv6 loopback address, ns2 on 127.0.0.2. SOA expire 2 days.
+fn unsigned_zone(v6: bool) -> String {
+    format!(
+        "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1.example.com. hostmaster.example.com. 1 3600 600 172800 300\n\
+         @ NS ns1.example.com.\n@ NS ns2.example.com.\nns1 A 127.0.0.1\n{}ns2 A 127.0.0.2\nwww A 192.0.2.80\n",
+        if v6 { "ns1 AAAA ::1\n" } else { "" }
+    )
+}
+
+/// `kskit demo` and `kskit sign-zone` of [`unsigned_zone`]: the ZSK side
+/// directory and the signed zone text.
+fn demo_signed(t: &Path, v6: bool) -> (PathBuf, String) {
+    let d = t.join("demo");
+    ok(run_kskit(t, &["demo", "--dir", s(&d)]), "kskit demo");
+    let zdir = d.join("zsk-side");
+    let zf = t.join("zone.db");
+    std::fs::write(&zf, unsigned_zone(v6)).unwrap();
+    let out = t.join("signed.db");
+    ok(run_kskit(&zdir, &["sign-zone", s(&zf), "-o", s(&out), "--passphrase-file", s(&d.join("passphrase"))]), "kskit sign-zone");
+    (zdir, std::fs::read_to_string(&out).unwrap())
+}
+
+/// `kskit --json check --live` in `zdir`, discovering the servers through
+/// the zone's own first server (it answers NS, A and AAAA itself).
+fn check_live(zdir: &Path, port: u16, extra: &[&str]) -> (i32, Value, String) {
+    let resolver = format!("127.0.0.1:{port}");
+    let p = port.to_string();
+    let mut args = vec!["--json", "check", "--live", "--resolver", &resolver, "--ns-port", &p, "--timeout", "2", "--sample", "www.example.com/A"];
+    args.extend(extra);
+    let o = run_kskit(zdir, &args);
+    (o.status.code().unwrap_or(-1), json_of(&o), text(&o))
+}
+
+/// Two servers, as the NS records say: ns1 (127.0.0.1 and ::1) and ns2 (127.0.0.2).
+fn two_servers(zone1: &str, zone2: &str, v6: bool, port: u16) -> (ZoneServer, ZoneServer) {
+    let a1: Vec<&str> = if v6 { vec!["127.0.0.1", "::1"] } else { vec!["127.0.0.1"] };
+    (serve("example.com.", zone1, &a1, port), serve("example.com.", zone2, &["127.0.0.2"], port))
+}
+
+#[test]
+fn live_good_zone_at_every_ns_address_is_ok_and_metrics_are_written() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let v6 = have_v6();
+    let (zdir, signed) = demo_signed(t.path(), v6);
+    let port = lab_port();
+    let (_a, _b) = two_servers(&signed, &signed, v6, port);
+    let metrics = t.path().join("kskit.prom");
+    let (code, v, out) = check_live(&zdir, port, &["--metrics", s(&metrics)]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["status"], "OK");
+    assert_eq!(v["live"]["status"], "OK", "{out}");
+    let servers = v["live"]["servers"].as_array().unwrap();
+    // every address of every NS name, over UDP and over TCP
+    assert_eq!(servers.len(), if v6 { 6 } else { 4 }, "{out}");
+    for want in ["127.0.0.1", "127.0.0.2"] {
+        assert!(servers.iter().any(|x| x["server"].as_str().unwrap().starts_with(want) && x["transport"] == "tcp"), "{want} not asked over TCP: {out}");
+    }
+    if v6 {
+        assert!(servers.iter().any(|x| x["server"].as_str().unwrap().starts_with("[::1]")), "::1 not asked: {out}");
+    }
+    assert!(v["live"]["bundle"].as_str().unwrap().contains("bundle"), "{out}");
+    let m = std::fs::read_to_string(&metrics).unwrap();
+    assert!(m.contains("kskit_check_status{zone=\"example.com.\"} 0"), "{m}");
+    assert!(m.contains("# TYPE kskit_skr_coverage_days gauge"), "{m}");
+    assert!(m.lines().any(|l| l.starts_with("kskit_live_dnskey_response_bytes{zone=\"example.com.\",server=\"127.0.0.2:")), "{m}");
+    assert!(m.lines().any(|l| l.starts_with("kskit_live_rrsig_expiry_seconds{") && l.contains("rrset=\"www.example.com. A\"")), "{m}");
+    // thresholds: a warning margin longer than the signatures' validity warns
+    let (code, v, out) = check_live(&zdir, port, &["--sig-warn", "400", "--sig-crit", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert_finding(&v, "LIVE-RRSIG-MARGIN", "WARNING", "signatures expire in");
+    // the plugin line in text mode
+    let o = run_kskit(&zdir, &["check", "--live", "--server", &format!("127.0.0.2:{port}"), "--timeout", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).starts_with("KSKIT OK - example.com.: 1 server address(es)"), "{}", text(&o));
+}
+
+/// Replaces the expiration of every RRSIG over `covered` in zone text (the
+/// 5th RDATA field) with 2020-01-01.
+fn expire_rrsigs(zone: &str, covered: &str) -> String {
+    zone.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() > 9 && f[3] == "RRSIG" && f[4] == covered {
+                let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
+                g[8] = "20200101000000".into();
+                g.join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn live_expired_rrsigs_are_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    let broken = expire_rrsigs(&signed, "SOA");
+    assert_ne!(broken, signed, "no RRSIG SOA edited");
+    let port = lab_port();
+    let (_a, _b) = two_servers(&broken, &broken, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-RRSIG-VALID", "CRITICAL", "example.com. SOA: RRSIG expired (at 20200101000000)");
+}
+
+/// A different DNSKEY: the first DNSKEY line with a changed public key octet.
+fn altered_dnskey(zone: &str, n: usize) -> Vec<String> {
+    let line = zone.lines().find(|l| l.split_whitespace().nth(3) == Some("DNSKEY")).expect("a DNSKEY line");
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let key: String = f[7..].concat();
+    (0..n)
+        .map(|i| {
+            let mut k: Vec<char> = key.chars().collect();
+            let c = if k[10 + i] == 'A' { 'B' } else { 'A' };
+            k[10 + i] = c;
+            format!("{} {} IN DNSKEY 256 3 13 {}", f[0], f[1], k.into_iter().collect::<String>())
+        })
+        .collect()
+}
+
+#[test]
+fn live_dnskey_set_not_the_bundle_in_force_is_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    let broken = format!("{signed}{}\n", altered_dnskey(&signed, 1).join("\n"));
+    let port = lab_port();
+    let (_a, _b) = two_servers(&signed, &broken, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-DNSKEY-BUNDLE", "CRITICAL", "is not the bundle in force");
+    assert_finding(&v, "LIVE-SERVERS-AGREE", "CRITICAL", "servers disagree on example.com. DNSKEY");
+    let f = findings(&v);
+    let bundle: Vec<_> = f.iter().filter(|(i, ..)| i == "LIVE-DNSKEY-BUNDLE").collect();
+    assert!(v["live"]["findings"].as_array().unwrap().iter().filter(|x| x["id"] == "LIVE-DNSKEY-BUNDLE").all(|x| x["server"].as_str().unwrap().starts_with("127.0.0.2")), "{bundle:?}");
+}
+
+#[test]
+fn live_dnskey_response_too_large_for_udp_is_reported() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    let big = format!("{signed}{}\n", altered_dnskey(&signed, 14).join("\n"));
+    let port = lab_port();
+    let (_a, _b) = two_servers(&big, &big, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-DNSKEY-SIZE", "WARNING", "is truncated over UDP");
+    let udp = v["live"]["servers"].as_array().unwrap().iter().find(|x| x["transport"] == "udp").unwrap().clone();
+    assert_eq!(udp["dnskey_truncated"], true, "{udp}");
+    assert!(udp["dnskey_size"].as_u64().unwrap() > 1232, "{udp}");
+}
+
+#[test]
+fn live_server_answering_without_rrsigs_is_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    let stripped: String = signed.lines().filter(|l| l.split_whitespace().nth(3) != Some("RRSIG")).map(|l| format!("{l}\n")).collect();
+    let port = lab_port();
+    let (_a, _b) = two_servers(&signed, &stripped, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-RRSIG-PRESENT", "CRITICAL", "example.com. DNSKEY: answered without RRSIG to a DO query");
+    let bad: Vec<&Value> = v["live"]["findings"].as_array().unwrap().iter().filter(|x| x["id"] == "LIVE-RRSIG-PRESENT").collect();
+    assert!(!bad.is_empty() && bad.iter().all(|x| x["server"].as_str().unwrap().starts_with("127.0.0.2")), "{bad:?}");
+}
+
+#[test]
+fn live_cds_differing_between_servers_is_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    assert!(signed.contains(" CDS "), "the demo bundle publishes CDS:\n{signed}");
+    let other: String = signed
+        .lines()
+        .map(|l| if l.split_whitespace().nth(3) == Some("CDS") { l.replacen(" 2 ", " 4 ", 1) } else { l.to_string() } + "\n")
+        .collect();
+    assert_ne!(other, signed);
+    let port = lab_port();
+    let (_a, _b) = two_servers(&signed, &other, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-SERVERS-AGREE", "CRITICAL", "servers disagree on example.com. CDS");
+}
+
+// ---------------------------------------------------------------- cds check
+
+const LAB: &str = "example.org.";
+
+/// A zone built and signed here: SOA, NS, A, the DNSKEY RRset {KSK, ZSK}
+/// signed by the KSK, CDS (SHA-256) and CDNSKEY for `cds_keys` signed by
+/// the KSK unless `unsigned_cds`; everything else signed by the ZSK.
+fn lab_zone(ksk: &SoftKey, zsk: &SoftKey, cds_keys: &[&Dnskey], unsigned_cds: bool) -> String {
+    let zone = parse_name(LAB).unwrap();
+    let base = format!("$ORIGIN {LAB}\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\n");
+    let mut recs = parse_records(&base, Some(&zone), Some(3600)).unwrap();
+    for k in [ksk, zsk] {
+        recs.push(Record::new(zone.clone(), 3600, RData::Dnskey(k.dnskey().clone())));
+    }
+    for k in cds_keys {
+        recs.push(Record::new(zone.clone(), 3600, RData::Cds(k.ds(&zone, DigestType::Sha256))));
+        recs.push(Record::new(zone.clone(), 3600, RData::Cdnskey((*k).clone())));
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u32;
+    let mut out: Vec<String> = recs.iter().map(format_record).collect();
+    let mut keys: Vec<(String, u16)> = recs.iter().map(|r| (r.name.to_string(), r.rtype())).collect();
+    keys.dedup();
+    for (n, t) in keys {
+        let set: Vec<Record> = recs.iter().filter(|r| r.name.to_string() == n && r.rtype() == t).cloned().collect();
+        let rrset = RrSet::from_records(&set).unwrap();
+        let by_ksk = matches!(t, rtype::DNSKEY | rtype::CDS | rtype::CDNSKEY);
+        if unsigned_cds && matches!(t, rtype::CDS | rtype::CDNSKEY) {
+            continue;
+        }
+        let sig = sign_rrset(if by_ksk { ksk } else { zsk }, &rrset, &zone, now - 3600, now + 10 * 86400).unwrap();
+        out.push(format_record(&Record::new(rrset.name.clone(), 3600, RData::Rrsig(sig))));
+    }
+    out.join("\n") + "\n"
+}
+
+fn keys() -> (SoftKey, SoftKey) {
+    (soft::generate(Algorithm::EcdsaP256Sha256, None, 257).unwrap(), soft::generate(Algorithm::EcdsaP256Sha256, None, 256).unwrap())
+}
+
+/// `kskit [--json] cds check --zone example.org.` against the servers, with the current DS of `ds_key`.
+fn cds_check(t: &Path, servers: &[String], ds_key: Option<&SoftKey>, extra: &[&str]) -> (i32, String) {
+    let mut args: Vec<String> = vec!["cds".into(), "check".into(), "--zone".into(), LAB.into(), "--timeout".into(), "2".into()];
+    for s in servers {
+        args.extend(["--server".into(), s.clone()]);
+    }
+    if let Some(k) = ds_key {
+        let zone = parse_name(LAB).unwrap();
+        let p = t.join("current.ds");
+        std::fs::write(&p, format_record(&Record::new(zone.clone(), 3600, RData::Ds(k.dnskey().ds(&zone, DigestType::Sha256))))).unwrap();
+        args.extend(["--ds".into(), s(&p).to_string()]);
+    }
+    args.extend(extra.iter().map(|x| x.to_string()));
+    let o = run_kskit(t, &args);
+    (o.status.code().unwrap_or(-1), text(&o))
+}
+
+#[test]
+fn cds_good_set_is_accepted_and_as_registry_prints_the_ds() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let z = lab_zone(&ksk, &zsk, &[ksk.dnskey()], false);
+    let port = lab_port();
+    let (_a, _b) = (serve(LAB, &z, &["127.0.0.1"], port), serve(LAB, &z, &["127.0.0.2"], port));
+    let servers = vec![format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")];
+    let (code, out) = cds_check(t.path(), &servers, Some(&ksk), &[]);
+    assert_eq!(code, 0, "{out}");
+    for id in ["CDS-FETCHED", "CDS-SAME-EVERYWHERE", "CDS-BOTH-PRESENT", "CDS-CONSISTENT", "CDS-SIGNED", "CDS-CHAIN", "CDS-KEYS-SIGN-DNSKEY"] {
+        assert!(out.contains(&format!("PASS {id}")), "{id} not passed:\n{out}");
+    }
+    let (code, out) = cds_check(t.path(), &servers, Some(&ksk), &["--as-registry"]);
+    assert_eq!(code, 0, "{out}");
+    let zone = parse_name(LAB).unwrap();
+    let want = kskit::parent::ds_text(&ksk.dnskey().ds(&zone, DigestType::Sha256));
+    assert_eq!(out.trim(), format!("{LAB} 3600 IN DS {want}"));
+    // Without the current DS (and no bootstrapping) nothing authenticates it.
+    let (code, out) = cds_check(t.path(), &servers, None, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CDS-CHAIN"), "{out}");
+    // With a DS of another key, the chain does not hold.
+    let (other, _) = keys();
+    let (code, out) = cds_check(t.path(), &servers, Some(&other), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("REJECT") && out.contains("CDS-CHAIN"), "{out}");
+}
+
+#[test]
+fn cds_differing_between_two_servers_is_rejected() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let (ksk2, _) = keys();
+    let port = lab_port();
+    // Both sets validly signed, each consistent: only the servers disagree.
+    let (_a, _b) = (serve(LAB, &lab_zone(&ksk, &zsk, &[ksk.dnskey()], false), &["127.0.0.1"], port), serve(LAB, &lab_zone(&ksk, &zsk, &[ksk.dnskey(), ksk2.dnskey()], false), &["127.0.0.2"], port));
+    let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")], Some(&ksk), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CDS-SAME-EVERYWHERE: the CDS RRset differs between servers"), "{out}");
+    assert!(out.contains("a registry would REJECT the CDS/CDNSKEY of example.org.: CDS-FETCHED") || out.contains("REJECT the CDS/CDNSKEY of example.org.: CDS-SAME-EVERYWHERE"), "{out}");
+}
+
+#[test]
+fn cds_unsigned_is_rejected() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let port = lab_port();
+    let _a = serve(LAB, &lab_zone(&ksk, &zsk, &[ksk.dnskey()], true), &["127.0.0.1"], port);
+    let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}")], Some(&ksk), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CDS-SIGNED") && out.contains("example.org. CDS: no RRSIG"), "{out}");
+    let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}")], Some(&ksk), &["--as-registry"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("REJECT") && out.contains("CDS-SIGNED"), "{out}");
+}
+
+#[test]
+fn cds_pointing_at_a_key_that_does_not_sign_the_dnskey_rrset_is_rejected() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let port = lab_port();
+    // The CDS and CDNSKEY name the ZSK: in the DNSKEY RRset, but it does not sign it.
+    let _a = serve(LAB, &lab_zone(&ksk, &zsk, &[zsk.dnskey()], false), &["127.0.0.1"], port);
+    let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}")], Some(&ksk), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PASS CDS-SIGNED"), "the CDS is validly signed:\n{out}");
+    assert!(out.contains("FAIL CDS-KEYS-SIGN-DNSKEY") && out.contains(&format!("CDS {} 13 2", zsk.dnskey().key_tag())), "{out}");
+}
+
+#[test]
+fn cds_delete_mixed_with_others_is_rejected() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let port = lab_port();
+    let z = lab_zone(&ksk, &zsk, &[ksk.dnskey()], false);
+    // An unsigned delete CDS added to the set (its RRSIG no longer covers it either).
+    let _a = serve(LAB, &format!("{z}{LAB} 3600 IN CDS 0 0 0 00\n"), &["127.0.0.1"], port);
+    let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}")], Some(&ksk), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CDS-DELETE-ALONE"), "{out}");
+}
