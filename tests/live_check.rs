@@ -23,6 +23,7 @@ use kskit::backends::Signer as _;
 use kskit::dnssec::presentation::{format_record, parse_records};
 use kskit::dnssec::record::rtype;
 use kskit::dnssec::sign::sign_rrset;
+use kskit::dnssec::name::same_name;
 use kskit::dnssec::{parse_name, Algorithm, DigestType, Dnskey, RData, Record, RrSet};
 use serde_json::Value;
 
@@ -90,7 +91,7 @@ fn have_v6() -> bool {
 fn lab_port() -> u16 {
     for _ in 0..50 {
         let p = free_port();
-        let ok2 = std::net::UdpSocket::bind(("127.0.0.2", p)).is_ok() && std::net::TcpListener::bind(("127.0.0.2", p)).is_ok();
+        let ok2 = ["127.0.0.2", "127.0.0.3"].iter().all(|a| std::net::UdpSocket::bind((*a, p)).is_ok() && std::net::TcpListener::bind((*a, p)).is_ok());
         let ok6 = !have_v6() || (std::net::UdpSocket::bind(("::1", p)).is_ok() && std::net::TcpListener::bind(("::1", p)).is_ok());
         if ok2 && ok6 {
             return p;
@@ -330,24 +331,45 @@ const LAB: &str = "example.org.";
 /// signed by the KSK, CDS (SHA-256) and CDNSKEY for `cds_keys` signed by
 /// the KSK unless `unsigned_cds`; everything else signed by the ZSK.
 fn lab_zone(ksk: &SoftKey, zsk: &SoftKey, cds_keys: &[&Dnskey], unsigned_cds: bool) -> String {
+    lab_zone_ns(ksk, zsk, cds_keys, unsigned_cds, "@ NS ns1\nns1 A 127.0.0.1\n")
+}
+
+/// [`lab_zone`] with the NS (and glue) records given as zone text.
+fn lab_zone_ns(ksk: &SoftKey, zsk: &SoftKey, cds_keys: &[&Dnskey], unsigned_cds: bool, ns: &str) -> String {
     let zone = parse_name(LAB).unwrap();
-    let base = format!("$ORIGIN {LAB}\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\n");
+    let mut extra = Vec::new();
+    for k in cds_keys {
+        extra.push(Record::new(zone.clone(), 3600, RData::Cds(k.ds(&zone, DigestType::Sha256))));
+        extra.push(Record::new(zone.clone(), 3600, RData::Cdnskey((*k).clone())));
+    }
+    signed_zone(LAB, ns, ksk, zsk, extra, unsigned_cds)
+}
+
+/// A zone `origin` with SOA, `body` (zone text) and `extra` records, the
+/// DNSKEY RRset {KSK, ZSK} signed by the KSK, CDS and CDNSKEY signed by the
+/// KSK unless `unsigned_cds`, everything else by the ZSK; valid from an
+/// hour ago for 10 days.
+fn signed_zone(origin: &str, body: &str, ksk: &SoftKey, zsk: &SoftKey, extra: Vec<Record>, unsigned_cds: bool) -> String {
+    let zone = parse_name(origin).unwrap();
+    let base = format!("$ORIGIN {origin}\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n{body}");
     let mut recs = parse_records(&base, Some(&zone), Some(3600)).unwrap();
     for k in [ksk, zsk] {
         recs.push(Record::new(zone.clone(), 3600, RData::Dnskey(k.dnskey().clone())));
     }
-    for k in cds_keys {
-        recs.push(Record::new(zone.clone(), 3600, RData::Cds(k.ds(&zone, DigestType::Sha256))));
-        recs.push(Record::new(zone.clone(), 3600, RData::Cdnskey((*k).clone())));
-    }
+    recs.extend(extra);
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u32;
     let mut out: Vec<String> = recs.iter().map(format_record).collect();
-    let mut keys: Vec<(String, u16)> = recs.iter().map(|r| (r.name.to_string(), r.rtype())).collect();
-    keys.dedup();
+    let mut keys: Vec<(String, u16)> = Vec::new();
+    for r in &recs {
+        let k = (r.name.to_string().to_lowercase(), r.rtype());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
     for (n, t) in keys {
-        let set: Vec<Record> = recs.iter().filter(|r| r.name.to_string() == n && r.rtype() == t).cloned().collect();
+        let set: Vec<Record> = recs.iter().filter(|r| r.name.to_string().to_lowercase() == n && r.rtype() == t).cloned().collect();
         let rrset = RrSet::from_records(&set).unwrap();
-        let by_ksk = matches!(t, rtype::DNSKEY | rtype::CDS | rtype::CDNSKEY);
+        let by_ksk = matches!(t, rtype::DNSKEY | rtype::CDS | rtype::CDNSKEY) && same_name(&rrset.name, &zone);
         if unsigned_cds && matches!(t, rtype::CDS | rtype::CDNSKEY) {
             continue;
         }
@@ -474,4 +496,52 @@ fn cds_delete_mixed_with_others_is_rejected() {
     let (code, out) = cds_check(t.path(), &[format!("127.0.0.1:{port}")], Some(&ksk), &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL CDS-DELETE-ALONE"), "{out}");
+}
+
+#[test]
+fn cds_without_ds_is_accepted_only_through_rfc9615_signaling_records() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ksk, zsk) = keys();
+    let (sksk, szsk) = keys();
+    let port = lab_port();
+    // The child: its only NS name is in signal.test., served by 127.0.0.3.
+    let child = lab_zone_ns(&ksk, &zsk, &[ksk.dnskey()], false, "@ NS ns1.signal.test.\n");
+    let _c = serve(LAB, &child, &["127.0.0.1"], port);
+    let child_name = parse_name(LAB).unwrap();
+    let sig_name = parse_name("_dsboot.example.org._signal.ns1.signal.test.").unwrap();
+    let signal = |cds_key: &SoftKey| {
+        let recs = vec![
+            Record::new(sig_name.clone(), 3600, RData::Cds(cds_key.dnskey().ds(&child_name, DigestType::Sha256))),
+            Record::new(sig_name.clone(), 3600, RData::Cdnskey(cds_key.dnskey().clone())),
+        ];
+        signed_zone("signal.test.", "@ NS ns1\nns1 A 127.0.0.3\n", &sksk, &szsk, recs, false)
+    };
+    let anchor = t.path().join("signal.ds");
+    let st = parse_name("signal.test.").unwrap();
+    std::fs::write(&anchor, format_record(&Record::new(st.clone(), 3600, RData::Ds(sksk.dnskey().ds(&st, DigestType::Sha256))))).unwrap();
+    let srv = vec![format!("127.0.0.1:{port}")];
+    let sig_server = format!("127.0.0.3:{port}");
+    let boot = ["--signal-anchor", s(&anchor), "--signal-server", &sig_server];
+    {
+        let _s = serve("signal.test.", &signal(&ksk), &["127.0.0.3"], port);
+        let (code, out) = cds_check(t.path(), &srv, None, &boot);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("PASS CDS-CHAIN: no DS: authenticated by RFC 9615"), "{out}");
+        // Another anchor for signal.test.: the signaling records do not validate.
+        let (other, _) = keys();
+        let bad = t.path().join("other.ds");
+        std::fs::write(&bad, format_record(&Record::new(st.clone(), 3600, RData::Ds(other.dnskey().ds(&st, DigestType::Sha256))))).unwrap();
+        let (code, out) = cds_check(t.path(), &srv, None, &["--signal-anchor", s(&bad), "--signal-server", &sig_server]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FAIL CDS-CHAIN: RFC 9615: NS ns1.signal.test.:") && out.contains("trust anchor"), "{out}");
+    }
+    // Signaling records for another key than the child's CDS: rejected.
+    let (ksk2, _) = keys();
+    let _s = serve("signal.test.", &signal(&ksk2), &["127.0.0.3"], port);
+    let (code, out) = cds_check(t.path(), &srv, None, &boot);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CDS-CHAIN: RFC 9615: _dsboot.example.org._signal.ns1.signal.test. CDS") && out.contains("is not the child's CDS RRset"), "{out}");
 }

@@ -14,7 +14,9 @@ use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::same_name;
 use crate::dnssec::{parse_name, RData};
 use crate::live::cds::{judge, questions};
-use crate::live::fetch::ask_all;
+use crate::dnssec::record::rtype;
+use crate::live::bootstrap::{check_bootstrap, ns_names, SignalSource};
+use crate::live::fetch::{ask_all, Question};
 
 #[derive(Subcommand, Debug)]
 pub enum CdsCommand {
@@ -43,6 +45,15 @@ pub struct CdsCheckArgs {
     /// format): the CDS must validate from it (RFC 7344 §4.1).
     #[arg(long)]
     pub ds: Option<PathBuf>,
+    /// No DS yet: authenticate the CDS by RFC 9615 bootstrapping, validating
+    /// each NS name's `_dsboot` signaling records from this trust anchor of
+    /// the zone holding the NS name (DS or DNSKEY records; repeatable).
+    #[arg(long)]
+    pub signal_anchor: Vec<PathBuf>,
+    /// Authoritative server ADDR[:PORT] of the signaling zones (repeatable;
+    /// needed with --signal-anchor).
+    #[arg(long)]
+    pub signal_server: Vec<String>,
     /// Print only the DS RRset a registry would install (zone-file lines), as a registry would.
     #[arg(long)]
     pub as_registry: bool,
@@ -90,7 +101,28 @@ fn check(a: CdsCheckArgs, ctx: &Context) -> Result<i32> {
         bail!("no server to ask for {}", a.zone);
     }
     let obs = ask_all(&targets, &questions(&zone), timeout);
-    let mut view = judge(&zone, &obs, ds.as_deref(), None, now.unix_timestamp().max(0) as u64);
+    let at = now.unix_timestamp().max(0) as u64;
+    let bootstrap = if ds.is_none() && !a.signal_anchor.is_empty() {
+        let mut anchors = Vec::new();
+        for p in &a.signal_anchor {
+            let text = String::from_utf8(super::read_input(p)?).with_context(|| format!("{} is not text", p.display()))?;
+            anchors.push(crate::skr::checks::parse_trust_anchor(&text).with_context(|| format!("signaling trust anchor {}", p.display()))?);
+        }
+        let mut servers = Vec::new();
+        for s in &a.signal_server {
+            servers.extend(crate::parent::query::parse_server(s)?);
+        }
+        let src = SignalSource { anchors, servers, timeout };
+        let first = obs.first().context("no server answered")?;
+        let get = |t: u16| first.get(&Question::new(&zone, t));
+        let ns = get(rtype::NS).map(|s| ns_names(&s.rdatas)).unwrap_or_default();
+        let cds = get(rtype::CDS).map(|s| s.canonical()).unwrap_or_default();
+        let cdnskey = get(rtype::CDNSKEY).map(|s| s.canonical()).unwrap_or_default();
+        Some(check_bootstrap(&zone, &ns, &cds, &cdnskey, &src, at))
+    } else {
+        None
+    };
+    let mut view = judge(&zone, &obs, ds.as_deref(), bootstrap, at);
     if !unusable.is_empty() && view.accept {
         let why: Vec<String> = unusable.iter().map(|(n, w)| format!("NS {n}: {w}")).collect();
         view.accept = false;

@@ -28,9 +28,10 @@ pub const ALL: &[&str] = &[
     "CDS-KEYS-SIGN-DNSKEY",
 ];
 
-/// The questions a registry asks every server.
+/// The questions a registry asks every server (NS: the names RFC 9615
+/// bootstrapping needs).
 pub fn questions(zone: &Name) -> Vec<Question> {
-    [rtype::CDS, rtype::CDNSKEY, rtype::DNSKEY].iter().map(|t| Question::new(zone, *t)).collect()
+    [rtype::CDS, rtype::CDNSKEY, rtype::DNSKEY, rtype::NS].iter().map(|t| Question::new(zone, *t)).collect()
 }
 
 /// What the rules see: the child's RRsets as (the first) server served them.
@@ -290,7 +291,7 @@ pub fn judge(zone: &Name, obs: &[ServerObs], ds: Option<&[Ds]>, bootstrap: Optio
         (_, Some(b)) => push("CDS-CHAIN", b.map(|_| ()), "no DS: authenticated by RFC 9615 bootstrapping at every name server"),
         _ => push(
             "CDS-CHAIN",
-            Err("no current DS RRset given (--ds) and no RFC 9615 bootstrapping checked (--bootstrap): the CDS cannot be authenticated".into()),
+            Err("no current DS RRset given (--ds) and no RFC 9615 bootstrapping checked (--signal-anchor): the CDS cannot be authenticated".into()),
             "",
         ),
     }

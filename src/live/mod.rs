@@ -6,6 +6,7 @@
 //! [`metrics`] the Prometheus text format, [`fetch`] the network edge.
 //! See docs/monitoring.md.
 
+pub mod bootstrap;
 pub mod cds;
 pub mod checks;
 pub mod fetch;
