@@ -91,10 +91,13 @@ fn health(a: &CheckArgs, ctx: &Context) -> Result<(SkrHealth, crate::skr::timeli
     Ok((timeline_health(&tl, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit)), lead), tl))
 }
 
+/// NS names that could not be asked, with the reason.
+pub(crate) type Unusable = Vec<(String, String)>;
+
 /// The servers to ask for `zone`: `given` (ADDR[:PORT]), else every address
 /// of every NS name found through `resolvers` (else /etc/resolv.conf), asked
 /// on `ns_port`. Returns the targets and the NS names that have no usable address.
-pub(crate) fn live_targets(given: &[String], resolvers: &[String], ns_port: u16, zone: &Name, timeout: StdDuration) -> Result<(Vec<Target>, Vec<(String, String)>)> {
+pub(crate) fn live_targets(given: &[String], resolvers: &[String], ns_port: u16, zone: &Name, timeout: StdDuration) -> Result<(Vec<Target>, Unusable)> {
     if !given.is_empty() {
         let mut out: Vec<Target> = Vec::new();
         for s in given {

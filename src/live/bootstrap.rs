@@ -117,3 +117,18 @@ pub fn check_bootstrap(child: &Name, ns: &[Name], child_cds: &[Vec<u8>], child_c
     }
     Ok(format!("signaling records validated at {} NS name(s)", ns.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dnssec::parse_name;
+
+    #[test]
+    fn signaling_name_is_dsboot_child_signal_ns() {
+        let n = signaling_name(&parse_name("Example.ORG.").unwrap(), &parse_name("ns1.provider.net.").unwrap()).unwrap();
+        assert_eq!(to_presentation(&n).to_lowercase(), "_dsboot.example.org._signal.ns1.provider.net.");
+        // Too long for a domain name (255 octets): an error, not a panic.
+        let long = parse_name(&format!("{}.example.", vec!["a".repeat(60); 3].join("."))).unwrap();
+        assert!(signaling_name(&long, &long).is_err());
+    }
+}

@@ -455,3 +455,20 @@ pub fn run(e: &Expectation, obs: &[ServerObs], unusable: Vec<(String, String)>) 
     };
     LiveReport { status, zone, bundle: e.bundle.as_ref().map(|(_, f)| f.clone()), unusable, findings, servers, min_margin, message }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soa_expire_is_the_fourth_of_the_last_five_fields() {
+        let mut data = vec![0u8, 0u8]; // root MNAME and RNAME
+        for v in [7u32, 3600, 600, 172_800, 300] {
+            data.extend_from_slice(&v.to_be_bytes());
+        }
+        let s = Served { rcode: 0, authoritative: true, truncated: false, size: 0, ttl: Some(3600), rdatas: vec![RData::Other { rtype: rtype::SOA, data }], rrsigs: vec![] };
+        assert_eq!(soa_expire(&s), Some(172_800));
+        let short = Served { rdatas: vec![RData::Other { rtype: rtype::SOA, data: vec![0; 5] }], ..s };
+        assert_eq!(soa_expire(&short), None);
+    }
+}
