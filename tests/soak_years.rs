@@ -92,7 +92,7 @@ fn day(s0: OffsetDateTime, t: OffsetDateTime) -> String {
 }
 
 /// `cmd` runs with its clock at `t` (libfaketime; the clock then advances).
-fn at<'a>(cmd: &'a mut Command, t: OffsetDateTime) -> &'a mut Command {
+fn at(cmd: &mut Command, t: OffsetDateTime) -> &mut Command {
     let f = format!("@{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second());
     cmd.env("LD_PRELOAD", FAKETIME_LIB).env("FAKETIME", f).env("FAKETIME_NO_CACHE", "1")
 }
