@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every kskit test. Installs the real peers the tests use when they are
-# missing (SoftHSM2, Knot DNS, BIND's tools, ldns, man-db, zsh, fish,
+# missing (SoftHSM2, Knot DNS, BIND's tools, unbound-host, libfaketime, ldns, man-db, zsh, fish,
 # Chromium, systemd), runs cargo test
 # (reproducible build and Debian package) unless test arguments were given.
 # Needs root (or sudo) for apt-get on a fresh Debian/Ubuntu machine.
@@ -17,6 +17,8 @@ need kdig knot-dnsutils
 need delv bind9-dnsutils
 need dig bind9-dnsutils
 need dnssec-verify bind9-utils
+# tests/soak_years.rs: the validator at a simulated time, the servers under libfaketime
+need unbound-host unbound-host
 need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
@@ -31,6 +33,7 @@ need fish fish
 need chromium chromium
 need systemd-analyze systemd
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
 # p11-kit's proxy module (tests/cycle_softhsm.rs *_through_p11kit_proxy)
 [ -e /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so ] || missing+=(p11-kit p11-kit-modules)
 
