@@ -274,7 +274,7 @@ fn signs_for(dir: &Path, id: &str, dnskey: &str) {
     use kskit::backends::Signer;
     let ks = kskit::keys::keystore::Keystore::open(&dir.join("keystore")).unwrap();
     let meta = ks.find(id).unwrap();
-    let dec = kskit::backends::soft::KeyDecryption::Passphrase(zeroize::Zeroizing::new(common::PASSPHRASE.to_string()));
+    let dec = kskit::backends::soft::KeyDecryption::Passphrase(kskit::secrets::Secret::new(common::PASSPHRASE.to_string()));
     let key = ks.load_soft_key(meta, &dec).unwrap();
     let sig = key.sign(b"restored key signs").unwrap();
     let b64 = dnskey.split_whitespace().skip(7).collect::<String>();
