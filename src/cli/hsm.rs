@@ -217,6 +217,17 @@ fn print_inventory(inv: &ModuleInventory, pin: bool) {
         }
         println!("  signing mechanisms: {}", if t.sign_mechanisms.is_empty() { "none".into() } else { t.sign_mechanisms.join(" ") });
         println!("  key generation: {}", if t.keygen_mechanisms.is_empty() { "none".into() } else { t.keygen_mechanisms.join(" ") });
+        println!("  DNSSEC algorithms:");
+        for a in &t.algorithms {
+            let sign = a.sign_mechanism.as_deref().unwrap_or("cannot sign");
+            let gen = if a.keygen_bits.is_empty() {
+                "cannot make keys".to_string()
+            } else {
+                format!("keygen {}", a.keygen_bits.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"))
+            };
+            let missing = if a.missing.is_empty() { String::new() } else { format!("; missing: {}", a.missing.join("; ")) };
+            println!("    {:<16} {sign}, {gen}{missing}", a.algorithm);
+        }
         if let Some(e) = &t.login_error {
             println!("  login: {e}");
         }
