@@ -18,6 +18,7 @@
 
 pub mod caps;
 pub mod encode;
+pub mod helper;
 mod raw;
 mod worker;
 
