@@ -114,7 +114,7 @@ pub fn serve() -> i32 {
         let answer = match serde_json::from_slice::<Request>(&body) {
             Err(e) => Response::Error { message: format!("malformed request: {e}") },
             Ok(Request::Open { uri, algorithm, flags, mut pin, timeout_secs, allow_final_try }) => {
-                let pin: Option<Secret> = pin.as_mut().map(|p| Zeroizing::new(std::mem::take(p)));
+                let pin: Option<Secret> = pin.as_mut().map(|p| Secret::new(std::mem::take(p)));
                 match open(&uri, algorithm, flags, pin, timeout_secs, allow_final_try) {
                     Ok(s) => {
                         let r = Response::Opened {
