@@ -36,6 +36,16 @@ need systemd-analyze systemd
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
 # p11-kit's proxy module (tests/cycle_softhsm.rs *_through_p11kit_proxy)
 [ -e /usr/lib/x86_64-linux-gnu/p11-kit-proxy.so ] || missing+=(p11-kit p11-kit-modules)
+# A TPM token (tests/tpm_token.rs): swtpm, tpm2-abrmd on a private D-Bus
+# session bus (its TCTI is libtss2-tcti-tabrmd0), tpm2_ptool, tpm2-pkcs11.
+need swtpm swtpm
+need swtpm_setup swtpm-tools
+need tpm2-abrmd tpm2-abrmd
+need tpm2_getcap tpm2-tools
+need tpm2_ptool libtpm2-pkcs11-tools
+need dbus-daemon dbus
+[ -e /usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1 ] || missing+=(libtpm2-pkcs11-1)
+[ -e /usr/lib/x86_64-linux-gnu/libtss2-tcti-tabrmd.so.0 ] || missing+=(libtss2-tcti-tabrmd0)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   # shellcheck disable=SC2207

@@ -63,9 +63,28 @@ pub struct Config {
     pub keystore: PathBuf,
     #[serde(default)]
     pub policy: Policy,
+    /// PKCS#11 settings (`[pkcs11]`).
+    #[serde(default, skip_serializing_if = "Pkcs11Settings::is_default")]
+    pub pkcs11: Pkcs11Settings,
     /// Where this configuration was read from (not in the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// `[pkcs11]` in kskit.toml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pkcs11Settings {
+    /// Run PKCS#11 modules in a separate kskit helper process when signing
+    /// (`ksr sign`, `ksr sign-batch`), as `--isolate-module` does
+    /// (docs/hsm.md "Module isolation").
+    pub isolate_module: bool,
+}
+
+impl Pkcs11Settings {
+    fn is_default(&self) -> bool {
+        *self == Pkcs11Settings::default()
+    }
 }
 
 fn default_keystore() -> PathBuf {
@@ -295,6 +314,11 @@ ksk_rollover = "double-ksk"
 # many bytes (checked at `ksr generate` and `ksr sign`; 1232 = the EDNS
 # buffer size of DNS Flag Day 2020).
 dnskey_response_budget = 1232
+
+# PKCS#11 (docs/hsm.md "Module isolation"): run the token's module in a
+# separate kskit helper process when signing, as --isolate-module does.
+# [pkcs11]
+# isolate_module = true
 "#;
 
 impl Config {

@@ -381,3 +381,61 @@ fn two_token_ksks_sign_once_per_bundle_rrset_and_ksk() {
     }
     ok(run_kskit(&zdir, &["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&both)]), "kskit skr import (two KSKs)");
 }
+
+/// `kskit --json hsm bench` (issue 17.5) on SoftHSM2 limited to a
+/// smartcard's mechanisms: the JSON shape of docs/json.md (not timings),
+/// the mechanism kskit chose per algorithm (raw CKM_ECDSA, CKM_RSA_PKCS on
+/// such a card), a key generation time, and an algorithm the token cannot
+/// do (Ed25519) reported as refused with exit 1. No benchmark key is left.
+#[test]
+fn hsm_bench_json_reports_mechanism_keygen_time_and_refusals() {
+    if !tools_present() {
+        return;
+    }
+    let hsm = SoftHsm::new(Some(SMARTCARD_MECHANISMS));
+    hsm.init_token(TOKEN);
+    let tmp = tempfile::tempdir().unwrap();
+    let uri = Via::Direct.token_uri(TOKEN);
+    let o = output(hsm.kskit(tmp.path()).args([
+        "--json",
+        "hsm",
+        "bench",
+        "--token",
+        &uri,
+        "--seconds",
+        "0.2",
+        "--algorithm",
+        "ECDSAP256SHA256",
+        "--algorithm",
+        "RSASHA256/2048",
+        "--algorithm",
+        "ED25519",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "a refused algorithm is exit 1:\n{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&o)));
+    assert_eq!(v["module"], SOFTHSM_MODULE, "{v}");
+    assert_eq!(v["token"], TOKEN, "{v}");
+    for k in ["library_description", "library_version", "manufacturer", "model"] {
+        assert!(v[k].is_string(), "{k} missing: {v}");
+    }
+    assert!(v["seconds_per_case"].is_number(), "{v}");
+    let results = v["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "{v}");
+    let by = |alg: &str| results.iter().find(|r| r["algorithm"] == alg).unwrap_or_else(|| panic!("{alg} missing: {v}"));
+    for (alg, bits, mech) in [("ECDSAP256SHA256", 256, "CKM_ECDSA"), ("RSASHA256", 2048, "CKM_RSA_PKCS")] {
+        let r = by(alg);
+        assert_eq!(r["bits"], bits, "{r}");
+        assert_eq!(r["mechanism"], mech, "{r}");
+        assert!(r["keygen_seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+        assert!(r["signatures"].as_u64().is_some_and(|n| n >= 1), "{r}");
+        assert!(r["seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+        assert!(r["signatures_per_sec"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+        assert!(r["error"].is_null(), "{r}");
+    }
+    let ed = by("ED25519");
+    assert!(ed["error"].as_str().is_some_and(|e| e.contains("CKM_EC_EDWARDS_KEY_PAIR_GEN")), "{ed}");
+    assert!(ed["mechanism"].is_null() && ed["keygen_seconds"].is_null() && ed["signatures"] == 0, "{ed}");
+    // Every benchmark key was removed from the token.
+    let out = ok(output(hsm.kskit(tmp.path()).args(["--json", "hsm", "list", "--token", &uri, "--pin"]).env("KSKIT_PIN", USER_PIN)), "kskit hsm list");
+    assert!(!out.contains("kskit-bench-"), "a benchmark key was left on the token:\n{out}");
+}

@@ -486,3 +486,139 @@ fn wrong_context_pin_stops_the_run_after_one_try() {
     assert_eq!(logins.iter().filter(|(_, u)| *u == 2).count(), 1, "more than one context-specific PIN try: {logins:?}");
     assert_eq!(logins.iter().filter(|(_, u)| *u == 1).count(), 1, "{logins:?}");
 }
+
+/// `ksr sign --isolate-module` (module isolation, issue 17.4) with the
+/// shim's fault `fault` in `fault_in`: exit 2 within the token timeout (2 s;
+/// the guard only catches a hang), an error naming the module and what
+/// happened, nothing of the module's on kskit's stdout, no SKR or temp
+/// file, and no helper process left running.
+fn isolated_fault(fault_in: &str, fault: &str, needles: &[&str]) {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let skr = t.out.join("skr.xml");
+    let stdout_file = t.tmp.path().join("stdout");
+    let stderr_file = t.tmp.path().join("stderr");
+    let mut c = t.hsm.kskit(&t.kdir);
+    c.args(["ksr", "sign", s(&t.ksr), "--ksk", &t.ksk_uri(&t.shim, USER_PIN, "&timeout=2"), "-o", s(&skr), "--yes", "--isolate-module"])
+        .env("SLOWSHIM_LOGIN_COUNT", &t.logins)
+        .env("SLOWSHIM_MODULE", SOFTHSM_MODULE)
+        .env("SLOWSHIM_FAULT_IN", fault_in)
+        .env("SLOWSHIM_FAULT", fault)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&stdout_file).unwrap())
+        .stderr(std::fs::File::create(&stderr_file).unwrap());
+    let mut child = c.spawn().expect("spawn kskit");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kskit ksr sign --isolate-module with {fault} in {fault_in} did not finish within {HANG_GUARD:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::fs::read_to_string(&stderr_file).unwrap();
+    assert_error(&(status.code(), stderr.clone()), needles);
+    assert!(stderr.contains(s(&t.shim)), "the error does not name the module:\n{stderr}");
+    // kskit's stdout holds its KSR check report and nothing of the module's.
+    let stdout = String::from_utf8_lossy(&std::fs::read(&stdout_file).unwrap()).into_owned();
+    assert!(!stdout.contains("slowshim"), "the module's output reached kskit's stdout:\n{stdout}");
+    t.assert_no_output();
+    assert!(t.login_count() <= 1, "more than one login");
+    // No helper left: no live process has this test's shim environment.
+    let marker = t.logins.display().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(env) = std::fs::read(e.path().join("environ")) {
+            let env = String::from_utf8_lossy(&env);
+            assert!(!env.contains(&marker), "a process of this run is still alive: pid {:?}", e.file_name());
+        }
+    }
+}
+
+#[test]
+fn isolated_module_segfault_in_c_sign_is_an_error() {
+    isolated_fault("C_Sign", "segv", &["helper process while signing", "signal 11 (SIGSEGV"]);
+}
+
+#[test]
+fn isolated_module_abort_in_c_sign_is_an_error() {
+    isolated_fault("C_Sign", "abort", &["helper process while signing", "signal 6 (SIGABRT"]);
+}
+
+#[test]
+fn isolated_module_stdout_noise_in_c_sign_is_an_error() {
+    isolated_fault("C_Sign", "noise", &["helper process while signing", "wrote to stdout", "slowshim"]);
+}
+
+#[test]
+fn isolated_module_hang_in_c_sign_times_out() {
+    isolated_fault("C_Sign", "hang", &["did not answer within 2 s"]);
+}
+
+#[test]
+fn isolated_module_segfault_in_c_login_is_an_error() {
+    isolated_fault("C_Login", "segv", &["helper process while opening the key", "signal 11 (SIGSEGV"]);
+}
+
+#[test]
+fn isolated_module_abort_in_c_login_is_an_error() {
+    isolated_fault("C_Login", "abort", &["helper process while opening the key", "signal 6 (SIGABRT"]);
+}
+
+#[test]
+fn isolated_module_stdout_noise_in_c_login_is_an_error() {
+    isolated_fault("C_Login", "noise", &["helper process while opening the key", "wrote to stdout"]);
+}
+
+#[test]
+fn isolated_module_hang_in_c_login_times_out() {
+    isolated_fault("C_Login", "hang", &["did not answer within 2 s"]);
+}
+
+#[test]
+fn isolated_module_segfault_in_c_findobjects_is_an_error() {
+    isolated_fault("C_FindObjects", "segv", &["helper process while opening the key", "signal 11 (SIGSEGV"]);
+}
+
+#[test]
+fn isolated_module_abort_in_c_findobjects_is_an_error() {
+    isolated_fault("C_FindObjects", "abort", &["helper process while opening the key", "signal 6 (SIGABRT"]);
+}
+
+#[test]
+fn isolated_module_stdout_noise_in_c_findobjects_is_an_error() {
+    isolated_fault("C_FindObjects", "noise", &["helper process while opening the key", "wrote to stdout"]);
+}
+
+#[test]
+fn isolated_module_hang_in_c_findobjects_times_out() {
+    isolated_fault("C_FindObjects", "hang", &["did not answer within 2 s"]);
+}
+
+/// Without faults the isolated module signs the whole KSR (one login), and
+/// kskit.toml's `[pkcs11] isolate_module = true` turns isolation on too:
+/// the shim's stdout noise in C_Sign then stops the run as it does with the flag.
+#[test]
+fn isolated_module_signs_and_kskit_toml_turns_isolation_on() {
+    if !available() {
+        return;
+    }
+    let t = Setup::new();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &["--isolate-module"], &[]);
+    assert_eq!(r.0, Some(0), "signing in the helper failed:\n{}", r.1);
+    assert!(t.out.join("skr.xml").is_file());
+    assert_eq!(t.login_count(), 1, "one login per run");
+    std::fs::remove_file(t.out.join("skr.xml")).unwrap();
+    // Without isolation the noise would go to kskit's own stdout; with it in kskit.toml it is refused.
+    let conf = t.kdir.join("kskit.toml");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{text}\n[pkcs11]\nisolate_module = true\n")).unwrap();
+    let r = t.sign(&t.ksk_uri(&t.shim, USER_PIN, ""), &[], &[("SLOWSHIM_FAULT_IN", "C_Sign"), ("SLOWSHIM_FAULT", "noise")]);
+    assert_error(&r, &["wrote to stdout", "helper process while signing"]);
+    t.assert_no_output();
+}

@@ -214,7 +214,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
     // Open every KSK once: one login per token for the whole batch.
     let ks = ctx.keystore().ok();
     let refs = a.ksks.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
-    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints_with(ctx), "KSK")?;
     let ksks: Vec<Ksk<'_>> = opened.iter().map(|(k, id)| Ksk { signer: k.signer(), identifier: id.clone() }).collect();
     // RFC 4035 §2.2: every ZSK algorithm of every KSR needs a signing KSK.
     let algs: Vec<u8> = {

@@ -127,6 +127,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
                 skr_layout: None,
                 allow_final_try: false,
                 token_timeout: None,
+                isolate_module: false,
                 secret: secret(),
             },
         })),

@@ -24,6 +24,23 @@ pub enum HsmCommand {
     Keygen(KeygenArgs),
     /// Put a software key (keystore id or file:PATH) on a token and register it.
     Import(ImportArgs),
+    /// Per algorithm on a token: key generation time, the signing mechanism
+    /// kskit chooses, signatures per second (benchmark keys kskit-bench-*,
+    /// removed afterwards). JSON: docs/json.md.
+    Bench(HsmBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HsmBenchArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+    /// Algorithm, optionally with /BITS (RSASHA256/3072); repeat. Default:
+    /// every algorithm and size the token can make (see `hsm list`).
+    #[arg(long = "algorithm")]
+    pub algorithms: Vec<String>,
+    /// Seconds of signing per algorithm.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +131,7 @@ pub fn run(cmd: HsmCommand, ctx: &Context) -> Result<i32> {
         HsmCommand::List(a) => list(a, ctx),
         HsmCommand::Keygen(a) => keygen(a, ctx),
         HsmCommand::Import(a) => import(a, ctx),
+        HsmCommand::Bench(a) => bench(a, ctx),
     }
 }
 
@@ -217,6 +235,17 @@ fn print_inventory(inv: &ModuleInventory, pin: bool) {
         }
         println!("  signing mechanisms: {}", if t.sign_mechanisms.is_empty() { "none".into() } else { t.sign_mechanisms.join(" ") });
         println!("  key generation: {}", if t.keygen_mechanisms.is_empty() { "none".into() } else { t.keygen_mechanisms.join(" ") });
+        println!("  DNSSEC algorithms:");
+        for a in &t.algorithms {
+            let sign = a.sign_mechanism.as_deref().unwrap_or("cannot sign");
+            let gen = if a.keygen_bits.is_empty() {
+                "cannot make keys".to_string()
+            } else {
+                format!("keygen {}", a.keygen_bits.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("/"))
+            };
+            let missing = if a.missing.is_empty() { String::new() } else { format!("; missing: {}", a.missing.join("; ")) };
+            println!("    {:<16} {sign}, {gen}{missing}", a.algorithm);
+        }
         if let Some(e) = &t.login_error {
             println!("  login: {e}");
         }
@@ -362,4 +391,120 @@ fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
     let meta = register(&mut ks, &key, soft.algorithm(), &zone, role)?;
     report(&meta, &key, "imported", ctx)?;
     Ok(0)
+}
+
+/// One measured case of `hsm bench` (docs/json.md).
+#[derive(serde::Serialize)]
+struct HsmBenchResult {
+    algorithm: String,
+    bits: u32,
+    mechanism: Option<String>,
+    keygen_seconds: Option<f64>,
+    signatures: u64,
+    seconds: f64,
+    signatures_per_sec: f64,
+    error: Option<String>,
+}
+
+fn bench(a: HsmBenchArgs, ctx: &Context) -> Result<i32> {
+    use crate::backends::pkcs11::Pkcs11Signer;
+    use crate::bench::{parse_cases, remove_token_objects, token_label, BenchCase};
+    if !(a.seconds > 0.0 && a.seconds <= 3600.0) {
+        bail!("--seconds must be above 0 and at most 3600, got {}", a.seconds);
+    }
+    let uri = token_uri(&a.token.token)?.token_only();
+    let pin = uri.resolve_pin()?;
+    let opts = || OpenOptions { pin: Some(pin.clone()), ..open_options(&a.token) };
+    let module = uri.module()?;
+    // The token's facts: its label and what it can make (as hsm list shows them).
+    let inv = pkcs11::list(&module, &ListOptions { filter: Some(uri.clone()), timeout: a.token.timeout.map(std::time::Duration::from_secs), ..ListOptions::default() })?;
+    let token = inv
+        .slots
+        .iter()
+        .filter_map(|s| s.token.as_ref())
+        .find(|t| t.flags.token_initialized)
+        .context("the token is not in the module's list")?
+        .clone();
+    let mut cases: Vec<BenchCase> = Vec::new();
+    if a.algorithms.is_empty() {
+        for s in &token.algorithms {
+            let alg: Algorithm = s.algorithm.parse()?;
+            if s.sign_mechanism.is_some() {
+                cases.extend(s.keygen_bits.iter().map(|&bits| BenchCase { algorithm: alg, bits }));
+            }
+        }
+    } else {
+        for s in &a.algorithms {
+            cases.extend(parse_cases(s)?);
+        }
+    }
+    let mut results = Vec::new();
+    let data = vec![0x5au8; 512];
+    for case in cases {
+        let label = token_label(case);
+        let start = std::time::Instant::now();
+        let made = pkcs11::keygen(&uri, case.algorithm, Some(case.bits), &label, &opts());
+        let keygen_seconds = start.elapsed().as_secs_f64();
+        let mut r = HsmBenchResult {
+            algorithm: case.algorithm.mnemonic().to_string(),
+            bits: case.bits,
+            mechanism: None,
+            keygen_seconds: None,
+            signatures: 0,
+            seconds: 0.0,
+            signatures_per_sec: 0.0,
+            error: None,
+        };
+        match made {
+            Err(e) => r.error = Some(e.to_string()),
+            Ok(key) => {
+                r.keygen_seconds = Some(keygen_seconds);
+                let measured = (|| -> Result<()> {
+                    let signer = Pkcs11Signer::open(&key.uri, case.algorithm, crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP, &opts())?;
+                    r.mechanism = Some(signer.mechanism().name().to_string());
+                    let start = std::time::Instant::now();
+                    while start.elapsed().as_secs_f64() < a.seconds {
+                        signer.sign(&data)?;
+                        r.signatures += 1;
+                    }
+                    r.seconds = start.elapsed().as_secs_f64();
+                    r.signatures_per_sec = r.signatures as f64 / r.seconds;
+                    Ok(())
+                })();
+                if let Err(e) = measured {
+                    r.error = Some(format!("{e:#}"));
+                }
+                if let Err(e) = remove_token_objects(&uri, &pin, &label) {
+                    eprintln!("kskit: warning: {e}; remove the key labelled {label:?} by hand");
+                }
+            }
+        }
+        if !ctx.json {
+            match &r.error {
+                Some(e) => println!("{:<16} {:>5}  refused: {e}", r.algorithm, r.bits),
+                None => println!(
+                    "{:<16} {:>5}  {:<22} keygen {:>8.3} s  {:>10.1} signatures/s",
+                    r.algorithm,
+                    r.bits,
+                    r.mechanism.as_deref().unwrap_or("-"),
+                    r.keygen_seconds.unwrap_or(0.0),
+                    r.signatures_per_sec
+                ),
+            }
+        }
+        results.push(r);
+    }
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "module": inv.module,
+            "library_description": inv.library_description,
+            "library_version": inv.library_version,
+            "token": token.label,
+            "manufacturer": token.manufacturer,
+            "model": token.model,
+            "seconds_per_case": a.seconds,
+            "results": results,
+        }))?;
+    }
+    Ok(if results.iter().any(|r| r.error.is_some()) { 1 } else { 0 })
 }

@@ -110,6 +110,12 @@ pub struct KskSigningArgs {
     /// Seconds each token call may take before kskit gives up.
     #[arg(long)]
     pub token_timeout: Option<u64>,
+    /// Run the PKCS#11 module in a separate kskit helper process (this
+    /// process never loads it): a module that crashes, hangs or writes to
+    /// stdout gives an error instead of taking kskit down. Also
+    /// `[pkcs11] isolate_module = true` in kskit.toml.
+    #[arg(long)]
+    pub isolate_module: bool,
     #[command(flatten)]
     pub secret: SecretArgs,
 }
@@ -138,7 +144,16 @@ impl KskSigningArgs {
             flags: crate::dnssec::FLAG_ZONE | crate::dnssec::FLAG_SEP,
             allow_final_try: self.allow_final_try,
             timeout: self.token_timeout.map(std::time::Duration::from_secs),
+            isolate: self.isolate_module,
         }
+    }
+
+    /// [`Self::open_hints`], isolating the module also when kskit.toml's
+    /// `[pkcs11] isolate_module` asks for it.
+    pub fn open_hints_with(&self, ctx: &super::Context) -> OpenHints {
+        let mut h = self.open_hints();
+        h.isolate |= ctx.config().map(|c| c.pkcs11.isolate_module).unwrap_or(false);
+        h
     }
 }
 
@@ -480,7 +495,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     // before the confirmation, so that the estimate uses the measured rate.
     let ks = ctx.keystore().ok();
     let refs = ksk_refs.iter().map(|r| r.parse::<KeyRef>()).collect::<Result<Vec<_>, _>>()?;
-    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints(), "KSK")?;
+    let opened = super::open_keys(ks.as_ref(), &refs, &a.signing.secret, &a.signing.open_hints_with(ctx), "KSK")?;
     // RFC 4035 §2.2 in every mode: each ZSK algorithm needs a signing KSK.
     let ksk_algs: Vec<u8> = opened.iter().map(|(k, _)| k.signer().dnskey().algorithm).collect();
     let algs = signing_algorithms(&ksk_algs, &selection);

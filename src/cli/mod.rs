@@ -105,6 +105,10 @@ pub enum Command {
     Rollover(rollover::RolloverCommand),
     /// Print a shell completion script (bash, zsh, fish) on stdout.
     Completions(manual::CompletionsArgs),
+    /// Internal: the PKCS#11 helper process of module isolation (speaks a
+    /// framed protocol on stdin/stdout; started by kskit itself).
+    #[command(hide = true, name = "pkcs11-helper")]
+    Pkcs11Helper,
     /// Write the man pages (kskit.1, kskit-ksr-sign.1, ...) into a directory.
     #[command(hide = true)]
     Manpages(manual::ManpagesArgs),
@@ -275,6 +279,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::Manpages(a) => manual::manpages(a, ctx),
         Command::Version(a) => manual::version(a, ctx),
         Command::Report(a) => report::run(a, ctx),
+        Command::Pkcs11Helper => Ok(crate::backends::pkcs11::helper::serve()),
     }
 }
 

@@ -79,6 +79,7 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
         flags: Role::Zsk.flags(),
         allow_final_try: false,
         timeout: a.token_timeout.map(std::time::Duration::from_secs),
+        isolate: false,
     };
     // During an algorithm rollover a ZSK may sign while the plan keeps it
     // out of the DNSKEY RRset (RFC 6781 §4.1.4); every other ZSK must be in it.

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::backends::pkcs11::helper::IsolatedSigner;
 use crate::backends::pkcs11::{OpenOptions, Pkcs11Error, Pkcs11Signer};
 use crate::backends::soft::{self, KeyDecryption, SoftKey};
 use crate::backends::{BackendError, Signer};
@@ -28,6 +29,8 @@ pub enum OpenError {
 pub enum OpenedKey {
     Soft(Box<SoftKey>),
     Pkcs11(Box<Pkcs11Signer>),
+    /// A token key whose module runs in a helper process (module isolation).
+    Isolated(Box<IsolatedSigner>),
 }
 
 impl OpenedKey {
@@ -35,6 +38,7 @@ impl OpenedKey {
         match self {
             OpenedKey::Soft(k) => k.as_ref(),
             OpenedKey::Pkcs11(k) => k.as_ref(),
+            OpenedKey::Isolated(k) => k.as_ref(),
         }
     }
     /// Signing operations sent to a token (0 for software keys).
@@ -42,6 +46,7 @@ impl OpenedKey {
         match self {
             OpenedKey::Soft(_) => 0,
             OpenedKey::Pkcs11(k) => k.sign_count(),
+            OpenedKey::Isolated(k) => k.sign_count(),
         }
     }
 }
@@ -54,6 +59,18 @@ pub struct OpenHints {
     pub flags: u16,
     pub allow_final_try: bool,
     pub timeout: Option<Duration>,
+    /// Open token keys in a helper process that loads the module
+    /// (`--isolate-module`, `[pkcs11] isolate_module`).
+    pub isolate: bool,
+}
+
+/// Opens a token key in this process or, with `isolate`, in a helper process.
+fn open_token_key(uri: &Pkcs11Uri, alg: Algorithm, flags: u16, opts: &OpenOptions, isolate: bool) -> Result<OpenedKey, OpenError> {
+    Ok(if isolate {
+        OpenedKey::Isolated(Box::new(IsolatedSigner::open(uri, alg, flags, opts)?))
+    } else {
+        OpenedKey::Pkcs11(Box::new(Pkcs11Signer::open(uri, alg, flags, opts)?))
+    })
 }
 
 /// Opens `r`. Software keys are decrypted with `decryption()` (asked only
@@ -101,7 +118,8 @@ pub fn open_key(
             };
             let ident = known.map(|m| m.id.clone()).or_else(|| uri.object.clone()).unwrap_or_else(|| uri.to_string());
             let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
-            let signer = Pkcs11Signer::open(uri, alg, flags, &opts)?;
+            let opened = open_token_key(uri, alg, flags, &opts, hints.isolate)?;
+            let signer = opened.signer();
             if let Some(m) = known {
                 if signer.dnskey().public_key != m.dnskey()?.public_key {
                     return Err(OpenError::Other(format!(
@@ -112,7 +130,7 @@ pub fn open_key(
                     )));
                 }
             }
-            Ok((OpenedKey::Pkcs11(Box::new(signer)), ident))
+            Ok((opened, ident))
         }
     }
 }
@@ -129,7 +147,8 @@ fn open_meta(
     }
     let uri: Pkcs11Uri = meta.locator.parse().map_err(|e| OpenError::Other(format!("key {}: bad locator {:?}: {e}", meta.id, meta.locator)))?;
     let opts = OpenOptions { allow_final_try: hints.allow_final_try, timeout: hints.timeout, pin: None };
-    let signer = Pkcs11Signer::open(&uri, meta.algorithm, meta.flags, &opts)?;
+    let opened = open_token_key(&uri, meta.algorithm, meta.flags, &opts, hints.isolate)?;
+    let signer = opened.signer();
     let want = meta.dnskey()?;
     if signer.dnskey().public_key != want.public_key {
         return Err(OpenError::Other(format!(
@@ -139,7 +158,7 @@ fn open_meta(
             signer.dnskey().key_tag()
         )));
     }
-    Ok((OpenedKey::Pkcs11(Box::new(signer)), meta.id.clone()))
+    Ok((opened, meta.id.clone()))
 }
 
 /// Whether a keystore locator names the token object `uri` selects: every

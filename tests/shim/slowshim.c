@@ -20,10 +20,14 @@
  *                          its first byte changed (a wrong PIN at the per-signature login)
  *   SLOWSHIM_TOKEN_FLAGS   a number OR-ed into CK_TOKEN_INFO.flags by C_GetTokenInfo
  *                          (e.g. 0x20000 CKF_USER_PIN_FINAL_TRY, 0x40000 CKF_USER_PIN_LOCKED)
+ *   SLOWSHIM_FAULT_IN      C_Sign, C_Login or C_FindObjects: where SLOWSHIM_FAULT strikes
+ *   SLOWSHIM_FAULT         segv (a NULL write), abort (abort()), noise (writes a line to
+ *                          stdout, then works), hang (never returns); C_Sign faults
+ *                          strike on a signing call, not on a size query
  *
  * Only C_GetFunctionList is exported (no C_GetInterface), so callers use the
  * PKCS#11 2.40 function list, copied here with C_GetTokenInfo, C_Login,
- * C_SignInit and C_Sign replaced. No PKCS#11 header is needed: the list is a version and 68
+ * C_FindObjects, C_SignInit and C_Sign replaced. No PKCS#11 header is needed: the list is a version and 68
  * function pointers in the order of the standard.
  */
 #include <dlfcn.h>
@@ -38,7 +42,7 @@ typedef CK_ULONG CK_RV;
 typedef struct { unsigned char major, minor; } CK_VERSION;
 #define N_FUNCTIONS 68
 typedef struct { CK_VERSION version; void *f[N_FUNCTIONS]; } FunctionList;
-enum { I_GET_TOKEN_INFO = 6, I_GET_SESSION_INFO = 15, I_LOGIN = 18, I_SIGN_INIT = 42, I_SIGN = 43 };
+enum { I_GET_TOKEN_INFO = 6, I_GET_SESSION_INFO = 15, I_LOGIN = 18, I_FIND_OBJECTS = 27, I_SIGN_INIT = 42, I_SIGN = 43 };
 /* CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then flags. */
 #define TOKEN_INFO_FLAGS_OFFSET 96
 #define CKR_OK 0UL
@@ -80,6 +84,31 @@ static int removed(void) {
     return v && *v && signs_forwarded >= strtol(v, NULL, 10);
 }
 
+/* The fault of SLOWSHIM_FAULT if SLOWSHIM_FAULT_IN names `fn`. */
+static void maybe_fault(const char *fn) {
+    const char *where = getenv("SLOWSHIM_FAULT_IN");
+    const char *what = getenv("SLOWSHIM_FAULT");
+    if (!where || !what || strcmp(where, fn) != 0) return;
+    if (strcmp(what, "segv") == 0) {
+        volatile int *p = NULL;
+        *p = 1;
+    } else if (strcmp(what, "abort") == 0) {
+        abort();
+    } else if (strcmp(what, "noise") == 0) {
+        const char *msg = "slowshim: debug output on stdout\n";
+        if (write(1, msg, strlen(msg)) < 0) { /* best effort */ }
+    } else if (strcmp(what, "hang") == 0) {
+        for (;;) pause();
+    }
+}
+
+typedef CK_RV (*FindObjects)(CK_ULONG, CK_ULONG *, CK_ULONG, CK_ULONG *);
+
+static CK_RV shim_find_objects(CK_ULONG session, CK_ULONG *objects, CK_ULONG max, CK_ULONG *count) {
+    maybe_fault("C_FindObjects");
+    return ((FindObjects)real->f[I_FIND_OBJECTS])(session, objects, max, count);
+}
+
 static CK_RV shim_get_token_info(CK_ULONG slot, unsigned char *info) {
     CK_RV rv = ((GetTokenInfo)real->f[I_GET_TOKEN_INFO])(slot, info);
     const char *v = getenv("SLOWSHIM_TOKEN_FLAGS");
@@ -99,6 +128,7 @@ static CK_RV shim_login(CK_ULONG session, CK_ULONG user, unsigned char *pin, CK_
     if (((GetSessionInfo)real->f[I_GET_SESSION_INFO])(session, info) != CKR_OK) info[0] = (CK_ULONG)-1;
     snprintf(line, sizeof line, "login slot=%lu user=%lu\n", info[0], user);
     append_line("SLOWSHIM_LOGIN_COUNT", line);
+    maybe_fault("C_Login");
     maybe_sleep("SLOWSHIM_LOGIN_SLEEP");
     const char *corrupt = getenv("SLOWSHIM_CONTEXT_PIN_CORRUPT");
     if (user == 2 /* CKU_CONTEXT_SPECIFIC */ && corrupt && *corrupt && pin && len > 0 && len < 256) {
@@ -120,6 +150,7 @@ static CK_RV shim_sign(CK_ULONG session, unsigned char *data, CK_ULONG len, unsi
     if (removed()) return CKR_DEVICE_REMOVED;
     /* Sleep on the signing call, not on a size query (sig == NULL). */
     if (sig != NULL) maybe_sleep("SLOWSHIM_SIGN_SLEEP");
+    if (sig != NULL) maybe_fault("C_Sign");
     CK_RV rv = ((Sign)real->f[I_SIGN])(session, data, len, sig, siglen);
     /* A token that returns wrong signatures: flip one bit of each. */
     const char *corrupt = getenv("SLOWSHIM_SIGN_CORRUPT");
@@ -145,6 +176,7 @@ CK_RV C_GetFunctionList(FunctionList **out) {
         shim.f[I_LOGIN] = (void *)shim_login;
         shim.f[I_SIGN_INIT] = (void *)shim_sign_init;
         shim.f[I_SIGN] = (void *)shim_sign;
+        shim.f[I_FIND_OBJECTS] = (void *)shim_find_objects;
     }
     *out = &shim;
     return CKR_OK;

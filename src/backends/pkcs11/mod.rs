@@ -16,7 +16,9 @@
 //! * Sessions are logged out and closed on drop; [`install_interrupt_cleanup`]
 //!   does the same on Ctrl-C.
 
+pub mod caps;
 pub mod encode;
+pub mod helper;
 mod raw;
 mod worker;
 
@@ -550,6 +552,28 @@ impl Token {
         self.mechanisms.contains(&m)
     }
 
+    /// C_GetMechanismInfo of `m`, if the token offers it.
+    fn mechanism_facts(&self, m: MechanismType) -> Result<Option<caps::MechFacts>, Pkcs11Error> {
+        if !self.has(m) {
+            return Ok(None);
+        }
+        let slot_id = self.slot_id;
+        self.worker.call("reading mechanism info", move |st: &mut State| {
+            let slot = Slot::try_from(slot_id).map_err(|e| Pkcs11Error::Other(e.to_string()))?;
+            Ok(st.ctx()?.get_mechanism_info(slot, m).ok().map(|mi| mech_facts(m, &mi)))
+        })
+    }
+
+    /// C_GetMechanismInfo of every mechanism the token offers.
+    fn mechanism_facts_all(&self) -> Result<Vec<caps::MechFacts>, Pkcs11Error> {
+        let (slot_id, mechs) = (self.slot_id, self.mechanisms.clone());
+        self.worker.call("reading mechanism info", move |st: &mut State| {
+            let slot = Slot::try_from(slot_id).map_err(|e| Pkcs11Error::Other(e.to_string()))?;
+            let ctx = st.ctx()?;
+            Ok(mechs.into_iter().filter_map(|m| ctx.get_mechanism_info(slot, m).ok().map(|mi| mech_facts(m, &mi))).collect())
+        })
+    }
+
     /// Finds the one private key named by the URI's `object`/`id`.
     pub fn find_key(&self, uri: &Pkcs11Uri) -> Result<(ObjectHandle, TokenKey), Pkcs11Error> {
         if uri.object.is_none() && uri.id.is_none() {
@@ -873,12 +897,13 @@ impl Signer for Pkcs11Signer {
 /// The least time kskit waits for C_GenerateKeyPair.
 pub const KEYGEN_MIN_TIMEOUT: Duration = Duration::from_secs(300);
 
-fn key_pair_gen_mechanism(alg: Algorithm) -> Option<MechanismType> {
-    match alg {
-        Algorithm::RsaSha256 | Algorithm::RsaSha512 => Some(MechanismType::RSA_PKCS_KEY_PAIR_GEN),
-        Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384 => Some(MechanismType::ECC_KEY_PAIR_GEN),
-        Algorithm::Ed25519 => Some(MechanismType::ECC_EDWARDS_KEY_PAIR_GEN),
-        _ => None,
+fn mech_facts(mt: MechanismType, mi: &cryptoki::mechanism::MechanismInfo) -> caps::MechFacts {
+    caps::MechFacts {
+        mechanism: mt,
+        min_key_size: mi.min_key_size() as u64,
+        max_key_size: mi.max_key_size() as u64,
+        sign: mi.sign(),
+        generate_key_pair: mi.generate_key_pair(),
     }
 }
 
@@ -940,9 +965,23 @@ pub fn keygen_with(
         return Err(Pkcs11Error::Other("a key label is required".into()));
     }
     let token = Token::open(uri, opts)?;
-    let mech = key_pair_gen_mechanism(alg).ok_or_else(|| Pkcs11Error::Unsupported(format!("kskit cannot make {alg} keys")))?;
+    let mech = caps::keygen_mechanism(alg).ok_or_else(|| Pkcs11Error::Unsupported(format!("kskit cannot make {alg} keys")))?;
     if !token.has(mech) {
         return Err(Pkcs11Error::Unsupported(format!("token {:?} does not offer {mech}: it cannot make {alg} keys", token.label)));
+    }
+    // The key size the token states it can make (a TPM: RSA up to 3072 bits).
+    if let Some(facts) = token.mechanism_facts(mech)? {
+        if !caps::size_allowed(alg, &facts, bits) {
+            return Err(Pkcs11Error::Unsupported(caps::size_refusal(&token.label, alg, &facts, bits)));
+        }
+    }
+    // A signing mechanism must exist before a key is made that could not sign.
+    if caps::sign_mechanism(alg, &token.mechanism_facts_all()?).is_none() {
+        return Err(Pkcs11Error::Unsupported(format!(
+            "token {:?} offers no mechanism to sign {alg} (needs one of {}); no key was made",
+            token.label,
+            SignMechanism::candidates(alg).iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+        )));
     }
     token.login(opts)?;
     ensure_label_free(&token, label)?;
@@ -1169,6 +1208,9 @@ pub struct TokenInventory {
     pub uri: String,
     pub sign_mechanisms: Vec<String>,
     pub keygen_mechanisms: Vec<String>,
+    /// Per DNSSEC algorithm: the signing mechanism kskit would use, the key
+    /// sizes the token can make, and what is missing ([`caps`]).
+    pub algorithms: Vec<caps::AlgorithmSupport>,
     /// Whether private objects were listed (after a login).
     pub logged_in: bool,
     /// Why a requested login did not happen, if it did not.
@@ -1252,6 +1294,7 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
             };
             let mut sign = Vec::new();
             let mut gen = Vec::new();
+            let mut facts = Vec::new();
             for mt in ctx.get_mechanism_list(slot).unwrap_or_default() {
                 if let Ok(mi) = ctx.get_mechanism_info(slot, mt) {
                     if mi.sign() {
@@ -1260,6 +1303,7 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
                     if mi.generate_key_pair() {
                         gen.push(mt.to_string());
                     }
+                    facts.push(mech_facts(mt, &mi));
                 }
             }
             let mut turi = Pkcs11Uri::for_token(token.label());
@@ -1297,6 +1341,7 @@ pub fn list(module: &Path, opts: &ListOptions) -> Result<ModuleInventory, Pkcs11
                     uri: turi.to_string(),
                     sign_mechanisms: sign,
                     keygen_mechanisms: gen,
+                    algorithms: caps::algorithm_support(&facts),
                     logged_in: false,
                     login_error: None,
                     keys: Vec::new(),
