@@ -22,6 +22,12 @@ need unbound-host unbound-host
 need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
 need ldns-signzone ldnsutils
+need ldns-keygen ldnsutils
+need ldns-key2ds ldnsutils
+need dnssec-keygen bind9-utils
+# tests/verify_zone.rs: Knot's zone signer and checker
+need kzonesign knot-dnssecutils
+need kzonecheck knot-dnssecutils
 need openssl openssl
 # script(1) gives tests/secrets_in_memory.rs' signer a terminal
 need script bsdutils

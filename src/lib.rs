@@ -25,3 +25,4 @@ pub mod quote;
 pub mod rollover;
 pub mod skr;
 pub mod timeutil;
+pub mod zone;

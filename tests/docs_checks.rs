@@ -11,6 +11,7 @@ fn every_check_id_is_in_docs_checks_md() {
         .chain(kskit::skr::scheduled::ALL.iter())
         .chain(kskit::live::checks::ALL.iter())
         .chain(kskit::live::cds::ALL.iter())
+        .chain(kskit::zone::ALL.iter())
         .copied()
         .filter(|id| !doc.contains(&format!("`{id}`")))
         .collect();

@@ -20,6 +20,7 @@ const SKIPPED: &[(&str, &str)] = &[
     ("kskit hsm import", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
     ("kskit cds check", "needs name servers serving a signed zone: tests/live_check.rs runs it (knotd)"),
     ("kskit sign-zone", "needs a zone and ZSKs in force at signing time: tests/handoff.rs runs it"),
+    ("kskit verify-zone", "needs a signed zone: tests/verify_zone.rs checks its JSON fields (ok, problems, trust)"),
     ("kskit skr remove", "takes back the demo's import, which the commands after it need: tests/skr_timeline.rs runs it"),
 ];
 

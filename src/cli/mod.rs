@@ -35,6 +35,7 @@ mod parent;
 mod policy;
 mod rollover;
 mod skr;
+mod verifyzone;
 mod zsk;
 
 /// Exit code: a check or verification failed.
@@ -78,6 +79,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Sign a zone file: pre-signed DNSKEY/CDS/CDNSKEY from the SKR, the rest with the active ZSKs, NSEC chain.
     SignZone(signzone::SignZoneArgs),
+    /// Verify a whole signed zone file (any signer) as a validator would: signatures per algorithm, trust anchor or SKR bundle, NSEC/NSEC3 chain.
+    VerifyZone(verifyzone::VerifyZoneArgs),
     /// Nagios/Icinga check of the imported SKR (days left, bundle in force, DNSKEY size); --live: what every server serves.
     Check(check::CheckArgs),
     /// The registry's view of the zone's CDS/CDNSKEY at every name server: accept (0) or reject (1, naming the rule).
@@ -262,6 +265,7 @@ pub(crate) fn run(cmd: Command, ctx: &Context) -> Result<i32> {
         Command::SignZone(a) => signzone::run(a, ctx),
         Command::Check(a) => check::run(a, ctx),
         Command::Cds(c) => cds::run(c, ctx),
+        Command::VerifyZone(a) => verifyzone::run(a, ctx),
         Command::Hsm(c) => hsm::run(c, ctx),
         Command::Ceremony(c) => ceremony::run(c, ctx),
         Command::TrustAnchor(a) => custody::trust_anchor(a, ctx),
