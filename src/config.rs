@@ -154,6 +154,10 @@ pub struct Policy {
     pub parent_servers: Vec<String>,
     pub parent_poll_interval: Dur,
     pub parent_confirmations: u32,
+    /// The registry's acceptance delay: from publishing a CDS (or asking for
+    /// a DS) to the new DS being expected at every parent server
+    /// (docs/rollover.md "Slow parents"). Part of the plan's Dreg.
+    pub parent_hold: Dur,
     /// DS or DNSKEY records of the parent zone (a file, relative to
     /// kskit.toml): when set, a parent's DS answer counts only when it
     /// validates from them (RFC 4035 §5).
@@ -207,6 +211,7 @@ impl Default for Policy {
             parent_servers: vec![],
             parent_poll_interval: h(1),
             parent_confirmations: 3,
+            parent_hold: d(3),
             parent_trust_anchor: None,
             rfc5011: false,
             ksk_rollover: KskRollover::DoubleKsk,
@@ -274,6 +279,11 @@ parent_servers = []
 parent_poll_interval = "1h"
 # Consecutive polls that must all see the new DS at every server.
 parent_confirmations = 3
+# The registry's acceptance delay: from the CDS (or the DS request) to the new
+# DS at every parent server (.CH/.LI hold a CDS 3 days; .CZ 7 days when
+# bootstrapping; some act on working days only). The plan waits this plus the
+# polls; pre-signed bundles that withdraw a KSK wait for the real parent.
+parent_hold = "3d"
 # DNSSEC-validate the parent's DS answers from this file of the parent
 # zone's DS or DNSKEY records (path relative to this file), e.g.:
 # parent_trust_anchor = "parent-anchor.ds"
@@ -323,6 +333,9 @@ impl Config {
                     p.parent_confirmations
                 ),
             });
+        }
+        if p.parent_hold.0 < time::Duration::ZERO || p.parent_hold.0.whole_seconds() > crate::timeutil::MAX_DURATION_SECS {
+            return Err(ConfigError::Invalid { path: path.to_path_buf(), msg: format!("parent_hold {} is out of range: 0 to 100 years", short_duration(p.parent_hold.0)) });
         }
         c.path = Some(path.to_path_buf());
         Ok(c)
