@@ -174,7 +174,8 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm_rollover_start: Option<At>,
     /// Command run with `sh -c` on every rollover state change (environment:
-    /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE).
+    /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE, KSKIT_EVENT,
+    /// KSKIT_DS; docs/rollover.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,
     /// Size budget in bytes of a bundle's DNSKEY response with RRSIGs (DO
@@ -297,8 +298,9 @@ ksk_rollover = "double-ksk"
 # Algorithm rollover of KSK and ZSK (RFC 6781 §4.1.4), e.g.:
 # algorithm_rollover_to = "ECDSAP256SHA256"
 # algorithm_rollover_start = "2027-07-01T00:00:00Z"
-# Command run (sh -c) on every rollover state change, with KSKIT_ZONE,
-# KSKIT_KEY, KSKIT_OLD_STATE and KSKIT_NEW_STATE in its environment:
+# Command run (sh -c) on every rollover state change and parent event
+# (ds-needed, ds-seen, ds-gone), with KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE,
+# KSKIT_NEW_STATE, KSKIT_EVENT and KSKIT_DS in its environment:
 # hook = "/usr/local/bin/kskit-hook"
 
 # Warn when a bundle's DNSKEY response (with RRSIGs, DO set) exceeds this

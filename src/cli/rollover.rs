@@ -243,6 +243,15 @@ struct StatusReport<'a> {
     #[serde(with = "time::serde::rfc3339")]
     now: OffsetDateTime,
     keys: Vec<KeyStatus>,
+    /// The SKR timeline's bundle in force and its variant (slow parents).
+    skr: Option<String>,
+    /// The end of SKR coverage across the timeline.
+    #[serde(with = "time::serde::rfc3339::option")]
+    skr_coverage_end: Option<OffsetDateTime>,
+    /// The DS records the primary bundle in force needs at the parent.
+    parent_needed: Vec<String>,
+    /// Per parent server, what the roll waits for (at the last poll).
+    parent_waits: Vec<String>,
     state: &'a ZoneState,
 }
 
@@ -274,11 +283,45 @@ fn status_cmd(a: StatusArgs, ctx: &Context) -> Result<i32> {
             }
         })
         .collect();
+    // The SKR timeline (ZSK side): which variant of the bundle in force, and
+    // what the parent must still show.
+    let (mut skr, mut coverage, mut needed) = (None, None, Vec::new());
+    if let Ok((mut tl, _)) = crate::keys::skr_store::load(&ks, &zone) {
+        if !tl.skrs().is_empty() {
+            let p = &cfg.policy;
+            let est = crate::rollover::hold::Established::of(&zs.parent, p.ds_ttl.0, p.parent_propagation_delay.0);
+            tl.set_parent(est.clone());
+            skr = Some(variant_text(&tl, &est, now).unwrap_or_else(|| match tl.in_force(now) {
+                Ok(_) => "in force".into(),
+                Err(e) => format!("nothing in force: {e}"),
+            }));
+            coverage = tl.coverage_end(now).ok();
+            if let Ok((primary, _)) = tl.variants_at(now) {
+                let zname = parse_name(&zone)?;
+                needed = crate::rollover::hold::needed(&zname, primary.bundle, &p.cds_digests);
+            }
+        }
+    }
+    let parent_needed: Vec<String> = needed.iter().map(crate::parent::ds_text).collect();
+    let pending: Vec<String> = needed.iter().filter(|d| !zs.parent.confirmed.contains_key(&crate::rollover::hold::ds_key_id(d))).map(|d| d.key_tag.to_string()).collect();
+    let parent_waits = zs.parent.waits.clone();
     if ctx.json {
-        print_json(&StatusReport { zone, now, keys, state: zs })?;
+        print_json(&StatusReport { zone, now, keys, skr, skr_coverage_end: coverage, parent_needed, parent_waits, state: zs })?;
         return Ok(0);
     }
     println!("Rollover status of {zone} at {}", format_rfc3339(now));
+    if let Some(s) = &skr {
+        println!("  SKR timeline: {s}; coverage until {}", fmt_t(coverage));
+        if !pending.is_empty() {
+            println!("  parent: waiting for DS {} to be confirmed at every parent server ({} consecutive seen poll(s) of {}, last poll {})", pending.join(", "), zs.parent.consecutive, cfg.policy.parent_confirmations, fmt_t(zs.parent.last_poll));
+        }
+        for (k, t) in &zs.parent.confirmed {
+            println!("  parent: DS of KSK {k} confirmed at every server at {t}");
+        }
+        if !parent_waits.is_empty() {
+            println!("  parent servers: {}", parent_waits.join("; "));
+        }
+    }
     for k in &keys {
         println!(
             "  {:<32} {} {:<13} next {} at {}{}{}",
