@@ -221,7 +221,7 @@ fn keygen_list_sign_all_algorithms() {
     let p384 = tok.keys.iter().find(|k| k.label == "p384").unwrap();
     assert_eq!(p384.curve.as_deref(), Some("P-384"));
     // With PIN: private objects are seen too.
-    let lo = ListOptions { pin: Some(zeroize::Zeroizing::new(PIN.to_string())), ..Default::default() };
+    let lo = ListOptions { pin: Some(kskit::secrets::Secret::new(PIN.to_string())), ..Default::default() };
     let inv = pkcs11::list(Path::new(MODULE), &lo).unwrap();
     let tok = inv.slots.iter().filter_map(|s| s.token.as_ref()).find(|t| t.label == "KSK Token").unwrap();
     assert!(tok.logged_in, "{:?}", tok.login_error);
@@ -244,7 +244,7 @@ trait WithPin {
 impl WithPin for pkcs11::TokenKey {
     fn uri_with_pin(&self, pin: &str) -> Pkcs11Uri {
         let mut u = self.uri.clone();
-        u.set_pin_value(Some(zeroize::Zeroizing::new(pin.to_string())));
+        u.set_pin_value(Some(kskit::secrets::Secret::new(pin.to_string())));
         u
     }
 }
@@ -323,7 +323,7 @@ fn import_soft_keys_and_sign_count() {
     }
     let inv = pkcs11::list(
         Path::new(MODULE),
-        &ListOptions { pin: Some(zeroize::Zeroizing::new(PIN.to_string())), ..Default::default() },
+        &ListOptions { pin: Some(kskit::secrets::Secret::new(PIN.to_string())), ..Default::default() },
     )
     .unwrap();
     let tok = inv.slots.iter().filter_map(|s| s.token.as_ref()).find(|t| t.label == "imp").unwrap();
