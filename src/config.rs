@@ -173,6 +173,10 @@ pub struct Policy {
     pub parent_servers: Vec<String>,
     pub parent_poll_interval: Dur,
     pub parent_confirmations: u32,
+    /// The registry's acceptance delay: from publishing a CDS (or asking for
+    /// a DS) to the new DS being expected at every parent server
+    /// (docs/rollover.md "Slow parents"). Part of the plan's Dreg.
+    pub parent_hold: Dur,
     /// DS or DNSKEY records of the parent zone (a file, relative to
     /// kskit.toml): when set, a parent's DS answer counts only when it
     /// validates from them (RFC 4035 §5).
@@ -189,7 +193,8 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm_rollover_start: Option<At>,
     /// Command run with `sh -c` on every rollover state change (environment:
-    /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE).
+    /// KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE, KSKIT_NEW_STATE, KSKIT_EVENT,
+    /// KSKIT_DS; docs/rollover.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,
     /// Size budget in bytes of a bundle's DNSKEY response with RRSIGs (DO
@@ -226,6 +231,7 @@ impl Default for Policy {
             parent_servers: vec![],
             parent_poll_interval: h(1),
             parent_confirmations: 3,
+            parent_hold: d(3),
             parent_trust_anchor: None,
             rfc5011: false,
             ksk_rollover: KskRollover::DoubleKsk,
@@ -293,6 +299,11 @@ parent_servers = []
 parent_poll_interval = "1h"
 # Consecutive polls that must all see the new DS at every server.
 parent_confirmations = 3
+# The registry's acceptance delay: from the CDS (or the DS request) to the new
+# DS at every parent server (.CH/.LI hold a CDS 3 days; .CZ 7 days when
+# bootstrapping; some act on working days only). The plan waits this plus the
+# polls; pre-signed bundles that withdraw a KSK wait for the real parent.
+parent_hold = "3d"
 # DNSSEC-validate the parent's DS answers from this file of the parent
 # zone's DS or DNSKEY records (path relative to this file), e.g.:
 # parent_trust_anchor = "parent-anchor.ds"
@@ -306,8 +317,9 @@ ksk_rollover = "double-ksk"
 # Algorithm rollover of KSK and ZSK (RFC 6781 §4.1.4), e.g.:
 # algorithm_rollover_to = "ECDSAP256SHA256"
 # algorithm_rollover_start = "2027-07-01T00:00:00Z"
-# Command run (sh -c) on every rollover state change, with KSKIT_ZONE,
-# KSKIT_KEY, KSKIT_OLD_STATE and KSKIT_NEW_STATE in its environment:
+# Command run (sh -c) on every rollover state change and parent event
+# (ds-needed, ds-seen, ds-gone), with KSKIT_ZONE, KSKIT_KEY, KSKIT_OLD_STATE,
+# KSKIT_NEW_STATE, KSKIT_EVENT and KSKIT_DS in its environment:
 # hook = "/usr/local/bin/kskit-hook"
 
 # Warn when a bundle's DNSKEY response (with RRSIGs, DO set) exceeds this
@@ -347,6 +359,9 @@ impl Config {
                     p.parent_confirmations
                 ),
             });
+        }
+        if p.parent_hold.0 < time::Duration::ZERO || p.parent_hold.0.whole_seconds() > crate::timeutil::MAX_DURATION_SECS {
+            return Err(ConfigError::Invalid { path: path.to_path_buf(), msg: format!("parent_hold {} is out of range: 0 to 100 years", short_duration(p.parent_hold.0)) });
         }
         c.path = Some(path.to_path_buf());
         Ok(c)

@@ -491,3 +491,35 @@ fn private_key_flags(token: &str) -> Vec<(String, bool, bool, bool, bool)> {
     ctx.finalize().unwrap();
     out
 }
+
+/// `hsm keygen`'s key-tag retry (issue 15 point 8): a key pair whose tag is
+/// refused is destroyed on the token and another made, in one login; when
+/// every try is refused nothing with the label is left on the token.
+#[test]
+fn keygen_retries_a_refused_key_tag_and_leaves_only_the_accepted_key() {
+    let _g = lock();
+    if !available() {
+        return;
+    }
+    let hsm = Hsm::new("ALL");
+    hsm.init_token("Tags");
+    let uri = hsm.uri("Tags", None);
+    let mut seen: Vec<String> = Vec::new();
+    let mut accept = |k: &pkcs11::TokenKey| {
+        seen.push(k.id_hex());
+        seen.len() == 3
+    };
+    let key = pkcs11::keygen_accepting(&uri, Algorithm::EcdsaP256Sha256, None, "ksk-tag", &opts(), false, 32, &mut accept).unwrap();
+    assert_eq!(seen.len(), 3, "two refused, the third accepted");
+    assert_eq!(seen[2], key.id_hex());
+    let keys_on = |label: &str| -> Vec<String> {
+        let inv = pkcs11::list(Path::new(MODULE), &ListOptions::default()).unwrap();
+        let tok = inv.slots.iter().filter_map(|s| s.token.as_ref()).find(|t| t.label == "Tags").unwrap();
+        tok.keys.iter().filter(|k| k.label == label).map(|k| k.id.clone()).collect()
+    };
+    let left = keys_on("ksk-tag");
+    assert!(!left.is_empty() && left.iter().all(|id| id.eq_ignore_ascii_case(&key.id_hex())), "only the accepted key pair is left: {left:?} vs {}", key.id_hex());
+    let e = pkcs11::keygen_accepting(&uri, Algorithm::EcdsaP256Sha256, None, "never", &opts(), false, 3, &mut |_| false).unwrap_err();
+    assert!(e.to_string().contains("after 3 tries"), "{e}");
+    assert!(keys_on("never").is_empty(), "every refused key pair was removed");
+}

@@ -143,7 +143,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
         bail!("the demo SKR failed its checks");
     }
     step("ZSK side: import the SKR for the online signer", "kskit skr import response.skr --ksr request.ksr --trust-anchor trust-anchor.ds");
-    if super::run(Command::Skr(super::skr::SkrCommand::Import(super::skr::ImportArgs { verify: verify(), without_ksr: false, external_zsks: false })), &zsk_ctx)? != 0 {
+    if super::run(Command::Skr(super::skr::SkrCommand::Import(super::skr::ImportArgs { verify: verify(), without_ksr: false, external_zsks: false, hold: false })), &zsk_ctx)? != 0 {
         bail!("importing the demo SKR failed");
     }
     println!();

@@ -358,7 +358,23 @@ fn keygen(a: KeygenArgs, ctx: &Context) -> Result<i32> {
     let zone = zone_of(&a.zone, ctx)?;
     let mut ks = ctx.keystore()?;
     a.algorithm.check_new_bits(a.bits)?;
-    let key = pkcs11::keygen_with(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate)?;
+    // No two keys of a zone share a key tag (nor the tag of a KSK's RFC 5011
+    // revoked form): a key pair whose tag is taken is destroyed on the token
+    // and another made, as `key generate` does with software keys.
+    let taken = crate::keys::zone_key_tags(ks.keys(), &zone);
+    let flags = a.role.flags();
+    let mut accept = |k: &pkcs11::TokenKey| -> bool {
+        let d = k.dnskey(a.algorithm, flags);
+        let mut revoked = d.clone();
+        revoked.flags |= crate::dnssec::FLAG_REVOKE;
+        let sep = flags & crate::dnssec::FLAG_SEP != 0;
+        let clash = taken.contains(&d.key_tag()) || sep && taken.contains(&revoked.key_tag());
+        if clash {
+            eprintln!("kskit: the key made has key tag {}, which another key of the zone has: removing it and making another", d.key_tag());
+        }
+        !clash
+    };
+    let key = pkcs11::keygen_accepting(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate, crate::backends::soft::KEY_TAG_TRIES, &mut accept)?;
     let meta = register(&mut ks, &key, a.algorithm, &zone, a.role)?;
     report(&meta, &key, "generated", ctx)?;
     Ok(0)

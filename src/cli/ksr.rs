@@ -467,7 +467,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
     // With --follow-plan, the rollover plan says per bundle which KSKs are
     // published (with which flags), which sign, and the CDS/CDNSKEY set.
-    let (ksk_refs, selection): (Vec<String>, Vec<BundleKsks>) = if a.follow_plan {
+    let (ksk_refs, selection, hold_selection): (Vec<String>, Vec<BundleKsks>, Option<Vec<BundleKsks>>) = if a.follow_plan {
         plan_selection(&c.ksr, &planned, ctx)?
     } else {
         let every = (0..a.ksks.len()).collect::<Vec<_>>();
@@ -480,9 +480,14 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
                 CdsMode::Publish(d) => BundleCds::Keys { keys: (0..a.ksks.len()).collect(), digests: d.clone() },
             },
         };
-        (a.ksks.clone(), vec![sel; planned.len()])
+        (a.ksks.clone(), vec![sel; planned.len()], None)
     };
-    let total: usize = selection.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum();
+    let count = |s: &[BundleKsks]| -> usize { s.iter().map(|b| b.sign.len() * if b.cds == BundleCds::None { 1 } else { 3 }).sum() };
+    let total: usize = count(&selection) + hold_selection.as_deref().map_or(0, count);
+    let hold_path = hold_selection.as_ref().map(|_| hold_output(&a.output)).transpose()?;
+    if let Some(h) = &hold_path {
+        eprintln!("the plan withdraws a KSK within this KSR: also signing the hold variant (the old KSK kept while the parent is late) into {}", h.display());
+    }
     let bundles = planned.len();
     let layout = a.signing.skr_layout(&c.ksr);
     match layout {
@@ -534,33 +539,42 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         opts.ksk_policy = Some(response_ksk_policy(&c.ksr, &ksks, &c.policy));
     }
     let mut progress = super::Progress::new(!ctx.json);
-    let mut skr = if a.follow_plan {
-        let by_id: std::collections::HashMap<&str, &BundleKsks> = planned.iter().map(|p| p.id.as_str()).zip(&selection).collect();
-        let select = |p: &crate::skr::sign::PlannedBundle| -> Result<BundleKsks, crate::skr::sign::SignError> {
-            by_id.get(p.id.as_str()).map(|b| (*b).clone()).ok_or_else(|| crate::skr::sign::SignError::Invalid(format!("no plan for bundle {}", p.id)))
+    let sign_with = |selection: &[BundleKsks], progress: &mut super::Progress| -> Result<(String, crate::skr::model::Skr)> {
+        let mut skr = if a.follow_plan {
+            let by_id: std::collections::HashMap<&str, &BundleKsks> = planned.iter().map(|p| p.id.as_str()).zip(selection).collect();
+            let select = |p: &crate::skr::sign::PlannedBundle| -> Result<BundleKsks, crate::skr::sign::SignError> {
+                by_id.get(p.id.as_str()).map(|b| (*b).clone()).ok_or_else(|| crate::skr::sign::SignError::Invalid(format!("no plan for bundle {}", p.id)))
+            };
+            sign_ksr_planned(&c.ksr, &ksks, &opts, &select, &mut |d, t| progress.tick(d, t))?
+        } else {
+            sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
         };
-        sign_ksr_planned(&c.ksr, &ksks, &opts, &select, &mut |d, t| progress.tick(d, t))?
-    } else {
-        sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
+        skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+        if let Some((l, _)) = layout {
+            skr.layout = l;
+        }
+        let text = crate::formats::write_skr(&skr, c.ksr.format);
+        // Check what we are about to hand over, as the ZSK side will: it must
+        // parse back and pass the SKR checks against these KSKs and this KSR.
+        let back = crate::formats::parse_skr_any(text.as_bytes()).context("internal error: the SKR written does not parse back")?;
+        let ta = crate::skr::checks::TrustAnchor {
+            domain: c.ksr.domain.clone(),
+            ds: vec![],
+            dnskeys: ksks.iter().map(|k| k.signer.dnskey().clone()).collect(),
+        };
+        let sk_report = crate::skr::checks::check_skr(&back, &ta, Some(&c.ksr), c.ksr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::now_utc()));
+        if !sk_report.passed() {
+            eprintln!("{}", sk_report.to_text().trim_end());
+            anyhow::bail!("internal error: the SKR made does not pass the SKR checks; nothing written");
+        }
+        Ok((text, back))
     };
-    skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
-    if let Some((l, _)) = layout {
-        skr.layout = l;
-    }
-    let text = crate::formats::write_skr(&skr, c.ksr.format);
-    // Check what we are about to hand over, as the ZSK side will: it must
-    // parse back and pass the SKR checks against these KSKs and this KSR.
-    let back = crate::formats::parse_skr_any(text.as_bytes()).context("internal error: the SKR written does not parse back")?;
-    let ta = crate::skr::checks::TrustAnchor {
-        domain: c.ksr.domain.clone(),
-        ds: vec![],
-        dnskeys: ksks.iter().map(|k| k.signer.dnskey().clone()).collect(),
+    let (text, back) = sign_with(&selection, &mut progress)?;
+    let skr = &back;
+    let hold = match &hold_selection {
+        Some(h) => Some(sign_with(h, &mut progress)?.0),
+        None => None,
     };
-    let sk_report = crate::skr::checks::check_skr(&back, &ta, Some(&c.ksr), c.ksr.bundles.first().map(|b| b.inception).unwrap_or(OffsetDateTime::now_utc()));
-    if !sk_report.passed() {
-        eprintln!("{}", sk_report.to_text().trim_end());
-        anyhow::bail!("internal error: the SKR made does not pass the SKR checks; nothing written");
-    }
     warn_dnskey_size(&back, ctx)?;
     if let Some(prev) = &c.previous {
         if !ksk_schedule_ok(prev, &back, ctx)? {
@@ -568,19 +582,42 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         }
     }
     write_output(&a.output, text.as_bytes())?;
+    let hold_digest = match (&hold, &hold_path) {
+        (Some(t), Some(p)) => {
+            write_output(p, t.as_bytes())?;
+            Some(FileDigest::of(t.as_bytes()))
+        }
+        _ => None,
+    };
     let d = FileDigest::of(text.as_bytes());
     let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum::<u64>().saturating_sub(probe_ops);
     if ctx.json {
         print_json(&serde_json::json!({
             "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total, "skr_layout": layout.map(|(l, _)| l),
             "token_sign_operations": token_ops, "timing_probe_token_operations": probe_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
+            "hold_file": hold_path, "hold_sha256": hold_digest.as_ref().map(|h| h.hex()),
         }))?;
     } else {
         println!("wrote SKR {} ({} bundles, {total} signatures)", a.output.display(), skr.bundles.len());
         println!("SHA-256 {}", d.hex());
         println!("{}", d.words_grouped());
+        if let (Some(p), Some(h)) = (&hold_path, &hold_digest) {
+            println!("wrote the hold variant {} (import it on the ZSK side with `kskit skr import --hold`)", p.display());
+            println!("SHA-256 {}", h.hex());
+            println!("{}", h.words_grouped());
+        }
     }
     Ok(0)
+}
+
+/// Where the hold variant of `output` goes: `OUTPUT.hold` (not on stdout).
+fn hold_output(output: &std::path::Path) -> Result<PathBuf> {
+    if output.as_os_str() == "-" {
+        bail!("the plan withdraws a KSK within this KSR, so a hold variant must be written next to the SKR: give -o FILE (not -)");
+    }
+    let mut s = output.as_os_str().to_owned();
+    s.push(".hold");
+    Ok(PathBuf::from(s))
 }
 
 /// KSR-KEYTAG-DISTINCT before the first signature: the KSR's ZSKs and the
@@ -729,9 +766,7 @@ pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>], policy: &KskPolic
 /// kskit.toml and keystore publishes at the bundle's start: KSKs with their
 /// flags, the signing KSKs, and the CDS/CDNSKEY set. Every KSK the plan
 /// needs must already be in the keystore.
-fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result<(Vec<String>, Vec<BundleKsks>)> {
-    use crate::keys::keystore::Role;
-    use crate::rollover::plan::CdsSet;
+fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result<(Vec<String>, Vec<BundleKsks>, Option<Vec<BundleKsks>>)> {
     let cfg = ctx.config()?;
     let ks = ctx.keystore()?;
     let zone = crate::dnssec::name::to_presentation(&ksr.domain.to_lowercase());
@@ -749,29 +784,50 @@ fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result
         ids.push(id.to_string());
         Ok(ids.len() - 1)
     };
+    // The primary variant follows the plan; the hold variant (docs/rollover.md
+    // "Slow parents") keeps the old KSK as if the parent never confirmed the
+    // new DS. It is written only when some bundle differs.
+    let held = pl.held();
+    let primary = selection_for(ksr, planned, &pl, &mut ids, &index, &cfg)?;
+    let hold = selection_for(ksr, planned, &held, &mut ids, &index, &cfg)?;
+    let hold = (hold != primary).then_some(hold);
+    Ok((ids, primary, hold))
+}
+
+/// Per SKR bundle, what plan `pl` publishes at its start.
+fn selection_for(
+    ksr: &Ksr,
+    planned: &[PlannedBundle],
+    pl: &crate::rollover::plan::Plan,
+    ids: &mut Vec<String>,
+    index: &dyn Fn(&str, &mut Vec<String>) -> Result<usize>,
+    cfg: &crate::config::Config,
+) -> Result<Vec<BundleKsks>> {
+    use crate::keys::keystore::Role;
+    use crate::rollover::plan::CdsSet;
     let mut out = Vec::with_capacity(planned.len());
     for p in planned {
         let v = pl.view_at(p.inception);
         let mut publish = Vec::new();
         for k in v.dnskeys.iter().filter(|k| k.role == Role::Ksk) {
-            publish.push((index(&k.id, &mut ids)?, k.flags));
+            publish.push((index(&k.id, ids)?, k.flags));
         }
-        let sign = v.dnskey_signers.iter().map(|id| index(id, &mut ids)).collect::<Result<Vec<_>>>()?;
+        let sign = v.dnskey_signers.iter().map(|id| index(id, ids)).collect::<Result<Vec<_>>>()?;
         let cds = match &v.cds {
             CdsSet::None => BundleCds::None,
             CdsSet::Delete => BundleCds::Delete,
             CdsSet::Keys(keys) => BundleCds::Keys {
-                keys: keys.iter().map(|id| index(id, &mut ids)).collect::<Result<Vec<_>>>()?,
+                keys: keys.iter().map(|id| index(id, ids)).collect::<Result<Vec<_>>>()?,
                 digests: cfg.policy.cds_digests.clone(),
             },
         };
         if sign.is_empty() {
             bail!("the rollover plan has no KSK signing at {} (bundle {})", crate::timeutil::format_rfc3339(p.inception), p.id);
         }
-        check_bundle_algorithms(ksr, p, &v, &pl)?;
+        check_bundle_algorithms(ksr, p, &v, pl)?;
         out.push(BundleKsks { publish, sign, cds });
     }
-    Ok((ids, out))
+    Ok(out)
 }
 
 /// The algorithm rule (RFC 4035 §2.2) for the DNSKEY RRset a planned bundle

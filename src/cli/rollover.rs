@@ -16,6 +16,7 @@ use crate::dnssec::{parse_name, Name};
 use crate::keys::keystore::Keystore;
 use crate::parent::query::{parse_server, QueryOptions};
 use crate::parent::ExpectedDs;
+use crate::rollover::hold::{ParentEvent, ServerAnswer};
 use crate::rollover::plan::{plan, CdsSet, Plan, View};
 use crate::rollover::state::{run_hooks, step, Change, HookFailure, PollResult, StateFile, StepReport, ZoneState};
 use crate::timeutil::format_rfc3339;
@@ -242,6 +243,15 @@ struct StatusReport<'a> {
     #[serde(with = "time::serde::rfc3339")]
     now: OffsetDateTime,
     keys: Vec<KeyStatus>,
+    /// The SKR timeline's bundle in force and its variant (slow parents).
+    skr: Option<String>,
+    /// The end of SKR coverage across the timeline.
+    #[serde(with = "time::serde::rfc3339::option")]
+    skr_coverage_end: Option<OffsetDateTime>,
+    /// The DS records the primary bundle in force needs at the parent.
+    parent_needed: Vec<String>,
+    /// Per parent server, what the roll waits for (at the last poll).
+    parent_waits: Vec<String>,
     state: &'a ZoneState,
 }
 
@@ -273,11 +283,45 @@ fn status_cmd(a: StatusArgs, ctx: &Context) -> Result<i32> {
             }
         })
         .collect();
+    // The SKR timeline (ZSK side): which variant of the bundle in force, and
+    // what the parent must still show.
+    let (mut skr, mut coverage, mut needed) = (None, None, Vec::new());
+    if let Ok((mut tl, _)) = crate::keys::skr_store::load(&ks, &zone) {
+        if !tl.skrs().is_empty() {
+            let p = &cfg.policy;
+            let est = crate::rollover::hold::Established::of(&zs.parent, p.ds_ttl.0, p.parent_propagation_delay.0);
+            tl.set_parent(est.clone());
+            skr = Some(variant_text(&tl, &est, now).unwrap_or_else(|| match tl.in_force(now) {
+                Ok(_) => "in force".into(),
+                Err(e) => format!("nothing in force: {e}"),
+            }));
+            coverage = tl.coverage_end(now).ok();
+            if let Ok((primary, _)) = tl.variants_at(now) {
+                let zname = parse_name(&zone)?;
+                needed = crate::rollover::hold::needed(&zname, primary.bundle, &p.cds_digests);
+            }
+        }
+    }
+    let parent_needed: Vec<String> = needed.iter().map(crate::parent::ds_text).collect();
+    let pending: Vec<String> = needed.iter().filter(|d| !zs.parent.confirmed.contains_key(&crate::rollover::hold::ds_key_id(d))).map(|d| d.key_tag.to_string()).collect();
+    let parent_waits = zs.parent.waits.clone();
     if ctx.json {
-        print_json(&StatusReport { zone, now, keys, state: zs })?;
+        print_json(&StatusReport { zone, now, keys, skr, skr_coverage_end: coverage, parent_needed, parent_waits, state: zs })?;
         return Ok(0);
     }
     println!("Rollover status of {zone} at {}", format_rfc3339(now));
+    if let Some(s) = &skr {
+        println!("  SKR timeline: {s}; coverage until {}", fmt_t(coverage));
+        if !pending.is_empty() {
+            println!("  parent: waiting for DS {} to be confirmed at every parent server ({} consecutive seen poll(s) of {}, last poll {})", pending.join(", "), zs.parent.consecutive, cfg.policy.parent_confirmations, fmt_t(zs.parent.last_poll));
+        }
+        for (k, t) in &zs.parent.confirmed {
+            println!("  parent: DS of KSK {k} confirmed at every server at {t}");
+        }
+        if !parent_waits.is_empty() {
+            println!("  parent servers: {}", parent_waits.join("; "));
+        }
+    }
     for k in &keys {
         println!(
             "  {:<32} {} {:<13} next {} at {}{}{}",
@@ -343,15 +387,21 @@ fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<Expected
 
 /// Polls every parent server in-process (as `kskit parent poll`).
 fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> PollResult {
+    poll_live_rows(cfg, zone, expected, timeout).0
+}
+
+/// [`poll_live`], with what each server answered (for the per-server wait
+/// reasons of the slow-parent watch).
+fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> (PollResult, Vec<ServerAnswer>) {
     let exp = match expected {
         Ok(e) => e,
-        Err(e) => return PollResult { seen: false, reason: e.clone() },
+        Err(e) => return (PollResult { seen: false, reason: e.clone() }, vec![]),
     };
     let mut servers: Vec<SocketAddr> = Vec::new();
     for s in &cfg.policy.parent_servers {
         match parse_server(s) {
             Ok(v) => servers.extend(v),
-            Err(e) => return PollResult { seen: false, reason: e.to_string() },
+            Err(e) => return (PollResult { seen: false, reason: e.to_string() }, vec![]),
         }
     }
     let timeout = std::time::Duration::from_secs(timeout);
@@ -360,18 +410,31 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
         let resolvers = crate::parent::discover::resolvers_from_resolv_conf(&text);
         match crate::parent::discover::discover_parent(zone, &resolvers, timeout, 53) {
             Ok(d) => super::parent::Targets::discovered(d),
-            Err(e) => return PollResult { seen: false, reason: e.to_string() },
+            Err(e) => return (PollResult { seen: false, reason: e.to_string() }, vec![]),
         }
     } else {
         super::parent::Targets::given(servers)
     };
     let validation = match super::parent::parent_validation(None, Some(cfg), zone, exp) {
         Ok(v) => v,
-        Err(e) => return PollResult { seen: false, reason: format!("{e:#}") },
+        Err(e) => return (PollResult { seen: false, reason: format!("{e:#}") }, vec![]),
     };
     let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false, dnssec_ok: validation.is_some() };
-    let (_, all) = super::parent::poll_targets(&targets, zone, exp, validation.as_ref(), &opts);
-    PollResult { seen: all.seen, reason: all.reason }
+    let (rows, all) = super::parent::poll_targets(&targets, zone, exp, validation.as_ref(), &opts);
+    let answers = rows
+        .iter()
+        .map(|r| {
+            let label = if r.ns.is_empty() || r.transport.is_none() { r.server.clone() } else { format!("{} ({})", r.server, r.ns.join(" ")) };
+            // A DS list counts only from an authoritative NOERROR/NXDOMAIN
+            // answer, and when validating only from one that validated.
+            let usable = match &r.obs {
+                crate::parent::Observation::Answer(a) if a.authoritative && [crate::parent::RCODE_NOERROR, crate::parent::RCODE_NXDOMAIN].contains(&a.rcode) && (validation.is_none() || r.verdict.seen) => Some(a),
+                _ => None,
+            };
+            ServerAnswer { label, ds: usable.map(|a| a.ds.clone()), ttl: usable.and_then(|a| a.ttl), reason: r.verdict.reason.clone() }
+        })
+        .collect();
+    (PollResult { seen: all.seen, reason: all.reason }, answers)
 }
 
 fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
@@ -393,7 +456,21 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
             None => poll_live(&cfg, &zname, &expected, a.timeout),
         }
     };
-    let report: StepReport = step(&pl, &cfg.policy, &mut zs, now, &mut poll);
+    let mut report: StepReport = step(&pl, &cfg.policy, &mut zs, now, &mut poll);
+    // A keystore without KSKs of the zone is a ZSK side: its KSKs come in
+    // the SKRs, so the plan's KSK slots need no key here.
+    let zsk_side = !ks.keys().iter().any(|k| k.zone.eq_ignore_ascii_case(&zone) && k.role == crate::keys::keystore::Role::Ksk);
+    if zsk_side {
+        let placeholders: Vec<String> = pl.keys.iter().filter(|k| k.role == crate::keys::keystore::Role::Ksk && !k.existing).map(|k| format!("{} (", k.id)).collect();
+        report.attention.retain(|m| !placeholders.iter().any(|p| m.starts_with(p.as_str())));
+    }
+    // The slow-parent watch of the SKR timeline (docs/rollover.md).
+    let watch = parent_watch(&cfg, &ks, &zname, &zone, &mut zs, now, &a);
+    for e in &watch.events {
+        let c = Change { at: now, key: "parent".into(), old: String::new(), new: e.event.clone(), event: Some(e.event.clone()), ds: e.ds.clone() };
+        zs.history.push(c.clone());
+        report.changes.push(c);
+    }
     // Record first, with every hook still to run marked pending: the state
     // stays consistent whatever the hooks do (or if this process dies).
     let retry = std::mem::take(&mut zs.pending_hooks);
@@ -422,10 +499,22 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     }
 
     if ctx.json {
-        print_json(&serde_json::json!({"zone": zone, "now": format_rfc3339(now), "report": report, "hook_failures": failed}))?;
+        print_json(&serde_json::json!({"zone": zone, "now": format_rfc3339(now), "report": report, "parent": watch, "hook_failures": failed}))?;
     } else {
         for c in &report.changes {
-            println!("{} {}: {} -> {}", format_rfc3339(c.at), c.key, c.old, c.new);
+            match &c.event {
+                Some(e) => println!("{} parent: {e}: {}", format_rfc3339(c.at), c.ds.join("; ")),
+                None => println!("{} {}: {} -> {}", format_rfc3339(c.at), c.key, c.old, c.new),
+            }
+        }
+        if let Some(v) = &watch.variant {
+            println!("SKR bundle in force: {v}");
+        }
+        if let Some(o) = &watch.poll {
+            println!("parent poll (SKR timeline): {o}");
+        }
+        for w in &watch.waits {
+            println!("waiting: {w}");
         }
         if let Some(o) = &report.observation {
             println!("parent poll: {} ({}), {} consecutive", if o.seen { "seen" } else { "not seen" }, o.reason, o.consecutive);
@@ -439,9 +528,92 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
         for f in &failed {
             eprintln!("kskit: hook failed for {} {} -> {}: {} (kept; retried on the next step)", f.change.key, f.change.old, f.change.new, f.error);
         }
-        if report.changes.is_empty() && report.observation.is_none() && report.waiting.is_empty() && report.attention.is_empty() {
+        if report.changes.is_empty() && report.observation.is_none() && report.waiting.is_empty() && report.attention.is_empty() && watch.poll.is_none() {
             println!("{zone}: nothing to do at {}", format_rfc3339(now));
         }
     }
     Ok(if failed.is_empty() && report.attention.is_empty() { 0 } else { super::EXIT_FAILED })
+}
+
+/// What the slow-parent watch did in one step.
+#[derive(Serialize, Default)]
+struct WatchReport {
+    /// The bundle in force and its variant (primary, or hold and why).
+    variant: Option<String>,
+    /// The DS records the primary bundle in force needs at the parent.
+    needed: Vec<String>,
+    /// The poll's overall verdict, when it polled.
+    poll: Option<String>,
+    /// Per parent server, what the roll waits for.
+    waits: Vec<String>,
+    events: Vec<ParentEvent>,
+}
+
+/// The bundle in force at `now` and which variant, in words.
+fn variant_text(tl: &crate::skr::timeline::Timeline, est: &crate::rollover::hold::Established, now: OffsetDateTime) -> Option<String> {
+    let (p, h) = tl.variants_at(now).ok()?;
+    let chosen = tl.in_force(now).ok()?;
+    let name = |s: &str| std::path::Path::new(s).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    Some(match h {
+        None => format!("bundle {:?} of {} (no hold variant differs)", p.bundle.id, name(&p.skr.name)),
+        Some(_) if !chosen.skr.hold => format!("bundle {:?} of {}: primary variant (the new DS is confirmed and the old DS TTL has passed)", p.bundle.id, name(&p.skr.name)),
+        Some(h) => {
+            let why = match est.primary_from(p.bundle) {
+                Err(e) => e,
+                Ok(t) => format!("a resolver may cache the old DS set until {}", format_rfc3339(t)),
+            };
+            format!("bundle {:?}: HOLD variant of {} keeping the old KSK; the primary variant waits: {why}", h.bundle.id, name(&h.skr.name))
+        }
+    })
+}
+
+/// One step of the slow-parent watch: for the SKR timeline's primary
+/// bundle in force, the DS records the parent must show (`ds-needed` when
+/// new), a poll of every parent server when a DS is still to be confirmed
+/// or an unwanted DS still at the parent (at most once per
+/// `parent_poll_interval`), `ds-seen` after `parent_confirmations`
+/// consecutive seen polls, `ds-gone` when a DS left every server.
+fn parent_watch(cfg: &Config, ks: &Keystore, zname: &Name, zone: &str, zs: &mut ZoneState, now: OffsetDateTime, a: &StepArgs) -> WatchReport {
+    let mut out = WatchReport::default();
+    let Ok((mut tl, _)) = crate::keys::skr_store::load(ks, zone) else { return out };
+    if tl.skrs().is_empty() {
+        return out;
+    }
+    let p = &cfg.policy;
+    let Ok((primary, hold)) = tl.variants_at(now) else { return out };
+    let needed = crate::rollover::hold::needed(zname, primary.bundle, &p.cds_digests);
+    out.needed = needed.iter().map(crate::parent::ds_text).collect();
+    let mut keep: Vec<String> = needed.iter().map(crate::rollover::hold::ds_key_id).collect();
+    keep.extend(crate::rollover::hold::bundle_ksks(primary.bundle).iter().map(|k| crate::rollover::hold::key_id(k.key_tag(), k.algorithm)));
+    if let Some(e) = zs.parent.want(&needed) {
+        out.events.push(e);
+    }
+    let due = zs.parent.last_poll.is_none_or(|l| now >= l + p.parent_poll_interval.0.max(Duration::seconds(1)));
+    if !needed.is_empty() && due && zs.parent.poll_wanted(&needed, &keep) {
+        // Any DS at the parent for a KSK either variant publishes (or its
+        // CDNSKEY names) is allowed next to the needed ones.
+        let mut keys: Vec<crate::dnssec::Dnskey> = Vec::new();
+        for b in [Some(primary.bundle), hold.map(|h| h.bundle)].into_iter().flatten() {
+            keys.extend(b.keys.iter().map(|k| &k.dnskey).filter(|k| k.is_sep()).cloned());
+            keys.extend(b.cdnskey.iter().cloned());
+        }
+        let expected: Result<ExpectedDs, String> = Ok(ExpectedDs::Set { ds: needed.clone(), keys });
+        let (r, answers) = match &a.poll_json {
+            Some(f) => (poll_from_json(f, zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}") }), vec![]),
+            None => poll_live_rows(cfg, zname, &expected, a.timeout),
+        };
+        let events = zs.parent.observe(now, &needed, &keep, &answers, r.seen, p.parent_confirmations);
+        if answers.is_empty() && !r.seen {
+            zs.parent.waits = vec![r.reason.clone()];
+        }
+        out.poll = Some(format!("{} ({}), {} consecutive", if r.seen { "seen" } else { "not seen" }, r.reason, zs.parent.consecutive));
+        out.events.extend(events);
+    }
+    if !zs.parent.all_confirmed(&needed) || zs.parent.poll_wanted(&needed, &keep) {
+        out.waits = zs.parent.waits.clone();
+    }
+    let est = crate::rollover::hold::Established::of(&zs.parent, p.ds_ttl.0, p.parent_propagation_delay.0);
+    tl.set_parent(est.clone());
+    out.variant = variant_text(&tl, &est, now);
+    out
 }

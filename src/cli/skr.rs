@@ -59,6 +59,11 @@ pub struct ImportArgs {
     /// the only reference for the bundles' ZSKs (said loudly in the output).
     #[arg(long, conflicts_with = "without_ksr", requires = "ksr")]
     pub external_zsks: bool,
+    /// The SKR is the hold variant `ksr sign --follow-plan` wrote next to
+    /// the SKR (`SKR.hold`): its bundles keep the old KSK and are used while
+    /// the parent has not confirmed the new DS (docs/rollover.md "Slow parents").
+    #[arg(long)]
+    pub hold: bool,
 }
 
 #[derive(Args, Debug)]
@@ -182,8 +187,22 @@ fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
         report.note("imported without the KSR (--without-ksr): SKR-MATCHES-KSR did not run; SKR-ZSKS-SCHEDULED compared each bundle with the keystore's ZSK schedule");
     }
     let now = now_of(&a.verify.now)?;
-    let stored = if report.passed() { Some(skr_store::import(&ks, &zone, &skr, &data, a.without_ksr, OffsetDateTime::now_utc())?) } else { None };
-    let timeline = if stored.is_some() { Some(skr_store::load(&ks, &zone)?.0) } else { None };
+    let stored = if report.passed() { Some(skr_store::import_variant(&ks, &zone, &skr, &data, a.without_ksr, a.hold, OffsetDateTime::now_utc())?) } else { None };
+    let timeline = if stored.is_some() {
+        let mut tl = skr_store::load(&ks, &zone)?.0;
+        attach_parent(&mut tl, &ks, &zone, ctx);
+        Some(tl)
+    } else {
+        None
+    };
+    if a.hold {
+        if let Some(tl) = &timeline {
+            let matched = skr.bundles.iter().filter(|b| tl.merged().iter().any(|x| x.bundle.id == b.id && x.bundle.inception == b.inception) || tl.skrs().iter().any(|s| s.skr.bundles.iter().any(|p| p.id == b.id && p.inception == b.inception))).count();
+            if matched < skr.bundles.len() {
+                eprintln!("kskit: NOTE: {} of the {} hold bundles have no primary bundle (same id and inception) imported yet: import the SKR they go with", skr.bundles.len() - matched, skr.bundles.len());
+            }
+        }
+    }
     let takes_over = skr.bundles.iter().map(|b| b.inception).min();
     let in_force_now = timeline.as_ref().map(|t| t.in_force(now).map(|x| (x.skr.name.clone(), x.bundle.id.clone())));
     if a.without_ksr {
@@ -237,11 +256,28 @@ fn zone_text(ctx: &Context, zone: &Option<String>) -> Result<String> {
 /// The SKR timeline of `zone`; an error when no SKR is imported.
 pub fn timeline(ctx: &Context, zone: &str) -> Result<Timeline> {
     let ks = ctx.keystore()?;
-    let (tl, _) = skr_store::load(&ks, zone).with_context(|| format!("cannot read the SKR timeline of {zone}"))?;
+    let (mut tl, _) = skr_store::load(&ks, zone).with_context(|| format!("cannot read the SKR timeline of {zone}"))?;
     if tl.skrs().is_empty() {
         bail!("no SKR imported for {zone} (run `kskit skr import` first)");
     }
+    attach_parent(&mut tl, &ks, zone, ctx);
     Ok(tl)
+}
+
+/// Gives the timeline what `rollover step` recorded of the parent (which
+/// DS are confirmed since when), so that it chooses between a bundle's
+/// primary and hold variants (docs/rollover.md "Slow parents"). An
+/// unreadable state counts as nothing confirmed: the hold variants stay.
+pub fn attach_parent(tl: &mut Timeline, ks: &crate::keys::keystore::Keystore, zone: &str, ctx: &Context) {
+    let policy = ctx.config().map(|c| c.policy.clone()).unwrap_or_default();
+    let watch = match crate::rollover::state::StateFile::load(ks.dir()) {
+        Ok(sf) => sf.zones.get(zone).map(|z| z.parent.clone()).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("kskit: warning: {e}: treating the new DS as not confirmed (hold variants stay in force)");
+            Default::default()
+        }
+    };
+    tl.set_parent(crate::rollover::hold::Established::of(&watch, policy.ds_ttl.0, policy.parent_propagation_delay.0));
 }
 
 fn list(a: ListArgs, ctx: &Context) -> Result<i32> {

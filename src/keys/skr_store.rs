@@ -80,6 +80,10 @@ pub struct StoredSkr {
     /// Imported with `--without-ksr` (checked against the keystore's ZSK schedule only).
     #[serde(default)]
     pub without_ksr: bool,
+    /// A hold variant (`skr import --hold`, docs/rollover.md "Slow
+    /// parents"): offers bundles keeping the old KSK; never governs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hold: bool,
 }
 
 /// One KSR made by `kskit ksr generate`, so that `ksr generate --next`
@@ -157,6 +161,7 @@ fn entry_for(file: String, data: &[u8], skr: &Skr, seq: u64, imported: OffsetDat
         first_inception: skr.bundles.iter().map(|b| b.inception).min(),
         last_inception: skr.bundles.iter().map(|b| b.inception).max(),
         without_ksr,
+        hold: false,
     }
 }
 
@@ -223,7 +228,7 @@ pub fn load(ks: &Keystore, zone: &str) -> Result<(Timeline, TimelineFile), SkrSt
     let mut skrs = Vec::with_capacity(tf.skrs.len());
     for e in &tf.skrs {
         let path = dir.join(&e.file);
-        skrs.push(TimelineSkr { name: path.display().to_string(), seq: e.seq, skr: parse_stored(&path)? });
+        skrs.push(TimelineSkr { name: path.display().to_string(), seq: e.seq, skr: parse_stored(&path)?, hold: e.hold });
     }
     Ok((Timeline::new(zone, skrs), tf))
 }
@@ -241,10 +246,15 @@ pub struct Imported {
 
 /// Adds a verified SKR to the zone's timeline, under the keystore lock.
 pub fn import(ks: &Keystore, zone: &str, skr: &Skr, data: &[u8], without_ksr: bool, now: OffsetDateTime) -> Result<Imported, SkrStoreError> {
-    ks.with_lock(|| import_locked(ks, zone, skr, data, without_ksr, now))?
+    import_variant(ks, zone, skr, data, without_ksr, false, now)
 }
 
-fn import_locked(ks: &Keystore, zone: &str, skr: &Skr, data: &[u8], without_ksr: bool, now: OffsetDateTime) -> Result<Imported, SkrStoreError> {
+/// [`import`], as a hold variant when `hold` (docs/rollover.md "Slow parents").
+pub fn import_variant(ks: &Keystore, zone: &str, skr: &Skr, data: &[u8], without_ksr: bool, hold: bool, now: OffsetDateTime) -> Result<Imported, SkrStoreError> {
+    ks.with_lock(|| import_locked(ks, zone, skr, data, without_ksr, hold, now))?
+}
+
+fn import_locked(ks: &Keystore, zone: &str, skr: &Skr, data: &[u8], without_ksr: bool, hold: bool, now: OffsetDateTime) -> Result<Imported, SkrStoreError> {
     let dir = zone_path(ks, zone);
     fs::create_dir_all(&dir).map_err(io(&dir))?;
     let mut tf = load_index(&dir)?;
@@ -258,12 +268,14 @@ fn import_locked(ks: &Keystore, zone: &str, skr: &Skr, data: &[u8], without_ksr:
     let path = dir.join(&name);
     write_atomic(&path, data, MODE_PUBLIC).map_err(io(&path))?;
     let seq = tf.skrs.iter().map(|e| e.seq).max().map_or(1, |m| m + 1);
-    let entry = entry_for(name.clone(), data, skr, seq, now, without_ksr);
+    let mut entry = entry_for(name.clone(), data, skr, seq, now, without_ksr);
+    entry.hold = hold;
     let again = tf.skrs.iter().any(|e| e.file == name);
     tf.skrs.retain(|e| e.file != name);
     let overlaps = tf
         .skrs
         .iter()
+        .filter(|e| e.hold == hold)
         .filter(|e| match (e.first_inception, e.last_inception, entry.first_inception, entry.last_inception) {
             (Some(a0), Some(a1), Some(b0), Some(b1)) => a0 <= b1 && b0 <= a1,
             _ => false,

@@ -171,6 +171,10 @@ pub struct DsAnswer {
     pub authoritative: bool,
     /// DS records in the answer section owned by the zone.
     pub ds: Vec<Ds>,
+    /// The largest TTL of those DS records (`None` without any): the
+    /// rollover waits for the DS TTL the parent really serves when it is
+    /// longer than the policy's `ds_ttl`.
+    pub ttl: Option<u32>,
     /// RRSIGs over those DS records in the answer section (asked with DO
     /// only when validating; empty otherwise).
     pub rrsigs: Vec<Rrsig>,

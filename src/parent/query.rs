@@ -118,7 +118,8 @@ fn answer_rrset<T>(owner: &Name, t: RecordType, reply: &Message, parse: impl Fn(
 /// with RCODE and AA.
 pub fn ds_answer(zone: &Name, reply: &Message) -> Result<DsAnswer, String> {
     let (ds, rrsigs) = answer_rrset(zone, RecordType::DS, reply, Ds::from_wire)?;
-    Ok(DsAnswer { rcode: u16::from(reply.metadata.response_code), authoritative: reply.metadata.authoritative, ds, rrsigs, parent_keys: None })
+    let ttl = reply.answers.iter().filter(|r| same_name(&r.name, zone) && r.record_type() == RecordType::DS).map(|r| r.ttl).max();
+    Ok(DsAnswer { rcode: u16::from(reply.metadata.response_code), authoritative: reply.metadata.authoritative, ds, ttl, rrsigs, parent_keys: None })
 }
 
 /// The DNSKEY records owned by `parent` in the answer section and their

@@ -16,7 +16,7 @@ fn key(seed: u8) -> Dnskey {
 }
 
 fn answer(aa: bool, rcode: u16, ds: Vec<Ds>) -> Observation {
-    Observation::Answer(DsAnswer { rcode, authoritative: aa, ds, rrsigs: vec![], parent_keys: None })
+    Observation::Answer(DsAnswer { rcode, authoritative: aa, ds, ttl: None, rrsigs: vec![], parent_keys: None })
 }
 
 fn expected_one() -> (ExpectedDs, Ds) {
@@ -187,7 +187,7 @@ fn ds_records_are_read_from_the_answer_section() {
     let m = Message::from_vec(&w).unwrap();
     assert!(check_reply_matches(0x1234, &z, RecordType::DS, &m).is_ok());
     let a = ds_answer(&z, &m).unwrap();
-    assert_eq!(a, DsAnswer { rcode: 0, authoritative: true, ds: vec![d], rrsigs: vec![], parent_keys: None });
+    assert_eq!(a, DsAnswer { rcode: 0, authoritative: true, ds: vec![d], ttl: Some(3600), rrsigs: vec![], parent_keys: None });
 }
 
 #[test]

@@ -166,7 +166,7 @@ mod tests {
         let ds: Vec<Ds> = vec![key(257).dnskey().ds(&zone, DigestType::Sha256)];
         let set = RrSet::new(zone.clone(), 3600, ds.iter().cloned().map(RData::Ds).collect()).unwrap();
         let rrsigs = vec![sign(by, &set, signer, AT - 100, AT + 100)];
-        (zone, DsAnswer { rcode: 0, authoritative: true, ds, rrsigs, parent_keys: Some(Ok(p.keys.clone())) })
+        (zone, DsAnswer { rcode: 0, authoritative: true, ds, ttl: None, rrsigs, parent_keys: Some(Ok(p.keys.clone())) })
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! timeline drawing ([`svg`]), the chain-of-trust check of a planned
 //! instant ([`trust`]) and the cron-driven state machine ([`state`]).
 
+pub mod hold;
 pub mod plan;
 pub mod state;
 pub mod svg;

@@ -279,6 +279,26 @@ impl Plan {
         out
     }
 
+    /// The *hold* variant of the plan (docs/rollover.md "Slow parents"): as
+    /// if no gate ever opened, i.e. the parent never confirmed a new DS.
+    /// Every event of a gated key at or after its first gate's `from`
+    /// (except DS submissions) never happens: the old KSK stays published
+    /// and signing (no revocation), a double-DS incoming KSK stays
+    /// unpublished, and no DS is withdrawn. The KSK side pre-signs this as
+    /// the fallback the ZSK side keeps in force while the parent is late.
+    pub fn held(&self) -> Plan {
+        let mut p = self.clone();
+        for k in p.keys.iter_mut() {
+            let Some(from) = k.gates.iter().map(|g| g.from).min() else { continue };
+            for f in [&mut k.publish, &mut k.active, &mut k.retire, &mut k.remove, &mut k.revoke, &mut k.ds_withdraw] {
+                if f.is_some_and(|t| t >= from) {
+                    *f = None;
+                }
+            }
+        }
+        p
+    }
+
     /// The KSKs whose DS the parent should hold at `t`.
     pub fn parent_ds_at(&self, t: T) -> Vec<String> {
         self.keys.iter().filter(|k| k.role == Role::Ksk && k.ds_wanted_at(t)).map(|k| k.id.clone()).collect()
@@ -351,8 +371,8 @@ impl Plan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Intervals {
     pub bundle: Duration,
-    /// Expected registration delay: `parent_poll_interval × parent_confirmations`
-    /// (the real one is observed by the state machine).
+    /// Expected registration delay: `parent_hold + parent_poll_interval ×
+    /// parent_confirmations` (the real one is observed by the state machine).
     pub dreg: Duration,
     /// RFC 7583 §3.3.2 Ipub of a new KSK: Dprp + TTLkey (+ the RFC 5011 Add
     /// Hold-Down when `rfc5011`) + publish safety.
@@ -374,7 +394,7 @@ impl Intervals {
     pub fn of(p: &Policy) -> Intervals {
         let iv = p.bundle_interval.0;
         let r = |d: Duration| round_up(d, iv);
-        let dreg = p.parent_poll_interval.0 * p.parent_confirmations.max(1) as i32;
+        let dreg = p.parent_hold.0 + p.parent_poll_interval.0 * p.parent_confirmations.max(1) as i32;
         let hold = if p.rfc5011 { RFC5011_HOLD_DOWN.max(p.dnskey_ttl.0) } else { p.dnskey_ttl.0 };
         Intervals {
             bundle: iv,
@@ -820,6 +840,44 @@ mod tests {
             .map(|k| KeyTiming { publish: k.publish, active: k.active, retire: k.retire, remove: k.remove, revoke: None })
             .collect();
         assert_eq!(zsks, new_algorithm_zsks(&p, &ar, t0() + Duration::days(300)));
+    }
+
+    #[test]
+    fn held_plan_keeps_the_old_ksk_until_the_parent_confirms() {
+        // double-KSK: after the planned removal the hold variant still
+        // publishes and signs with both KSKs; the CDS asks for the new DS.
+        let p = policy();
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(200)).unwrap();
+        let h = pl.held();
+        let old = pl.key("new-ksk-1").unwrap();
+        let after = old.remove.unwrap();
+        let v = pl.view_at(after);
+        let hv = h.view_at(after);
+        assert_eq!(v.dnskey_signers, ["new-ksk-2"]);
+        assert_eq!(hv.dnskey_signers, ["new-ksk-1", "new-ksk-2"]);
+        assert_eq!(hv.cds, CdsSet::Keys(vec!["new-ksk-2".into()]));
+        // Before the gate the two variants agree.
+        let before = old.gates[0].from - Duration::seconds(1);
+        assert_eq!(pl.view_at(before), h.view_at(before));
+        // double-DS: the hold variant never publishes the new KSK and keeps both DS.
+        let mut p = policy();
+        p.ksk_rollover = KskRollover::DoubleDs;
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(200)).unwrap();
+        let new = pl.key("new-ksk-2").unwrap();
+        let r = new.publish.unwrap();
+        let hv = pl.held().view_at(r + Duration::days(30));
+        assert_eq!(hv.dnskey_signers, ["new-ksk-1"]);
+        assert_eq!(hv.parent_ds, ["new-ksk-1", "new-ksk-2"]);
+        assert_eq!(pl.view_at(r).dnskey_signers, ["new-ksk-2"]);
+    }
+
+    #[test]
+    fn parent_hold_lengthens_the_registration_delay() {
+        let mut p = policy();
+        p.parent_hold = Dur(Duration::days(7));
+        let iv = Intervals::of(&p);
+        assert_eq!(iv.dreg, Duration::days(7) + p.parent_poll_interval.0 * p.parent_confirmations as i32);
+        assert!(iv.ds_change >= iv.dreg + p.ds_ttl.0);
     }
 
     #[test]

@@ -90,6 +90,13 @@ pub struct Change {
     pub key: String,
     pub old: String,
     pub new: String,
+    /// A parent event (`ds-needed`, `ds-seen`, `ds-gone`) rather than a key
+    /// state change: the hook gets it as KSKIT_EVENT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// The DS records concerned (presentation form): KSKIT_DS, one per line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ds: Vec<String>,
 }
 
 /// A hook run that failed (retried on the next step).
@@ -111,6 +118,10 @@ pub struct ZoneState {
     pub observations: Vec<Observation>,
     pub history: Vec<Change>,
     pub pending_hooks: Vec<HookFailure>,
+    /// The ZSK side's watch of the parent for the SKR timeline's bundles
+    /// (docs/rollover.md "Slow parents").
+    #[serde(default)]
+    pub parent: super::hold::ParentWatch,
 }
 
 /// keystore/rollover.json.
@@ -205,7 +216,7 @@ pub fn gate_open(plan: &Plan, p: &Policy, zs: &ZoneState, id: &str, at: T, now: 
 
 fn record_change(zs: &mut ZoneState, report: &mut StepReport, now: T, key: &str, new: &str) {
     let rec = zs.keys.entry(key.to_string()).or_insert_with(|| KeyRecord { state: INITIAL.into(), ..Default::default() });
-    let change = Change { at: now, key: key.to_string(), old: rec.state.clone(), new: new.to_string() };
+    let change = Change { at: now, key: key.to_string(), old: rec.state.clone(), new: new.to_string(), event: None, ds: vec![] };
     rec.state = new.to_string();
     zs.history.push(change.clone());
     report.changes.push(change);
@@ -310,12 +321,16 @@ pub fn step(
 }
 
 /// Runs the hook for one change: `sh -c HOOK` with KSKIT_ZONE, KSKIT_KEY,
-/// KSKIT_OLD_STATE, KSKIT_NEW_STATE and KSKIT_TIME in its environment.
+/// KSKIT_OLD_STATE, KSKIT_NEW_STATE, KSKIT_TIME, KSKIT_EVENT (the parent
+/// event, or the new state) and KSKIT_DS (DS records, one per line) in its
+/// environment.
 pub fn run_hook(hook: &str, zone: &str, c: &Change) -> Result<(), String> {
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(hook)
         .env("KSKIT_ZONE", zone)
+        .env("KSKIT_EVENT", c.event.as_deref().unwrap_or(&c.new))
+        .env("KSKIT_DS", c.ds.join("\n"))
         .env("KSKIT_KEY", &c.key)
         .env("KSKIT_OLD_STATE", &c.old)
         .env("KSKIT_NEW_STATE", &c.new)

@@ -13,6 +13,15 @@
 //! offline records do). Importing the next quarter's SKR weeks ahead thus
 //! changes nothing until its first bundle starts; re-importing a corrected
 //! SKR for the same period replaces the earlier one.
+//!
+//! Slow parents (docs/rollover.md): an SKR imported as a *hold* variant
+//! never governs; it offers, for bundles of a primary SKR (same id and
+//! inception), a variant that keeps the old KSK. A primary bundle whose
+//! records differ from its hold variant is in force only when the parent
+//! state ([`Timeline::set_parent`]) shows every KSK it publishes confirmed
+//! at every parent server for long enough
+//! ([`crate::rollover::hold::Established::primary_usable`]); otherwise the
+//! hold variant is. Without any parent state the hold variant is used.
 
 use time::OffsetDateTime;
 
@@ -28,6 +37,8 @@ pub struct TimelineSkr {
     /// Import order: larger is later.
     pub seq: u64,
     pub skr: Skr,
+    /// A hold variant (`skr import --hold`): never governs, see the module doc.
+    pub hold: bool,
 }
 
 impl TimelineSkr {
@@ -53,6 +64,10 @@ pub enum TimelineError {
 pub struct Timeline {
     pub zone: String,
     skrs: Vec<TimelineSkr>,
+    /// Hold variants, latest import first.
+    holds: Vec<TimelineSkr>,
+    /// What the ZSK side knows of the parent (`None`: nothing, hold variants win).
+    parent: Option<crate::rollover::hold::Established>,
 }
 
 /// The bundle in force at a time and the SKR it comes from.
@@ -65,9 +80,51 @@ pub struct InForce<'a> {
 impl Timeline {
     /// The timeline of `skrs` (any order; SKRs without bundles are left out).
     pub fn new(zone: &str, skrs: Vec<TimelineSkr>) -> Timeline {
-        let mut skrs: Vec<TimelineSkr> = skrs.into_iter().filter(|s| s.first_inception().is_some()).collect();
+        let (mut holds, skrs): (Vec<TimelineSkr>, Vec<TimelineSkr>) = skrs.into_iter().filter(|s| s.first_inception().is_some()).partition(|s| s.hold);
+        let mut skrs = skrs;
         skrs.sort_by_key(|s| (s.first_inception(), s.seq));
-        Timeline { zone: zone.to_string(), skrs }
+        holds.sort_by_key(|s| std::cmp::Reverse(s.seq));
+        Timeline { zone: zone.to_string(), skrs, holds, parent: None }
+    }
+
+    /// Sets what the ZSK side knows of the parent, which decides between a
+    /// bundle's primary and hold variants.
+    pub fn set_parent(&mut self, parent: crate::rollover::hold::Established) {
+        self.parent = Some(parent);
+    }
+
+    /// The hold variants, latest import first.
+    pub fn holds(&self) -> &[TimelineSkr] {
+        &self.holds
+    }
+
+    /// The hold variant of primary bundle `b` (same id and inception), if imported.
+    pub fn hold_of(&self, b: &ResponseBundle) -> Option<InForce<'_>> {
+        self.holds.iter().find_map(|s| s.skr.bundles.iter().find(|h| h.id == b.id && h.inception == b.inception).map(|h| InForce { skr: s, bundle: h }))
+    }
+
+    /// The variant of `x` (a primary bundle) in force at `at`: the primary
+    /// one unless a hold variant with other records exists and the parent
+    /// state does not allow the primary yet.
+    fn choose<'a>(&'a self, x: InForce<'a>, at: OffsetDateTime) -> InForce<'a> {
+        match self.hold_of(x.bundle) {
+            Some(h) if !crate::rollover::hold::same_records(x.bundle, h.bundle) => {
+                if self.parent.as_ref().is_some_and(|p| p.primary_usable(x.bundle, at)) {
+                    x
+                } else {
+                    h
+                }
+            }
+            _ => x,
+        }
+    }
+
+    /// The primary bundle at `at` (whatever the parent shows) and, when it
+    /// has a hold variant with other records, that variant.
+    pub fn variants_at(&self, at: OffsetDateTime) -> Result<(InForce<'_>, Option<InForce<'_>>), TimelineError> {
+        let p = self.primary_in_force(at)?;
+        let h = self.hold_of(p.bundle).filter(|h| !crate::rollover::hold::same_records(p.bundle, h.bundle));
+        Ok((p, h))
     }
 
     /// The SKRs in timeline order.
@@ -94,6 +151,12 @@ impl Timeline {
     /// none (before every SKR, expired, a gap): never an expired or
     /// not-yet-valid bundle.
     pub fn in_force(&self, at: OffsetDateTime) -> Result<InForce<'_>, TimelineError> {
+        let p = self.primary_in_force(at)?;
+        Ok(self.choose(p, at))
+    }
+
+    /// [`Timeline::in_force`] among the primary SKRs only.
+    fn primary_in_force(&self, at: OffsetDateTime) -> Result<InForce<'_>, TimelineError> {
         let Some(first) = self.skrs.first() else {
             return Err(TimelineError::Empty { zone: self.zone.clone() });
         };
@@ -122,14 +185,19 @@ impl Timeline {
             }
         }
         out.sort_by_key(|x| x.bundle.inception);
-        out
+        out.into_iter().map(|x| self.choose(x, x.bundle.inception)).collect()
     }
 
     /// The bundles from the one in force at `at` on, across the timeline:
     /// what the online signer needs (Knot's and BIND's SKR import).
     pub fn from_in_force(&self, at: OffsetDateTime) -> Result<Vec<InForce<'_>>, TimelineError> {
         let now = self.in_force(at)?;
-        Ok(self.merged().into_iter().filter(|x| x.bundle.inception >= now.bundle.inception).collect())
+        Ok(self
+            .merged()
+            .into_iter()
+            .filter(|x| x.bundle.inception >= now.bundle.inception)
+            .map(|x| if x.bundle.inception == now.bundle.inception { now } else { x })
+            .collect())
     }
 
     /// The bundles of [`Timeline::from_in_force`] as one SKR in the text
@@ -212,6 +280,7 @@ mod tests {
         TimelineSkr {
             name: name.into(),
             seq,
+            hold: false,
             skr: Skr {
                 format: Format::Iana,
                 id: name.into(),
@@ -272,5 +341,38 @@ mod tests {
         let tl = Timeline::new("example.com.", vec![again, q1()]);
         let x = tl.in_force(t("2027-01-02T00:00:00Z")).unwrap();
         assert_eq!((x.skr.name.as_str(), x.bundle.id.as_str()), ("q1-resigned", "r1"));
+    }
+
+    #[test]
+    fn a_hold_variant_stays_in_force_until_the_parent_confirms_the_new_ds() {
+        use crate::ksr::model::BundleKey;
+        use crate::rollover::hold::{key_id, Established};
+        let k = |seed: u8| crate::dnssec::Dnskey { flags: 257, protocol: 3, algorithm: 13, public_key: vec![seed; 64] };
+        let (old, new) = (k(1), k(2));
+        let with = |mut b: ResponseBundle, keys: &[&crate::dnssec::Dnskey]| {
+            b.keys = keys.iter().map(|d| BundleKey { key_identifier: "x".into(), key_tag: d.key_tag(), ttl: 3600, dnskey: (*d).clone() }).collect();
+            b
+        };
+        let p = skr("q1", 1, vec![with(bundle("a1", "2027-01-01T00:00:00Z", "2027-01-22T00:00:00Z"), &[&old, &new]), with(bundle("a2", "2027-01-11T00:00:00Z", "2027-02-01T00:00:00Z"), &[&new])]);
+        let mut h = skr("q1.hold", 2, vec![with(bundle("a1", "2027-01-01T00:00:00Z", "2027-01-22T00:00:00Z"), &[&old, &new]), with(bundle("a2", "2027-01-11T00:00:00Z", "2027-02-01T00:00:00Z"), &[&old, &new])]);
+        h.hold = true;
+        let mut tl = Timeline::new("example.com.", vec![p, h]);
+        assert_eq!(tl.skrs().len(), 1, "a hold variant never governs");
+        // Bundles whose records agree: the primary one.
+        assert_eq!(tl.in_force(t("2027-01-02T00:00:00Z")).unwrap().skr.name, "q1");
+        // Without any parent state: the hold variant.
+        let at = t("2027-01-15T00:00:00Z");
+        assert_eq!(tl.in_force(at).unwrap().skr.name, "q1.hold");
+        // Confirmed, but the old DS may still be cached: still the hold variant.
+        let mut e = Established { confirmed: Default::default(), wait: crate::timeutil::parse_duration("1d").unwrap() };
+        e.confirmed.insert(key_id(new.key_tag(), 13), t("2027-01-14T12:00:00Z"));
+        tl.set_parent(e.clone());
+        assert_eq!(tl.in_force(at).unwrap().skr.name, "q1.hold");
+        assert_eq!(tl.in_force(t("2027-01-15T12:00:00Z")).unwrap().skr.name, "q1");
+        // The export of future bundles from before the confirmation's wait uses the hold variant for a2.
+        let ahead: Vec<&str> = tl.from_in_force(t("2027-01-02T00:00:00Z")).unwrap().iter().map(|x| x.skr.name.as_str()).collect();
+        assert_eq!(ahead, ["q1", "q1.hold"]);
+        let ahead: Vec<&str> = tl.from_in_force(t("2027-01-16T00:00:00Z")).unwrap().iter().map(|x| x.skr.name.as_str()).collect();
+        assert_eq!(ahead, ["q1"]);
     }
 }

@@ -960,6 +960,25 @@ pub fn keygen_with(
     opts: &OpenOptions,
     always_authenticate: bool,
 ) -> Result<TokenKey, Pkcs11Error> {
+    keygen_accepting(uri, alg, bits, label, opts, always_authenticate, 1, &mut |_| true)
+}
+
+/// [`keygen_with`], retried while `accept` refuses the key made (a key tag
+/// another key of the zone has): the refused key pair is destroyed on the
+/// token, in the same session and login, and another is made, up to
+/// `tries` key pairs. Fails naming the tries when none is accepted; then
+/// no object with `label` is left on the token.
+#[allow(clippy::too_many_arguments)]
+pub fn keygen_accepting(
+    uri: &Pkcs11Uri,
+    alg: Algorithm,
+    bits: Option<u32>,
+    label: &str,
+    opts: &OpenOptions,
+    always_authenticate: bool,
+    tries: usize,
+    accept: &mut dyn FnMut(&TokenKey) -> bool,
+) -> Result<TokenKey, Pkcs11Error> {
     let bits = alg.check_new_bits(bits).map_err(|e| Pkcs11Error::Unsupported(e.to_string()))?;
     if label.is_empty() {
         return Err(Pkcs11Error::Other("a key label is required".into()));
@@ -985,6 +1004,25 @@ pub fn keygen_with(
     }
     token.login(opts)?;
     ensure_label_free(&token, label)?;
+    for _ in 0..tries.max(1) {
+        let key = keygen_once(&token, uri, alg, bits, label, always_authenticate)?;
+        if accept(&key) {
+            return Ok(key);
+        }
+        let (l, tl, m) = (label.to_string(), token.label.clone(), token.module.clone());
+        token.worker.call("removing the refused key pair", move |st: &mut State| {
+            let s = st.session()?;
+            for o in s.find_objects(&[Attribute::Label(l.as_bytes().to_vec())]).map_err(ck("C_FindObjects", &tl, &m))? {
+                s.destroy_object(o).map_err(ck("C_DestroyObject", &tl, &m))?;
+            }
+            Ok(())
+        })?;
+    }
+    Err(Pkcs11Error::Other(format!("no key pair with a free key tag after {} tries (every one was removed from the token again)", tries.max(1))))
+}
+
+/// One key pair generated on an open, logged-in token.
+fn keygen_once(token: &Token, uri: &Pkcs11Uri, alg: Algorithm, bits: u32, label: &str, always_authenticate: bool) -> Result<TokenKey, Pkcs11Error> {
     let id: [u8; 16] = rand::random();
     let id = id.to_vec();
     let (l, i, tl, m) = (label.to_string(), id.clone(), token.label.clone(), token.module.clone());
