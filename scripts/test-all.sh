@@ -19,6 +19,8 @@ need dig bind9-dnsutils
 need dnssec-verify bind9-utils
 need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
+need kzonecheck knot-dnssecutils
+need kzonesign knot-dnssecutils
 need ldns-signzone ldnsutils
 need openssl openssl
 # script(1) gives tests/secrets_in_memory.rs' signer a terminal
