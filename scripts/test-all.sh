@@ -21,6 +21,8 @@ need dnssec-verify bind9-utils
 need unbound-host unbound-host
 need dnssec-signzone bind9-utils
 need ldns-verify-zone ldnsutils
+need kzonecheck knot-dnssecutils
+need kzonesign knot-dnssecutils
 need ldns-signzone ldnsutils
 need ldns-keygen ldnsutils
 need ldns-key2ds ldnsutils

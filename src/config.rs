@@ -200,6 +200,26 @@ pub struct Policy {
     /// Size budget in bytes of a bundle's DNSKEY response with RRSIGs (DO
     /// set), checked (as a warning) at `ksr generate` and `ksr sign`.
     pub dnskey_response_budget: u32,
+    /// `sign-zone`: authenticated denial of existence, NSEC or NSEC3.
+    pub denial: DenialKind,
+    /// `sign-zone` with NSEC3: extra hash iterations (RFC 9276: 0).
+    pub nsec3_iterations: u16,
+    /// `sign-zone` with NSEC3: salt in hex, `-` for none (RFC 9276: none).
+    pub nsec3_salt: String,
+    /// `sign-zone` with NSEC3: leave delegations without DS out of the
+    /// chain (RFC 5155 §6 opt-out).
+    pub nsec3_opt_out: bool,
+}
+
+/// Authenticated denial of existence for `sign-zone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DenialKind {
+    /// NSEC (RFC 4034 §4).
+    #[default]
+    Nsec,
+    /// NSEC3 (RFC 5155).
+    Nsec3,
 }
 
 impl Default for KeyPolicy {
@@ -239,6 +259,10 @@ impl Default for Policy {
             algorithm_rollover_start: None,
             hook: None,
             dnskey_response_budget: crate::skr::keyset::DEFAULT_DNSKEY_RESPONSE_BUDGET,
+            denial: DenialKind::Nsec,
+            nsec3_iterations: 0,
+            nsec3_salt: "-".into(),
+            nsec3_opt_out: false,
         }
     }
 }
@@ -326,6 +350,15 @@ ksk_rollover = "double-ksk"
 # many bytes (checked at `ksr generate` and `ksr sign`; 1232 = the EDNS
 # buffer size of DNS Flag Day 2020).
 dnskey_response_budget = 1232
+
+# `kskit sign-zone`: authenticated denial of existence, "nsec" or "nsec3"
+# (RFC 5155). NSEC3 parameters follow RFC 9276: no extra iterations, no salt
+# (`-`; or hex). nsec3_opt_out leaves delegations without DS out of the chain
+# (RFC 5155 §6), as delegation-heavy zones (TLDs) do.
+denial = "nsec"
+nsec3_iterations = 0
+nsec3_salt = "-"
+nsec3_opt_out = false
 
 # PKCS#11 (docs/hsm.md "Module isolation"): run the token's module in a
 # separate kskit helper process when signing, as --isolate-module does.

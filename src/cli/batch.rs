@@ -17,7 +17,7 @@ use clap::Args;
 use time::OffsetDateTime;
 
 use super::ksr::KskSigningArgs;
-use super::{parse_time_arg, print_json, write_output, Context};
+use super::{parse_time_arg, print_json, Context};
 use crate::digest::FileDigest;
 use crate::keys::keyref::KeyRef;
 use crate::ksr::checks::check_ksr;
@@ -92,19 +92,59 @@ pub(crate) fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// Reads and checks every KSR; returns the items, or the names of the files
 /// that failed with their failed checks.
+/// Runs `f` over `items` on every core (each thread takes the next item
+/// as it finishes one); results in input order. The first error is returned.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<R>>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(it) = items.get(i) else { break };
+                let r = f(it);
+                let failed = r.is_err();
+                if let Some(slot) = slots.get(i) {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+                if failed {
+                    // Stop handing out work; the error is reported below.
+                    next.store(items.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for s in slots {
+        match s.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => out.push(r?),
+            None => bail!("internal error: a batch worker stopped before finishing"),
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolicy, now: OffsetDateTime) -> Result<(Vec<BatchItem>, Vec<String>)> {
     let mut items = Vec::with_capacity(files.len());
     let mut failed = Vec::new();
     let mut outputs = std::collections::HashSet::new();
-    for f in files {
+    // Reading, parsing and checking are independent per file: on every core.
+    let checked = par_map(files, |f| {
         let data = super::read_input(f)?;
         let digest = FileDigest::of(&data);
         let ksr = crate::formats::parse_ksr_any(&data).with_context(|| format!("{} is not a valid KSR", f.display()))?;
         let report = check_ksr(&ksr, policy, None, now);
-        if !report.passed() {
+        let failures: Option<String> = (!report.passed()).then(|| {
             let names: Vec<String> = report.failures().iter().map(|c| format!("{} {}", c.id, c.message)).collect();
-            failed.push(format!("{}: {}", f.display(), names.join("; ")));
-        }
+            format!("{}: {}", f.display(), names.join("; "))
+        });
+        Ok((digest, ksr, failures))
+    })?;
+    for (f, (digest, ksr, failures)) in files.iter().zip(checked) {
+        failed.extend(failures);
         let stem = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ksr".into());
         let stem = stem.strip_suffix(".ksr").unwrap_or(&stem).to_string();
         let output = outdir.join(format!("{stem}.skr"));
@@ -124,17 +164,21 @@ pub(crate) fn read_and_check(files: &[PathBuf], outdir: &Path, policy: &KskPolic
 pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptions, policy: &KskPolicy, progress: &mut super::Progress) -> Result<BatchOutcome> {
     let start = Instant::now();
     let total: usize = items.iter().map(|it| count_signatures(&it.ksr, ksks.len(), opts).unwrap_or(0)).sum();
-    let mut done_before = 0usize;
-    let mut skrs = Vec::with_capacity(items.len());
-    let (mut bundles, mut signatures) = (0usize, 0usize);
-    for it in items {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = std::sync::Mutex::new(progress);
+    // Each KSR is signed, serialised, parsed back and checked on its own:
+    // the zones are spread over every core (the KSKs are shared; a token
+    // serialises its own operations).
+    let made = par_map(items, |it| {
         let mut o = opts.clone();
         if it.ksr.format == Format::Iana {
             o.ksk_policy = Some(super::ksr::response_ksk_policy(&it.ksr, ksks, policy));
         }
-        let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |d, _| progress.tick(done_before + d, total))
-            .with_context(|| format!("signing {}", it.file.display()))?;
-        done_before += count_signatures(&it.ksr, ksks.len(), &o).unwrap_or(0);
+        let mut skr = sign_ksr(&it.ksr, ksks, &o, &mut |_, _| {}).with_context(|| format!("signing {}", it.file.display()))?;
+        let d = done.fetch_add(count_signatures(&it.ksr, ksks.len(), &o).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut p) = progress.try_lock() {
+            p.tick(d, total);
+        }
         skr.generated = Some((crate::timeutil::whole_seconds(OffsetDateTime::now_utc()), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
         if let Some(l) = it.layout {
             skr.layout = l;
@@ -153,11 +197,37 @@ pub(crate) fn sign_items(items: &[BatchItem], ksks: &[Ksk<'_>], opts: &SignOptio
             eprintln!("{}", rep.to_text().trim_end());
             bail!("internal error: the SKR made for {} does not pass the SKR checks; nothing written", it.file.display());
         }
-        bundles += skr.bundles.len();
-        signatures += skr.bundles.iter().map(|b| b.signatures.len()).sum::<usize>();
-        skrs.push((it.output.clone(), text));
+        let sigs = skr.bundles.iter().map(|b| b.signatures.len()).sum::<usize>();
+        Ok((it.output.clone(), text, skr.bundles.len(), sigs))
+    })?;
+    if let Ok(mut p) = progress.lock() {
+        p.tick(total, total);
+    }
+    let (mut bundles, mut signatures) = (0usize, 0usize);
+    let mut skrs = Vec::with_capacity(items.len());
+    for (path, text, b, s) in made {
+        bundles += b;
+        signatures += s;
+        skrs.push((path, text));
     }
     Ok(BatchOutcome { skrs, bundles, signatures, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// Writes the batch's SKRs into `outdir`: each atomically (temp file,
+/// fsync, rename; never a partial file), then one fsync of the directory
+/// makes every rename durable before the batch is reported written.
+pub(crate) fn write_skrs(outdir: &Path, skrs: &[(PathBuf, String)]) -> Result<()> {
+    std::fs::create_dir_all(outdir).with_context(|| format!("cannot create {}", outdir.display()))?;
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, text) in skrs {
+        let dir = crate::keys::fsutil::write_atomic_unsynced_dir(path, text.as_bytes(), crate::keys::fsutil::MODE_PUBLIC)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        dirs.insert(dir);
+    }
+    for d in dirs {
+        crate::keys::fsutil::sync_dir(&d).with_context(|| format!("cannot fsync {}", d.display()))?;
+    }
+    Ok(())
 }
 
 /// The KSK-side policy for the batch: as for `ksr sign`
@@ -240,10 +310,7 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         return Ok(super::EXIT_FAILED);
     }
     let out = sign_items(&items, &ksks, &opts, &policy, &mut super::Progress::new(!ctx.json))?;
-    std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
-    for (path, text) in &out.skrs {
-        write_output(path, text.as_bytes())?;
-    }
+    write_skrs(&a.output, &out.skrs)?;
     let token_ops: u64 = opened.iter().map(|(k, _)| k.token_sign_count()).sum();
     if ctx.json {
         print_json(&serde_json::json!({

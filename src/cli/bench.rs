@@ -303,10 +303,7 @@ fn batch_scenario(n: usize, ksks: &[Ksk<'_>]) -> Result<ScenarioResult> {
     }
     let opts = SignOptions { cds: CdsMode::Publish(vec![DigestType::Sha256]), ..SignOptions::default() };
     let out = super::batch::sign_items(&items, ksks, &opts, &policy, &mut super::Progress::new(false))?;
-    std::fs::create_dir_all(&outdir)?;
-    for (p, text) in &out.skrs {
-        super::write_output(p, text.as_bytes())?;
-    }
+    super::batch::write_skrs(&outdir, &out.skrs)?;
     let secs = start.elapsed().as_secs_f64();
     let detail = format!(
         "{n} zones' 90-day text KSRs read, checked, signed ({} bundles, DNSKEY+CDS+CDNSKEY), SKRs checked back and written; {:.2} ms per zone",

@@ -16,7 +16,9 @@ use crate::export::{response_end_text, zonefile_records};
 use crate::keys::keyref::KeyRef;
 use crate::keys::keystore::{KeyMeta, Role};
 use crate::keys::open::OpenHints;
-use crate::signzone::{format_zone, sign_zone_rolling, SignOptions};
+use crate::config::DenialKind;
+use crate::dnssec::denial::{parse_salt, Nsec3Param};
+use crate::signzone::{write_signed_zone, Denial, SignOptions, Verify, ZoneInput};
 use crate::timeutil::{format_rfc3339, to_rrsig_time};
 
 #[derive(Args, Debug)]
@@ -35,6 +37,23 @@ pub struct SignZoneArgs {
     /// Signing threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Authenticated denial: nsec or nsec3 (default: the policy's `denial`).
+    #[arg(long, value_enum)]
+    pub denial: Option<DenialKind>,
+    /// NSEC3 extra iterations (default: the policy's, RFC 9276: 0).
+    #[arg(long)]
+    pub nsec3_iterations: Option<u16>,
+    /// NSEC3 salt in hex, `-` for none (default: the policy's, RFC 9276: none).
+    #[arg(long)]
+    pub nsec3_salt: Option<String>,
+    /// NSEC3 opt-out: leave delegations without DS out of the chain (RFC
+    /// 5155 §6). Default: the policy's `nsec3_opt_out`.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub opt_out: Option<bool>,
+    /// Verify every signature after making it (`all`) or a sample (`sample`,
+    /// the default; docs/benchmarks.md says why that is safe).
+    #[arg(long, value_enum, default_value = "sample")]
+    pub verify: VerifyArg,
     /// Seconds a token operation may take before it is abandoned (PKCS#11 ZSKs).
     #[arg(long)]
     pub token_timeout: Option<u64>,
@@ -43,6 +62,31 @@ pub struct SignZoneArgs {
 }
 
 /// The zone's ZSKs active at `at` (RFC 7583 §3.3: Active <= at < Retire).
+/// `--verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyArg {
+    All,
+    Sample,
+}
+
+/// The denial settings: the command line over the policy (kskit.toml).
+pub fn denial_of(a: &SignZoneArgs, p: &crate::config::Policy) -> Result<Denial> {
+    Ok(match a.denial.unwrap_or(p.denial) {
+        DenialKind::Nsec => Denial::Nsec,
+        DenialKind::Nsec3 => {
+            let salt_text = a.nsec3_salt.as_deref().unwrap_or(&p.nsec3_salt);
+            let Some(salt) = parse_salt(salt_text) else {
+                bail!("NSEC3 salt {:?} is neither `-` nor hex of at most 255 octets", crate::quote::Q(salt_text));
+            };
+            let mut param = Nsec3Param::rfc9276();
+            param.iterations = a.nsec3_iterations.unwrap_or(p.nsec3_iterations);
+            param.salt = salt;
+            crate::signzone::nsec3::check_param(&param)?;
+            Denial::Nsec3 { param, opt_out: a.opt_out.unwrap_or(p.nsec3_opt_out) }
+        }
+    })
+}
+
 pub fn active_zsks<'a>(keys: &'a [KeyMeta], zone: &str, at: OffsetDateTime) -> Vec<&'a KeyMeta> {
     keys.iter()
         .filter(|k| k.zone.eq_ignore_ascii_case(zone) && k.role == Role::Zsk)
@@ -62,6 +106,10 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     let text = String::from_utf8(super::read_file(&a.zonefile)?).with_context(|| format!("{} is not UTF-8 text", a.zonefile.display()))?;
     let input = crate::dnssec::presentation::parse_records(&text, Some(&zone), None)
         .with_context(|| format!("{} is not a valid zone file", a.zonefile.display()))?;
+    drop(text);
+    // The compact form; the parsed records are freed as they are converted.
+    let input = ZoneInput::new(&zone, input).with_context(|| format!("cannot sign {}", a.zonefile.display()))?;
+    let denial = denial_of(&a, &cfg.policy)?;
 
     // The bundle in force at `at` across every imported SKR (docs/handoff.md).
     let timeline = super::skr::timeline(ctx, &zone_text)?;
@@ -102,15 +150,27 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     let tenth: time::Duration = p.signature_validity.0 / 10i32;
     let jitter = tenth.min(time::Duration::hours(12)).whole_seconds().max(0) as u32;
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-    let opts = SignOptions { inception: to_rrsig_time(inception), expiration: to_rrsig_time(expiration), jitter, threads };
-    let signed = sign_zone_rolling(&zone, &input, &presigned, signers, unpublished, &opts).with_context(|| format!("cannot sign {}", a.zonefile.display()))?;
+    let verify = match a.verify {
+        VerifyArg::All => Verify::All,
+        VerifyArg::Sample => Verify::Sample,
+    };
+    let denial_text = match &denial {
+        Denial::Nsec => "NSEC".to_string(),
+        Denial::Nsec3 { param, opt_out } => format!(
+            "NSEC3 {} iterations, salt {}{}",
+            param.iterations,
+            crate::dnssec::denial::format_salt(&param.salt),
+            if *opt_out { ", opt-out" } else { "" }
+        ),
+    };
+    let opts = SignOptions { inception: to_rrsig_time(inception), expiration: to_rrsig_time(expiration), jitter, threads, denial, verify };
 
     let tags: Vec<String> = metas
         .iter()
         .map(|m| format!("{} ({}){}", m.key_tag, m.algorithm, if published(m) { "" } else { " not in the DNSKEY RRset (algorithm rollover)" }))
         .collect();
     let header = format!(
-        "{zone_text} signed by kskit {} at {} with ZSK {}\nsignatures valid {} .. {} (less up to {jitter} s of jitter)\nDNSKEY, CDNSKEY and CDS from SKR bundle {} (until {}) of {}",
+        "{zone_text} signed by kskit {} at {} with ZSK {}\nsignatures valid {} .. {} (less up to {jitter} s of jitter); {denial_text}\nDNSKEY, CDNSKEY and CDS from SKR bundle {} (until {}) of {}",
         env!("CARGO_PKG_VERSION"),
         format_rfc3339(at),
         tags.join(", "),
@@ -120,22 +180,28 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
         response_end_text(bundle),
         skr_path
     );
-    super::write_output(&a.output, format_zone(&signed, &header).as_bytes())?;
+    // Streamed to a temp file beside the output, renamed over it only when
+    // the whole zone is signed and written (never a partial file).
+    let stats = crate::keys::fsutil::write_atomic_with(&a.output, crate::keys::fsutil::MODE_PUBLIC, |w| {
+        write_signed_zone(&zone, &input, &presigned, signers, unpublished, &opts, &header, w)
+    })
+    .with_context(|| format!("cannot sign {} into {}", a.zonefile.display(), a.output.display()))?;
     if ctx.json {
         print_json(&serde_json::json!({
             "zone": zone_text, "output": a.output, "at": format_rfc3339(at), "zsks": metas.iter().map(|m| &m.id).collect::<Vec<_>>(),
             "unpublished_zsks": metas.iter().filter(|m| !published(m)).map(|m| &m.id).collect::<Vec<_>>(),
-            "bundle": bundle.id, "bundle_until": response_end_text(bundle), "threads": threads, "stats": signed.stats,
+            "bundle": bundle.id, "bundle_until": response_end_text(bundle), "threads": threads, "stats": stats,
         }))?;
     } else {
-        let s = &signed.stats;
+        let s = &stats;
         println!(
-            "signed {zone_text}: {} names, {} RRsets signed ({} signatures), {} delegations, {} glue names; wrote {}",
+            "signed {zone_text}: {} names, {} RRsets signed ({} signatures), {} delegations, {} glue names{}; wrote {}",
             s.names,
             s.rrsets_signed,
             s.signatures,
             s.delegations,
             s.glue_names,
+            if s.nsec3 > 0 { format!(", {} NSEC3 ({} empty non-terminals)", s.nsec3, s.empty_non_terminals) } else { String::new() },
             a.output.display()
         );
     }

@@ -194,8 +194,14 @@ impl Nsec3Param {
 /// canonical wire form of the name and the salt, then `iterations` more
 /// times over the previous digest and the salt.
 pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> [u8; 20] {
+    nsec3_hash_wire(&canonical_wire(name), salt, iterations)
+}
+
+/// [`nsec3_hash`] of a name already in canonical wire form (lowercase,
+/// uncompressed; RFC 4034 §6.2), as the signer holds names.
+pub fn nsec3_hash_wire(wire: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
     let mut h = Sha1::new();
-    h.update(canonical_wire(name));
+    h.update(wire);
     h.update(salt);
     let mut digest: [u8; 20] = h.finalize().into();
     for _ in 0..iterations {

@@ -22,6 +22,17 @@ pub const TEMP_SUFFIX: &str = ".kskit-tmp";
 /// rename itself is durable (rename(2) is atomic within a file system). On any
 /// error the temp file is removed and the target is left untouched.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let dir = write_atomic_unsynced_dir(path, data, mode)?;
+    sync_dir(&dir)
+}
+
+/// [`write_atomic`] without the final directory fsync, for writing many
+/// files into one directory: each file is complete and fsynced before it is
+/// renamed into place (never a partial file), and the caller makes the
+/// renames durable with one [`sync_dir`] of the returned directory after the
+/// last file, before it reports the files written. A crash before that
+/// fsync may lose some renames (the files are absent), never their content.
+pub fn write_atomic_unsynced_dir(path: &Path, data: &[u8], mode: u32) -> io::Result<std::path::PathBuf> {
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
@@ -43,7 +54,35 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     tmp.flush()?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok(dir.to_path_buf())
+}
+
+/// [`write_atomic`] for output too large to hold in memory: `fill` writes
+/// the content to a buffered temp file; only when it succeeds is the file
+/// fsynced and renamed over `path`. On any error the temp file is removed
+/// and the target is left untouched.
+pub fn write_atomic_with<T, E: From<io::Error>>(path: &Path, mode: u32, fill: impl FnOnce(&mut dyn Write) -> Result<T, E>) -> Result<T, E> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.", file_name.to_string_lossy());
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .permissions(Permissions::from_mode(MODE_SECRET))
+        .tempfile_in(dir)?;
+    tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
+    let mut w = io::BufWriter::with_capacity(1 << 20, tmp);
+    let out = fill(&mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)?;
+    Ok(out)
 }
 
 /// Fsyncs a directory so that renames and creations in it are durable.

@@ -1,24 +1,32 @@
 //! A small online signer: a zone's records, the pre-signed DNSKEY, CDS and
 //! CDNSKEY RRsets of the SKR bundle in force, and the active ZSKs in; the
 //! signed zone out. It signs every authoritative RRset (RFC 4035 §2.2),
-//! builds the NSEC chain (RFC 4034 §4, RFC 4035 §2.3) and handles
-//! delegations and glue (RFC 4035 §2.2, §2.4). Pure: records in, records
-//! out; the CLI (`crate::cli::signzone`) reads and writes files and opens
-//! keys. Not done: NSEC3, SOA serial increments, incremental re-signing
-//! (every run signs everything). See docs/handoff.md.
+//! builds the NSEC chain (RFC 4034 §4, RFC 4035 §2.3) or the NSEC3 chain
+//! with NSEC3PARAM and optional opt-out (RFC 5155, RFC 9276 defaults), and
+//! handles delegations and glue (RFC 4035 §2.2, §2.4). Pure: records in,
+//! records or text out; the CLI (`crate::cli::signzone`) reads and writes
+//! files and opens keys. Names are held as lowercase wire bytes and the
+//! signed zone is streamed in chunks signed on every thread
+//! ([`write_signed_zone`]; docs/benchmarks.md). Not done: SOA serial
+//! increments, incremental re-signing (every run signs everything). See
+//! docs/handoff.md.
 
 pub mod nsec;
+pub mod nsec3;
+pub mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 
 use rand::Rng;
 
-use self::nsec::{canonical_key, format_nsec_rdata, nsec_record, CanonicalKey};
+use self::nsec::{canonical_key, type_bitmap};
 use crate::backends::Signer;
-use crate::dnssec::name::to_presentation;
-use crate::dnssec::presentation::format_record;
-use crate::dnssec::sign::sign_rrset;
-use crate::dnssec::{rtype, DnssecError, Dnskey, Name, RData, Record, RrSet, Rrsig};
+use crate::dnssec::denial::Nsec3Param;
+use crate::dnssec::name::{canonical_wire, to_presentation};
+use crate::dnssec::presentation::{format_rdata, format_record, type_mnemonic};
+use crate::dnssec::verify::verify_raw;
+use crate::dnssec::{rtype, DnssecError, Dnskey, Name, RData, Record, Rrsig};
+use crate::timeutil::format_rrsig_time;
 
 /// What is wrong with a zone or the keys given to sign it.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +57,45 @@ pub enum SignZoneError {
     ZskNotPublished { tag: u16, algorithm: u8 },
     #[error("the DNSKEY RRset has algorithm {algorithm} keys but no ZSK of that algorithm signs: every RRset must be signed with each algorithm of the apex DNSKEY RRset (RFC 4035 §2.2, RFC 6840 §5.11), and validators such as BIND's dnssec-verify reject the zone; use ZSKs of the KSK's algorithm")]
     AlgorithmNotCovered { algorithm: u8 },
+    #[error("NSEC3 parameters refused: {0}")]
+    Nsec3Param(String),
+    #[error("{0} and {1} have the same NSEC3 hash: sign with another salt")]
+    Nsec3Collision(String, String),
+    #[error("{0} is a glue name below a delegation and also the owner of an NSEC3 record the chain needs: sign with another salt")]
+    Nsec3OwnerTaken(String),
     #[error("{0}")]
     Dnssec(#[from] DnssecError),
+    #[error("cannot write the signed zone: {0}")]
+    Io(#[from] std::io::Error),
 }
+
+/// How the signed zone proves that names and types do not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Denial {
+    /// The NSEC chain (RFC 4034 §4, RFC 4035 §2.3).
+    #[default]
+    Nsec,
+    /// The NSEC3 chain with these parameters and an NSEC3PARAM RRset at the
+    /// apex (RFC 5155 §7.1, §7.2); with `opt_out`, delegations without DS
+    /// are left out of the chain (RFC 5155 §6), as large delegation-only
+    /// zones (TLDs) do.
+    Nsec3 { param: Nsec3Param, opt_out: bool },
+}
+
+/// Which signatures are verified against the ZSK's public key after they
+/// are made (docs/benchmarks.md says why sampling is safe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// Every signature.
+    All,
+    /// The first RRset's signatures and then those of every
+    /// [`VERIFY_SAMPLE_EVERY`]th RRset, by every ZSK.
+    #[default]
+    Sample,
+}
+
+/// With [`Verify::Sample`], one RRset in this many has its signatures verified.
+pub const VERIFY_SAMPLE_EVERY: usize = 64;
 
 /// Signature timing and parallelism.
 #[derive(Debug, Clone)]
@@ -66,6 +110,10 @@ pub struct SignOptions {
     pub jitter: u32,
     /// Signing threads (at least 1).
     pub threads: usize,
+    /// NSEC or NSEC3.
+    pub denial: Denial,
+    /// Verify every signature or a sample.
+    pub verify: Verify,
 }
 
 /// Counts of what was signed.
@@ -79,6 +127,10 @@ pub struct SignStats {
     pub delegations: usize,
     /// Names below a delegation (glue): published, not signed, no NSEC.
     pub glue_names: usize,
+    /// NSEC3 records (0 with NSEC).
+    pub nsec3: usize,
+    /// Empty non-terminals given an NSEC3 record.
+    pub empty_non_terminals: usize,
 }
 
 /// A signed zone: records in canonical order, each RRset followed by its RRSIGs.
@@ -97,16 +149,6 @@ pub const REPLACED_TYPES: [u16; 7] =
 /// makes itself or takes from the SKR).
 pub fn is_replaced(r: &Record) -> bool {
     REPLACED_TYPES.contains(&r.rtype())
-}
-
-/// An RRset of the input: TTL and RDATA.
-type OwnSet = (u32, Vec<RData>);
-
-#[derive(Debug, Default)]
-struct Node {
-    name: Option<Name>,
-    /// type -> (TTL, RDATA)
-    sets: BTreeMap<u16, (u32, Vec<RData>)>,
 }
 
 fn p(n: &Name) -> String {
@@ -151,31 +193,6 @@ pub fn check_soa(zone: &Name, records: &[Record]) -> Result<u32, SignZoneError> 
     Ok(min.min(soa.ttl))
 }
 
-/// A CNAME owner has no other data (RFC 1034 §3.6.2, RFC 2181 §10.1; only
-/// the DNSSEC records RRSIG and NSEC may sit beside it, RFC 4035 §2.5).
-fn check_cname_exclusive(node: &Node) -> Result<(), SignZoneError> {
-    if node.sets.contains_key(&rtype::CNAME) && node.sets.len() > 1 {
-        return Err(SignZoneError::CnameAndOther(node.name.as_ref().map(p).unwrap_or_default()));
-    }
-    Ok(())
-}
-
-/// DS RRsets only at delegation points, never at the apex (RFC 4035 §2.4,
-/// RFC 4034 §5: the DS is the parent's record of a child zone).
-fn check_ds_placement(node: &Node, is_apex: bool, is_delegation: bool) -> Result<(), SignZoneError> {
-    if !node.sets.contains_key(&rtype::DS) {
-        return Ok(());
-    }
-    let name = node.name.as_ref().map(p).unwrap_or_default();
-    if is_apex {
-        return Err(SignZoneError::DsAtApex(name));
-    }
-    if !is_delegation {
-        return Err(SignZoneError::DsWithoutDelegation(name));
-    }
-    Ok(())
-}
-
 /// Every ZSK that signs must be in the apex DNSKEY RRset the SKR
 /// provides, or validators find no key for its RRSIGs (RFC 4035 §2.2, §5.3.1).
 pub fn check_zsks_published(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<(), SignZoneError> {
@@ -206,6 +223,158 @@ pub fn check_algorithm_rule(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<
     Ok(())
 }
 
+/// One input record in the signer's compact form: owner as lowercase wire
+/// bytes, RDATA in canonical wire form (RFC 4034 §6.2).
+#[derive(Debug)]
+struct Rec {
+    owner: Box<[u8]>,
+    rtype: u16,
+    ttl: u32,
+    rdata: Box<[u8]>,
+}
+
+/// An RRset of the input: a range of `ZoneInput::recs`, its TTL the least
+/// of its records' (RFC 2181 §5.2).
+#[derive(Debug, Clone, Copy)]
+struct SetIx {
+    start: usize,
+    end: usize,
+    rtype: u16,
+    ttl: u32,
+}
+
+/// The unsigned zone, compact: records sorted into canonical name order
+/// (RFC 4034 §6.1) and type, duplicate RDATA dropped (RFC 2181 §5), the
+/// input order of RDATA within an RRset kept. About 100 bytes a record
+/// instead of a parsed `Record`'s several hundred.
+#[derive(Debug)]
+pub struct ZoneInput {
+    recs: Vec<Rec>,
+    sets: Vec<SetIx>,
+}
+
+impl ZoneInput {
+    /// Takes the parsed records of `zone` (consumed, so that each is freed
+    /// as soon as it is converted). Records the signer makes or takes from
+    /// the SKR ([`REPLACED_TYPES`]) are dropped; every other owner must be
+    /// in the zone (RFC 1034 §4.2.1).
+    pub fn new(zone: &Name, records: Vec<Record>) -> Result<Self, SignZoneError> {
+        let apex = canonical_wire(zone);
+        let mut recs = Vec::with_capacity(records.len());
+        for r in records {
+            if is_replaced(&r) {
+                continue;
+            }
+            let owner = canonical_wire(&r.name);
+            if !wire::in_zone(&owner, &apex) {
+                return Err(SignZoneError::OutOfZone { name: p(&r.name), zone: p(zone) });
+            }
+            let rtype = r.rtype();
+            let rdata = match r.rdata {
+                RData::Other { data, .. } => data.into_boxed_slice(),
+                other => other.to_wire().into_boxed_slice(),
+            };
+            recs.push(Rec { owner: owner.into_boxed_slice(), rtype, ttl: r.ttl, rdata });
+        }
+        // Stable: RDATA keep their input order within an RRset.
+        recs.sort_by(|a, b| wire::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)));
+        let mut keep = vec![true; recs.len()];
+        let mut sets = Vec::new();
+        let mut i = 0;
+        while i < recs.len() {
+            let mut j = i + 1;
+            while recs.get(j).is_some_and(|r| r.rtype == recs[i].rtype && r.owner == recs[i].owner) {
+                j += 1;
+            }
+            let group = &recs[i..j];
+            let ttl = group.iter().map(|r| r.ttl).min().unwrap_or(0);
+            // Duplicates (RFC 2181 §5): a hash set only for large RRsets.
+            if group.len() <= 16 {
+                for a in 1..group.len() {
+                    if group[..a].iter().any(|b| b.rdata == group[a].rdata) {
+                        keep[i + a] = false;
+                    }
+                }
+            } else {
+                let mut seen = HashSet::new();
+                for (a, r) in group.iter().enumerate() {
+                    if !seen.insert(&r.rdata[..]) {
+                        keep[i + a] = false;
+                    }
+                }
+            }
+            sets.push((i, j, ttl));
+            i = j;
+        }
+        // Drop the duplicates and renumber the sets.
+        let mut new_index = Vec::with_capacity(recs.len() + 1);
+        let mut n = 0;
+        for k in &keep {
+            new_index.push(n);
+            n += usize::from(*k);
+        }
+        new_index.push(n);
+        let mut it = keep.iter();
+        recs.retain(|_| *it.next().unwrap_or(&true));
+        let sets = sets
+            .into_iter()
+            .map(|(s, e, ttl)| {
+                let (start, end) = (new_index[s], new_index[e]);
+                SetIx { start, end, rtype: recs[start].rtype, ttl }
+            })
+            .collect();
+        Ok(ZoneInput { recs, sets })
+    }
+
+    /// Number of records (after duplicates are dropped).
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    fn owner(&self, s: &SetIx) -> &[u8] {
+        &self.recs[s.start].owner
+    }
+
+    fn rdatas(&self, s: &SetIx) -> &[Rec] {
+        &self.recs[s.start..s.end]
+    }
+}
+
+/// Exactly one SOA record, at the apex (RFC 1035 §5.2, RFC 1034 §4.2.1);
+/// returns the NSEC/NSEC3 TTL, the lesser of the SOA MINIMUM field and the
+/// SOA's own TTL (RFC 4035 §2.3, RFC 5155 §7.1, as updated by RFC 9077 §3).
+fn check_soa_compact(zone: &Name, apex: &[u8], input: &ZoneInput) -> Result<u32, SignZoneError> {
+    let soas: Vec<&Rec> = input.recs.iter().filter(|r| r.rtype == rtype::SOA).collect();
+    if let Some(r) = soas.iter().find(|r| &r.owner[..] != apex) {
+        let mut s = String::new();
+        wire::push_presentation(&mut s, &r.owner);
+        return Err(SignZoneError::SoaNotAtApex(s));
+    }
+    let mut distinct: Vec<&[u8]> = soas.iter().map(|r| &r.rdata[..]).collect();
+    distinct.sort();
+    distinct.dedup();
+    let soa = match (soas.first(), distinct.len()) {
+        (None, _) => return Err(SignZoneError::NoSoa(p(zone))),
+        (Some(s), 1) => s,
+        (Some(_), n) => return Err(SignZoneError::ManySoa(n)),
+    };
+    let min = soa
+        .rdata
+        .len()
+        .checked_sub(4)
+        .and_then(|i| soa.rdata.get(i..))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or(SignZoneError::BadSoa)?;
+    // The RRset TTL (the least of the SOA records', all equal after dedup).
+    let ttl = input.sets.iter().find(|s| s.rtype == rtype::SOA).map(|s| s.ttl).unwrap_or(soa.ttl);
+    Ok(min.min(ttl))
+}
+
 /// Signs `zone`. `input` is the unsigned zone (DNSKEY, CDS, CDNSKEY, RRSIG,
 /// NSEC, NSEC3 and NSEC3PARAM records in it are dropped); `presigned` the
 /// SKR bundle's DNSKEY, CDNSKEY and CDS records with their RRSIGs
@@ -215,7 +384,8 @@ pub fn check_algorithm_rule(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<
 /// Authoritative RRsets are those at the apex and at names that are
 /// neither delegations nor below one; at a delegation (NS below the apex)
 /// only the DS RRset is signed, and names below a delegation (glue) are
-/// published unsigned and get no NSEC (RFC 4035 §2.2, §2.3).
+/// published unsigned and get no NSEC or NSEC3 (RFC 4035 §2.2, §2.3, RFC
+/// 5155 §7.1).
 pub fn sign_zone(
     zone: &Name,
     input: &[Record],
@@ -243,14 +413,83 @@ pub fn sign_zone_rolling(
     opts: &SignOptions,
 ) -> Result<SignedZone, SignZoneError> {
     let zone = zone.to_lowercase();
-    let records: Vec<Record> = input
-        .iter()
-        .filter(|r| !is_replaced(r))
-        .map(|r| Record::new(r.name.to_lowercase(), r.ttl, r.rdata.clone()))
-        .collect();
-    check_in_zone(&zone, &records)?;
-    check_in_zone(&zone, presigned)?;
-    let nsec_ttl = check_soa(&zone, &records)?;
+    let input = ZoneInput::new(&zone, input.to_vec())?;
+    let mut records = Vec::with_capacity(input.len() * 2 + presigned.len());
+    let stats = run(&zone, &input, presigned, zsks, unpublished, opts, Sink::Records(&mut records))?;
+    Ok(SignedZone { zone, records, stats })
+}
+
+/// Signs `zone` like [`sign_zone_rolling`] and streams the signed zone in
+/// presentation form to `out` (after the comment header `header`) as it is
+/// signed: the signed zone is never held in memory whole. Returns the counts.
+#[allow(clippy::too_many_arguments)]
+pub fn write_signed_zone(
+    zone: &Name,
+    input: &ZoneInput,
+    presigned: &[Record],
+    zsks: &[&dyn Signer],
+    unpublished: &[&dyn Signer],
+    opts: &SignOptions,
+    header: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<SignStats, SignZoneError> {
+    let zone = zone.to_lowercase();
+    let mut h = String::new();
+    for l in header.lines() {
+        h.push_str("; ");
+        h.push_str(l);
+        h.push('\n');
+    }
+    out.write_all(h.as_bytes())?;
+    run(&zone, input, presigned, zsks, unpublished, opts, Sink::Text(out))
+}
+
+/// The RDATA of one output RRset.
+enum Rd<'a> {
+    /// An input RRset (already without duplicates).
+    Input(&'a [Rec]),
+    /// One record the signer made (NSEC, NSEC3, NSEC3PARAM).
+    One(&'a [u8]),
+    /// A pre-signed apex RRset of the SKR bundle, by type.
+    Pre(u16),
+}
+
+/// One RRset of the output, in output order.
+struct OutSet<'a> {
+    owner: &'a [u8],
+    rtype: u16,
+    ttl: u32,
+    rd: Rd<'a>,
+    /// Signed by the ZSKs.
+    sign: bool,
+}
+
+enum Sink<'w> {
+    Records(&'w mut Vec<Record>),
+    Text(&'w mut dyn std::io::Write),
+}
+
+enum ChunkOut {
+    Records(Vec<Record>),
+    Text(String),
+}
+
+/// Output RRsets handed to a signing thread at a time.
+const CHUNK: usize = 256;
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    zone: &Name,
+    input: &ZoneInput,
+    presigned: &[Record],
+    zsks: &[&dyn Signer],
+    unpublished: &[&dyn Signer],
+    opts: &SignOptions,
+    mut sink: Sink<'_>,
+) -> Result<SignStats, SignZoneError> {
+    let apex = canonical_wire(zone);
+    check_in_zone(zone, presigned)?;
+    let denial_ttl = check_soa_compact(zone, &apex, input)?;
     let dnskeys: Vec<Dnskey> = presigned
         .iter()
         .filter_map(|r| match &r.rdata {
@@ -260,24 +499,28 @@ pub fn sign_zone_rolling(
         .collect();
     check_zsks_published(zsks, &dnskeys)?;
     check_algorithm_rule(zsks, &dnskeys)?;
+    if let Denial::Nsec3 { param, .. } = &opts.denial {
+        nsec3::check_param(param)?;
+    }
     let all: Vec<&dyn Signer> = zsks.iter().chain(unpublished).copied().collect();
     let zsks: &[&dyn Signer] = &all;
 
-    // Group into names and RRsets; an RRset's TTL is the least of its
-    // records' (RFC 2181 §5.2), duplicate RDATA dropped (RFC 2181 §5).
-    let mut nodes: BTreeMap<CanonicalKey, Node> = BTreeMap::new();
-    for r in &records {
-        let node = nodes.entry(canonical_key(&r.name)).or_default();
-        node.name.get_or_insert_with(|| r.name.clone());
-        let set = node.sets.entry(r.rtype()).or_insert((r.ttl, Vec::new()));
-        set.0 = set.0.min(r.ttl);
-        if !set.1.contains(&r.rdata) {
-            set.1.push(r.rdata.clone());
+    // Names: runs of RRsets with one owner.
+    let mut nodes: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < input.sets.len() {
+        let mut j = i + 1;
+        while input.sets.get(j).is_some_and(|s| input.owner(s) == input.owner(&input.sets[i])) {
+            j += 1;
         }
+        nodes.push((i, j));
+        i = j;
     }
-    let apex_key = canonical_key(&zone);
-    if !nodes.get(&apex_key).is_some_and(|n| n.sets.contains_key(&rtype::NS)) {
-        return Err(SignZoneError::NoApexNs(p(&zone)));
+    let node_owner = |n: &(usize, usize)| input.owner(&input.sets[n.0]);
+    let node_sets = |n: &(usize, usize)| &input.sets[n.0..n.1];
+    let has = |n: &(usize, usize), t: u16| node_sets(n).iter().any(|s| s.rtype == t);
+    if !nodes.first().is_some_and(|n| node_owner(n) == &apex[..] && has(n, rtype::NS)) {
+        return Err(SignZoneError::NoApexNs(p(zone)));
     }
     // Pre-signed apex RRsets, by type: (records, RRSIGs covering them).
     let mut pre: BTreeMap<u16, (Vec<Record>, Vec<Record>)> = BTreeMap::new();
@@ -289,143 +532,418 @@ pub fn sign_zone_rolling(
     }
     pre.retain(|_, (recs, _)| !recs.is_empty());
 
-    let delegations: HashSet<CanonicalKey> =
-        nodes.iter().filter(|(k, n)| **k != apex_key && n.sets.contains_key(&rtype::NS)).map(|(k, _)| k.clone()).collect();
-    let below_delegation = |k: &CanonicalKey| (apex_key.len() + 1..k.len()).any(|l| k.get(..l).is_some_and(|a| delegations.contains(a)));
+    let delegations: HashSet<&[u8]> = nodes.iter().skip(1).filter(|n| has(n, rtype::NS)).map(node_owner).collect();
+    let below_delegation = |w: &[u8]| wire::ancestors(w).take_while(|a| *a != &apex[..]).any(|a| delegations.contains(a));
 
-    // Decide, per name, what is signed and which names get an NSEC.
+    // Per name: glue, delegation, or authoritative (in the chain).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Glue,
+        Delegation,
+        Auth,
+    }
     let mut stats = SignStats::default();
-    let mut chain: Vec<CanonicalKey> = Vec::new();
-    for (k, node) in &nodes {
-        let is_apex = *k == apex_key;
-        let is_delegation = delegations.contains(k);
-        if below_delegation(k) {
+    let mut kinds = Vec::with_capacity(nodes.len());
+    for (k, n) in nodes.iter().enumerate() {
+        let owner = node_owner(n);
+        if below_delegation(owner) {
             stats.glue_names += 1;
+            kinds.push(Kind::Glue);
             continue;
         }
-        check_cname_exclusive(node)?;
-        check_ds_placement(node, is_apex, is_delegation)?;
+        let name = || {
+            let mut s = String::new();
+            wire::push_presentation(&mut s, owner);
+            s
+        };
+        // A CNAME owner has no other data (RFC 1034 §3.6.2, RFC 2181 §10.1;
+        // only RRSIG and NSEC may sit beside it, RFC 4035 §2.5).
+        if has(n, rtype::CNAME) && node_sets(n).len() > 1 {
+            return Err(SignZoneError::CnameAndOther(name()));
+        }
+        let is_delegation = k > 0 && delegations.contains(owner);
+        // DS only at delegation points, never at the apex (RFC 4035 §2.4, RFC 4034 §5).
+        if has(n, rtype::DS) {
+            if k == 0 {
+                return Err(SignZoneError::DsAtApex(name()));
+            }
+            if !is_delegation {
+                return Err(SignZoneError::DsWithoutDelegation(name()));
+            }
+        }
         if is_delegation {
             stats.delegations += 1;
+            kinds.push(Kind::Delegation);
+        } else {
+            kinds.push(Kind::Auth);
         }
-        chain.push(k.clone());
     }
-    stats.names = chain.len();
+    stats.names = kinds.iter().filter(|k| **k != Kind::Glue).count();
+    let types_of = |k: usize, n: &(usize, usize)| {
+        let mut t: Vec<u16> = node_sets(n).iter().map(|s| s.rtype).collect();
+        if k == 0 {
+            t.extend(pre.keys().copied());
+        }
+        t
+    };
 
-    // The NSEC chain over the authoritative names, closing at the apex.
-    let mut nsecs: BTreeMap<CanonicalKey, Record> = BTreeMap::new();
-    for (i, k) in chain.iter().enumerate() {
-        let Some(node) = nodes.get(k) else { continue };
-        let Some(owner) = node.name.clone() else { continue };
-        let next_key = chain.get(i + 1).unwrap_or(&apex_key);
-        let next = nodes.get(next_key).and_then(|n| n.name.clone()).unwrap_or_else(|| zone.clone());
-        let mut types: Vec<u16> = node.sets.keys().copied().collect();
-        if *k == apex_key {
-            types.extend(pre.keys().copied());
-        }
-        // The NSEC itself is signed at every name, so RRSIG is always in
-        // the bitmap, even at a delegation without DS (RFC 4034 §4.1.2).
-        types.push(rtype::NSEC);
-        types.push(rtype::RRSIG);
-        nsecs.insert(k.clone(), nsec_record(&owner, &next, &types, nsec_ttl));
-    }
-
-    // Everything to sign with the ZSKs, in output order.
-    let mut to_sign: Vec<RrSet> = Vec::new();
-    for k in &chain {
-        let Some(node) = nodes.get(k) else { continue };
-        let Some(owner) = node.name.clone() else { continue };
-        let is_delegation = delegations.contains(k);
-        for (t, (ttl, rdatas)) in &node.sets {
-            if is_delegation && *t != rtype::DS {
-                continue;
-            }
-            to_sign.push(RrSet::new(owner.clone(), *ttl, rdatas.clone())?);
-        }
-        if let Some(n) = nsecs.get(k) {
-            to_sign.push(RrSet::from_records(std::slice::from_ref(n))?);
-        }
-    }
-    let sigs = sign_all(&to_sign, zsks, &zone, opts)?;
-    stats.rrsets_signed = to_sign.len();
-    stats.signatures = sigs.iter().map(Vec::len).sum();
-    let mut sig_of: BTreeMap<(CanonicalKey, u16), Vec<Rrsig>> = BTreeMap::new();
-    for (set, s) in to_sign.iter().zip(sigs) {
-        sig_of.insert((canonical_key(&set.name), set.rtype), s);
-    }
-
-    // Output: names in canonical order; SOA first at the apex, then types in
-    // numeric order, each RRset followed by its RRSIGs.
-    let mut out: Vec<Record> = Vec::with_capacity(records.len() * 2 + presigned.len());
-    for (k, node) in &nodes {
-        let Some(owner) = node.name.clone() else { continue };
-        let is_apex = *k == apex_key;
-        // (type, own RRset or None for a pre-signed one)
-        let mut sets: Vec<(u16, Option<OwnSet>)> = node.sets.iter().map(|(t, (ttl, rd))| (*t, Some((*ttl, rd.clone())))).collect();
-        if let Some(n) = nsecs.get(k) {
-            sets.push((rtype::NSEC, Some((n.ttl, vec![n.rdata.clone()]))));
-        }
-        if is_apex {
-            sets.extend(pre.keys().map(|t| (*t, None)));
-        }
-        sets.sort_by_key(|(t, _)| (*t != rtype::SOA, *t));
-        for (t, set) in sets {
-            match set {
-                Some((ttl, rdatas)) => {
-                    out.extend(rdatas.into_iter().map(|rd| Record::new(owner.clone(), ttl, rd)));
-                    if let Some(s) = sig_of.get(&(k.clone(), t)) {
-                        out.extend(s.iter().map(|g| Record::new(owner.clone(), ttl, RData::Rrsig(g.clone()))));
-                    }
-                }
-                None => {
-                    if let Some((recs, rsigs)) = pre.get(&t) {
-                        out.extend(recs.iter().cloned());
-                        out.extend(rsigs.iter().cloned());
-                    }
-                }
+    // Denial of existence: NSEC rdata per chained name, or the NSEC3 chain.
+    let mut nsec_rd: Vec<Option<Box<[u8]>>> = Vec::new();
+    let mut n3: Option<nsec3::Chain> = None;
+    let mut n3param_rd: Option<Box<[u8]>> = None;
+    match &opts.denial {
+        Denial::Nsec => {
+            nsec_rd = vec![None; nodes.len()];
+            let chain: Vec<usize> = (0..nodes.len()).filter(|k| kinds[*k] != Kind::Glue).collect();
+            for (ci, &k) in chain.iter().enumerate() {
+                let next = chain.get(ci + 1).map(|nk| node_owner(&nodes[*nk])).unwrap_or(&apex);
+                let mut types = types_of(k, &nodes[k]);
+                // The NSEC itself is signed at every name, so RRSIG is always
+                // in the bitmap, even at a delegation without DS (RFC 4034 §4.1.2).
+                types.push(rtype::NSEC);
+                types.push(rtype::RRSIG);
+                let mut rd = next.to_vec();
+                rd.extend(type_bitmap(&types));
+                nsec_rd[k] = Some(rd.into_boxed_slice());
             }
         }
+        Denial::Nsec3 { param, opt_out } => {
+            let mut names: Vec<nsec3::Member<'_>> = Vec::new();
+            for (k, n) in nodes.iter().enumerate() {
+                let signed_ds = has(n, rtype::DS);
+                match kinds[k] {
+                    Kind::Glue => continue,
+                    // An unsigned delegation is left out of an opt-out chain (RFC 5155 §6).
+                    Kind::Delegation if *opt_out && !signed_ds => {
+                        names.push(nsec3::Member { owner: node_owner(n), types: None });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let mut types = types_of(k, n);
+                if k == 0 {
+                    types.push(rtype::NSEC3PARAM);
+                }
+                // RRSIG when anything at the original owner is signed (RFC 5155 §3.2.1).
+                if kinds[k] == Kind::Auth || signed_ds {
+                    types.push(rtype::RRSIG);
+                }
+                names.push(nsec3::Member { owner: node_owner(n), types: Some(types) });
+            }
+            let all_owners: HashSet<&[u8]> = nodes.iter().map(node_owner).collect();
+            let chain = nsec3::build(&apex, &names, &all_owners, param, *opt_out)?;
+            stats.nsec3 = chain.records.len();
+            stats.empty_non_terminals = chain.empty_non_terminals;
+            let mut pr = param.clone();
+            pr.flags = 0;
+            n3param_rd = Some(pr.to_wire().into_boxed_slice());
+            n3 = Some(chain);
+        }
     }
-    Ok(SignedZone { zone, records: out, stats })
+
+    // Output RRsets in output order: names in canonical order (NSEC3 names
+    // merged in), SOA first at the apex, then types in numeric order.
+    let mut out: Vec<OutSet<'_>> = Vec::with_capacity(input.sets.len() + nodes.len() * 2 + 8);
+    let n3recs: &[(Box<[u8]>, Box<[u8]>)] = n3.as_ref().map(|c| &c.records[..]).unwrap_or(&[]);
+    let mut n3i = 0;
+    fn n3_set(rec: &(Box<[u8]>, Box<[u8]>), ttl: u32) -> OutSet<'_> {
+        OutSet { owner: &rec.0, rtype: rtype::NSEC3, ttl, rd: Rd::One(&rec.1), sign: true }
+    }
+    // Borrow helper so the closures above stay usable.
+    let n3recs_ref = n3recs;
+    for (k, n) in nodes.iter().enumerate() {
+        let owner = node_owner(n);
+        let mut first = out.len();
+        while let Some(rec) = n3recs_ref.get(n3i) {
+            match wire::canonical_cmp(&rec.0, owner) {
+                std::cmp::Ordering::Less => {
+                    out.push(n3_set(rec, denial_ttl));
+                    n3i += 1;
+                    first = out.len();
+                }
+                // A name of the zone that is also an NSEC3 owner (RFC 5155
+                // Appendix A has one): its RRsets and the NSEC3 share the name.
+                std::cmp::Ordering::Equal => {
+                    if kinds[k] == Kind::Glue {
+                        let mut s = String::new();
+                        wire::push_presentation(&mut s, owner);
+                        return Err(SignZoneError::Nsec3OwnerTaken(s));
+                    }
+                    out.push(n3_set(rec, denial_ttl));
+                    n3i += 1;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        for s in node_sets(n) {
+            let sign = match kinds[k] {
+                Kind::Glue => false,
+                Kind::Delegation => s.rtype == rtype::DS,
+                Kind::Auth => true,
+            };
+            out.push(OutSet { owner, rtype: s.rtype, ttl: s.ttl, rd: Rd::Input(input.rdatas(s)), sign });
+        }
+        if let Some(Some(rd)) = nsec_rd.get(k) {
+            out.push(OutSet { owner, rtype: rtype::NSEC, ttl: denial_ttl, rd: Rd::One(rd), sign: true });
+        }
+        if k == 0 {
+            for t in pre.keys() {
+                out.push(OutSet { owner, rtype: *t, ttl: 0, rd: Rd::Pre(*t), sign: false });
+            }
+            if let Some(rd) = &n3param_rd {
+                out.push(OutSet { owner, rtype: rtype::NSEC3PARAM, ttl: denial_ttl, rd: Rd::One(rd), sign: true });
+            }
+        }
+        out[first..].sort_by_key(|s| (s.rtype != rtype::SOA, s.rtype));
+    }
+    for rec in n3recs_ref.get(n3i..).unwrap_or(&[]) {
+        out.push(n3_set(rec, denial_ttl));
+    }
+    stats.rrsets_signed = out.iter().filter(|s| s.sign).count();
+    stats.signatures = stats.rrsets_signed * zsks.len();
+
+    let ctx = Ctx { zone, apex: &apex, zsks, opts, pre: &pre, text: matches!(sink, Sink::Text(_)) };
+    let outs = &out;
+    let n_chunks = out.len().div_ceil(CHUNK);
+    let work = |c: usize| -> Result<ChunkOut, SignZoneError> {
+        let part = outs.get(c * CHUNK..((c + 1) * CHUNK).min(outs.len())).unwrap_or(&[]);
+        ctx.chunk(c * CHUNK, part)
+    };
+    run_chunks(n_chunks, opts.threads, work, |o| {
+        match (&mut sink, o) {
+            (Sink::Records(v), ChunkOut::Records(r)) => v.extend(r),
+            (Sink::Text(w), ChunkOut::Text(t)) => w.write_all(t.as_bytes())?,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if let Sink::Text(w) = &mut sink {
+        w.flush()?;
+    }
+    Ok(stats)
 }
 
-/// Signs each RRset with every ZSK, on `opts.threads` threads; the result
-/// is in the order of `sets`. Each signature is verified before use
-/// (`crate::dnssec::sign::sign_rrset`).
-fn sign_all(sets: &[RrSet], zsks: &[&dyn Signer], signer_name: &Name, opts: &SignOptions) -> Result<Vec<Vec<Rrsig>>, SignZoneError> {
-    if sets.is_empty() {
-        return Ok(Vec::new());
+/// Runs `work` for chunks `0..n` on `threads` threads and hands the results
+/// to `consume` in chunk order as they become ready; the first error stops
+/// the run.
+fn run_chunks<T: Send>(
+    n: usize,
+    threads: usize,
+    work: impl Fn(usize) -> Result<T, SignZoneError> + Sync,
+    mut consume: impl FnMut(T) -> Result<(), SignZoneError>,
+) -> Result<(), SignZoneError> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    if n == 0 {
+        return Ok(());
     }
-    let validity = opts.expiration.wrapping_sub(opts.inception);
-    let jitter = opts.jitter.min(validity / 2);
-    let threads = opts.threads.clamp(1, sets.len());
-    let chunk = sets.len().div_ceil(threads);
+    let threads = threads.clamp(1, n);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = sets
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<Vec<Rrsig>>, DnssecError> {
-                    let mut rng = rand::thread_rng();
-                    part.iter()
-                        .map(|set| {
-                            let exp = opts.expiration.wrapping_sub(if jitter > 0 { rng.gen_range(0..=jitter) } else { 0 });
-                            zsks.iter().map(|k| sign_rrset(*k, set, signer_name, opts.inception, exp)).collect()
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(sets.len());
-        for h in handles {
-            let part = h.join().map_err(|_| DnssecError::Signing("a signing thread panicked".into()))??;
-            out.extend(part);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<T, SignZoneError>)>(threads * 4);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop, work) = (&next, &stop, &work);
+            scope.spawn(move || loop {
+                let c = next.fetch_add(1, Ordering::Relaxed);
+                if c >= n || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let r = work(c);
+                if tx.send((c, r)).is_err() {
+                    break;
+                }
+            });
         }
-        Ok(out)
+        drop(tx);
+        let mut pending: BTreeMap<usize, T> = BTreeMap::new();
+        let mut want = 0;
+        let result = (|| {
+            while want < n {
+                let Ok((c, r)) = rx.recv() else {
+                    return Err(SignZoneError::Dnssec(DnssecError::Signing("a signing thread stopped".into())));
+                };
+                pending.insert(c, r?);
+                while let Some(t) = pending.remove(&want) {
+                    consume(t)?;
+                    want += 1;
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        drop(rx);
+        result
     })
 }
 
-/// The signed zone in presentation format, one record per line (NSEC
-/// written with type mnemonics), after a comment header `header`.
+/// What every chunk needs.
+struct Ctx<'a> {
+    zone: &'a Name,
+    apex: &'a [u8],
+    zsks: &'a [&'a dyn Signer],
+    opts: &'a SignOptions,
+    pre: &'a BTreeMap<u16, (Vec<Record>, Vec<Record>)>,
+    text: bool,
+}
+
+impl Ctx<'_> {
+    /// Signs the RRsets of one chunk (`base` is the index of its first) and
+    /// renders it.
+    fn chunk(&self, base: usize, part: &[OutSet<'_>]) -> Result<ChunkOut, SignZoneError> {
+        let opts = self.opts;
+        let validity = opts.expiration.wrapping_sub(opts.inception);
+        let jitter = opts.jitter.min(validity / 2);
+        let mut rng = rand::thread_rng();
+        let mut buf: Vec<u8> = Vec::with_capacity(512);
+        let mut rds: Vec<&[u8]> = Vec::new();
+        let mut text = String::new();
+        let mut recs: Vec<Record> = Vec::new();
+        for (i, set) in part.iter().enumerate() {
+            let mut sigs: Vec<(u32, Vec<u8>)> = Vec::new();
+            if set.sign {
+                let exp = opts.expiration.wrapping_sub(if jitter > 0 { rng.gen_range(0..=jitter) } else { 0 });
+                rds.clear();
+                match &set.rd {
+                    Rd::Input(r) => rds.extend(r.iter().map(|r| &r.rdata[..])),
+                    Rd::One(d) => rds.push(d),
+                    Rd::Pre(_) => {}
+                }
+                // Canonical RDATA order (RFC 4034 §6.3).
+                rds.sort_unstable();
+                let labels = wire::rrsig_labels(set.owner);
+                let check = match opts.verify {
+                    Verify::All => true,
+                    Verify::Sample => (base + i) % VERIFY_SAMPLE_EVERY == 0,
+                };
+                for z in self.zsks {
+                    let key = z.dnskey();
+                    buf.clear();
+                    buf.extend_from_slice(&set.rtype.to_be_bytes());
+                    buf.push(key.algorithm);
+                    buf.push(labels);
+                    buf.extend_from_slice(&set.ttl.to_be_bytes());
+                    buf.extend_from_slice(&exp.to_be_bytes());
+                    buf.extend_from_slice(&opts.inception.to_be_bytes());
+                    buf.extend_from_slice(&key.key_tag().to_be_bytes());
+                    buf.extend_from_slice(self.apex);
+                    for rd in &rds {
+                        buf.extend_from_slice(set.owner);
+                        buf.extend_from_slice(&set.rtype.to_be_bytes());
+                        buf.extend_from_slice(&crate::dnssec::record::CLASS_IN.to_be_bytes());
+                        buf.extend_from_slice(&set.ttl.to_be_bytes());
+                        buf.extend_from_slice(&(rd.len() as u16).to_be_bytes());
+                        buf.extend_from_slice(rd);
+                    }
+                    let sig = z.sign(&buf).map_err(|e| DnssecError::Signing(format!("{}: {e}", z.describe())))?;
+                    if check {
+                        verify_raw(key, &buf, &sig).map_err(|e| {
+                            DnssecError::Signing(format!("{} produced a signature that does not verify, refusing to use it: {e}", z.describe()))
+                        })?;
+                    }
+                    sigs.push((exp, sig));
+                }
+            }
+            if self.text {
+                self.render_text(&mut text, set, &sigs);
+            } else {
+                self.render_records(&mut recs, set, sigs)?;
+            }
+        }
+        Ok(if self.text { ChunkOut::Text(text) } else { ChunkOut::Records(recs) })
+    }
+
+    fn rrsig(&self, set: &OutSet<'_>, z: &dyn Signer, exp: u32, signature: Vec<u8>) -> Rrsig {
+        let key = z.dnskey();
+        Rrsig {
+            type_covered: set.rtype,
+            algorithm: key.algorithm,
+            labels: wire::rrsig_labels(set.owner),
+            original_ttl: set.ttl,
+            expiration: exp,
+            inception: self.opts.inception,
+            key_tag: key.key_tag(),
+            signer_name: self.zone.clone(),
+            signature,
+        }
+    }
+
+    fn render_records(&self, out: &mut Vec<Record>, set: &OutSet<'_>, sigs: Vec<(u32, Vec<u8>)>) -> Result<(), SignZoneError> {
+        let owner = || crate::dnssec::name::from_wire(set.owner).map(|(n, _)| n);
+        match &set.rd {
+            Rd::Pre(t) => {
+                if let Some((recs, rsigs)) = self.pre.get(t) {
+                    out.extend(recs.iter().cloned());
+                    out.extend(rsigs.iter().cloned());
+                }
+                return Ok(());
+            }
+            Rd::Input(r) => {
+                for rec in r.iter() {
+                    out.push(Record::new(owner()?, set.ttl, RData::from_wire(set.rtype, &rec.rdata)?));
+                }
+            }
+            Rd::One(d) => out.push(Record::new(owner()?, set.ttl, RData::from_wire(set.rtype, d)?)),
+        }
+        for (z, (exp, sig)) in self.zsks.iter().zip(sigs) {
+            out.push(Record::new(owner()?, set.ttl, RData::Rrsig(self.rrsig(set, *z, exp, sig))));
+        }
+        Ok(())
+    }
+
+    fn render_text(&self, out: &mut String, set: &OutSet<'_>, sigs: &[(u32, Vec<u8>)]) {
+        use std::fmt::Write as _;
+        let head = |out: &mut String, t: u16| {
+            wire::push_presentation(out, set.owner);
+            let _ = write!(out, " {} IN {} ", set.ttl, type_mnemonic(t));
+        };
+        let line = |out: &mut String, d: &[u8]| {
+            head(out, set.rtype);
+            match RData::from_wire(set.rtype, d) {
+                Ok(rd) => out.push_str(&format_rdata(&rd)),
+                Err(_) => out.push_str(&format_rdata(&RData::Other { rtype: set.rtype, data: d.to_vec() })),
+            }
+            out.push('\n');
+        };
+        match &set.rd {
+            Rd::Pre(t) => {
+                if let Some((recs, rsigs)) = self.pre.get(t) {
+                    for r in recs.iter().chain(rsigs) {
+                        out.push_str(&format_record(r));
+                        out.push('\n');
+                    }
+                }
+                return;
+            }
+            Rd::Input(r) => r.iter().for_each(|rec| line(out, &rec.rdata)),
+            Rd::One(d) => line(out, d),
+        }
+        let labels = wire::rrsig_labels(set.owner);
+        for (z, (exp, sig)) in self.zsks.iter().zip(sigs) {
+            let key = z.dnskey();
+            head(out, rtype::RRSIG);
+            let _ = write!(
+                out,
+                "{} {} {labels} {} {} {} {} ",
+                type_mnemonic(set.rtype),
+                key.algorithm,
+                set.ttl,
+                format_rrsig_time(*exp),
+                format_rrsig_time(self.opts.inception),
+                key.key_tag()
+            );
+            wire::push_presentation(out, self.apex);
+            out.push(' ');
+            out.push_str(&data_encoding::BASE64.encode(sig));
+            out.push('\n');
+        }
+    }
+}
+
+/// The signed zone in presentation format, one record per line, after a
+/// comment header `header`.
 pub fn format_zone(z: &SignedZone, header: &str) -> String {
     let mut s = String::new();
     for l in header.lines() {
@@ -434,17 +952,12 @@ pub fn format_zone(z: &SignedZone, header: &str) -> String {
         s.push('\n');
     }
     for r in &z.records {
-        match &r.rdata {
-            RData::Other { rtype: rtype::NSEC, data } => match format_nsec_rdata(data) {
-                Some(rd) => s.push_str(&format!("{} {} IN NSEC {rd}", crate::dnssec::presentation::format_name(&r.name), r.ttl)),
-                None => s.push_str(&format_record(r)),
-            },
-            _ => s.push_str(&format_record(r)),
-        }
+        s.push_str(&format_record(r));
         s.push('\n');
     }
     s
 }
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod reference;
