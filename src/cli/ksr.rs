@@ -467,7 +467,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
     let planned = crate::skr::sign::plan_bundles(&c.ksr, &opts)?;
     // With --follow-plan, the rollover plan says per bundle which KSKs are
     // published (with which flags), which sign, and the CDS/CDNSKEY set.
-    let (ksk_refs, selection, hold_selection): (Vec<String>, Vec<BundleKsks>, Option<Vec<BundleKsks>>) = if a.follow_plan {
+    let (ksk_refs, selection, hold_selection): PlanSelection = if a.follow_plan {
         plan_selection(&c.ksr, &planned, ctx)?
     } else {
         let every = (0..a.ksks.len()).collect::<Vec<_>>();
@@ -766,7 +766,10 @@ pub(crate) fn response_ksk_policy(ksr: &Ksr, ksks: &[Ksk<'_>], policy: &KskPolic
 /// kskit.toml and keystore publishes at the bundle's start: KSKs with their
 /// flags, the signing KSKs, and the CDS/CDNSKEY set. Every KSK the plan
 /// needs must already be in the keystore.
-fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result<(Vec<String>, Vec<BundleKsks>, Option<Vec<BundleKsks>>)> {
+/// The KSK references, the primary selection and (when it differs) the hold selection.
+type PlanSelection = (Vec<String>, Vec<BundleKsks>, Option<Vec<BundleKsks>>);
+
+fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result<PlanSelection> {
     let cfg = ctx.config()?;
     let ks = ctx.keystore()?;
     let zone = crate::dnssec::name::to_presentation(&ksr.domain.to_lowercase());

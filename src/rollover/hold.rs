@@ -208,8 +208,8 @@ impl ParentWatch {
             let mut new = false;
             for d in needed {
                 let id = ds_key_id(d);
-                if !self.confirmed.contains_key(&id) {
-                    self.confirmed.insert(id, stamp.clone());
+                if let std::collections::btree_map::Entry::Vacant(e) = self.confirmed.entry(id) {
+                    e.insert(stamp.clone());
                     new = true;
                 }
             }
