@@ -3,7 +3,7 @@ use crate::backends::{soft, Signer};
 use crate::dnssec::presentation::parse_records;
 use crate::dnssec::sign::sign_rrset;
 use crate::dnssec::{parse_name, Algorithm, DigestType, RrSet};
-use crate::signzone::{sign_zone, SignOptions};
+use crate::signzone::{sign_zone, Denial, SignOptions, Verify};
 
 const ZONE: &str = "$TTL 3600
 @ IN SOA ns1 hostmaster 1 7200 3600 1209600 300
@@ -38,7 +38,7 @@ fn signed() -> Fixture {
     let ksig = sign_rrset(&ksk, &keys, &zone, INCEPTION, EXPIRATION).unwrap();
     let mut pre = keys.records();
     pre.push(Record::new(zone.clone(), 3600, RData::Rrsig(ksig)));
-    let opts = SignOptions { inception: INCEPTION, expiration: EXPIRATION, jitter: 0, threads: 1 };
+    let opts = SignOptions { inception: INCEPTION, expiration: EXPIRATION, jitter: 0, threads: 1, denial: Denial::Nsec, verify: Verify::All };
     let z = sign_zone(&zone, &input, &pre, &[&zsk as &dyn Signer], &opts).unwrap();
     Fixture { zone, records: z.records, ksk }
 }
