@@ -18,6 +18,7 @@ use serde_json::Value;
 const SKIPPED: &[(&str, &str)] = &[
     ("kskit hsm keygen", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
     ("kskit hsm import", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
+    ("kskit hsm bench", "needs an initialised PKCS#11 token: its JSON is checked by tests/cycle_softhsm.rs (hsm_bench_json_reports_mechanism_keygen_time_and_refusals)"),
     ("kskit cds check", "needs name servers serving a signed zone: tests/live_check.rs runs it (knotd)"),
     ("kskit sign-zone", "needs a zone and ZSKs in force at signing time: tests/handoff.rs runs it"),
     ("kskit verify-zone", "needs a signed zone: tests/verify_zone.rs checks its JSON fields (ok, problems, trust)"),

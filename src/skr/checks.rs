@@ -759,8 +759,9 @@ pub fn check_matches_ksr(skr: &Skr, ksr: &Ksr) -> CheckResult {
 /// Text SKRs (part of SKR-MATCHES-KSR): Knot and BIND answer each
 /// requested inception with one bundle and add signature-refresh bundles a
 /// fixed step apart until the next requested inception. The step is the
-/// most common gap between consecutive bundles that does not end at a
-/// requested inception (ties: the longer); no gap may exceed it. A refresh
+/// longest gap between consecutive bundles, not ending at a requested
+/// inception, that occurs at least twice (none: nothing to compare); no gap
+/// may exceed it. A refresh
 /// bundle dropped from the file shows as a gap of two steps, even where the
 /// signatures' validity still covers it (issue 14 point 2). Shorter gaps
 /// (BIND aligns its first refresh; the last one before a requested inception
@@ -775,7 +776,10 @@ fn refresh_step_problems(skr: &Skr, requested: &[&RequestBundle]) -> Vec<String>
     for (a, b) in gaps.iter().filter(|(_, b)| !wanted.contains(b)) {
         *counts.entry(*b - *a).or_default() += 1;
     }
-    let Some(step) = counts.iter().max_by_key(|(d, n)| (**n, **d)).map(|(d, _)| *d) else {
+    // The step is the longest such gap seen at least twice: one extra
+    // refresh bundle (accepted) splits a step in two without changing it,
+    // and one dropped bundle leaves a double step seen once.
+    let Some(step) = counts.iter().filter(|(_, n)| **n >= 2).map(|(d, _)| *d).max() else {
         return Vec::new();
     };
     gaps.iter()
