@@ -550,6 +550,13 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
             sign_ksr(&c.ksr, &ksks, &opts, &mut |d, t| progress.tick(d, t))?
         };
         skr.generated = Some((OffsetDateTime::now_utc(), format!("kskit {}", env!("CARGO_PKG_VERSION"))));
+        // The response policy names the algorithms of the KSKs that signed
+        // (with --follow-plan a KSK opened for the plan may sign no bundle
+        // of this SKR: SKR-RESPONSE-POLICY).
+        if let Some(p) = skr.ksk_policy.as_mut() {
+            let used: std::collections::BTreeSet<u8> = skr.bundles.iter().flat_map(|b| b.signatures.iter().map(|g| g.rrsig.algorithm)).collect();
+            p.algorithms.retain(|a| used.contains(&a.algorithm));
+        }
         if let Some((l, _)) = layout {
             skr.layout = l;
         }
