@@ -343,9 +343,16 @@ fn fake_reply(query: &Message, aa: bool, with_ds: bool) -> Message {
 /// Serves `kind` on a UDP socket (and a TCP listener on the same port for
 /// `Truncate`) for at most `max` queries or until 10 s without one.
 fn fake_server(kind: Fake, max: usize) -> (String, std::thread::JoinHandle<()>) {
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).unwrap();
+    // The UDP port the kernel picks may be taken for TCP (by another test's
+    // connection): pick again until both bind.
+    let (udp, tcp, addr) = (0..100)
+        .find_map(|_| {
+            let udp = UdpSocket::bind("127.0.0.1:0").ok()?;
+            let addr = udp.local_addr().ok()?;
+            let tcp = TcpListener::bind(addr).ok()?;
+            Some((udp, tcp, addr))
+        })
+        .expect("no 127.0.0.1 port free for both UDP and TCP");
     udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let h = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
