@@ -329,7 +329,7 @@ pub fn split(
         )
         .map_err(|_| CustodyError::Crypto("encryption failed".into()))?;
     let ciphertext = BASE64.encode(&ct);
-    let secret_sha256 = data_encoding::HEXUPPER.encode(&Sha256::digest(data_key.as_ref()));
+    let secret_sha256 = data_encoding::HEXUPPER.encode(&Sha256::digest(&data_key[..]));
     let dealer = sharks::Sharks(threshold).dealer(data_key.as_ref());
     let out: Vec<ShareFile> = dealer
         .take(shares as usize)

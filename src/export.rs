@@ -282,23 +282,9 @@ pub fn skr_health(skr: &Skr, now: OffsetDateTime, warn: Duration, crit: Duration
         (Ok(_), None) => format!("{zone} SKR valid for {days_left} days"),
     };
     if status == Status::Ok {
-        if left < crit {
-            status = Status::Critical;
-        } else if left < warn {
-            status = Status::Warning;
-        }
-        if status != Status::Ok {
-            message.push_str(&format!(" (less than {} days left: import a new SKR)", if status == Status::Critical { crit } else { warn }.whole_days()));
-        }
+        status = coverage_status(left, warn, crit, &mut message);
     }
-    if !oversize.is_empty() {
-        status = status.max(Status::Warning);
-        let (id, n) = &oversize[0];
-        message.push_str(&format!(
-            "; DNSKEY response of {} bundle(s) exceeds {SAFE_UDP_RESPONSE} bytes (bundle {id}: about {n} bytes)",
-            oversize.len()
-        ));
-    }
+    note_oversize(&oversize, &mut status, &mut message);
     SkrHealth {
         status,
         zone,
@@ -310,6 +296,34 @@ pub fn skr_health(skr: &Skr, now: OffsetDateTime, warn: Duration, crit: Duration
         ceremony_due: false,
         skrs: 1,
         message,
+    }
+}
+
+/// The status for `left` of SKR coverage against the warning and critical
+/// thresholds; a non-OK status appends what to do to `message`.
+fn coverage_status(left: Duration, warn: Duration, crit: Duration, message: &mut String) -> Status {
+    let status = if left < crit {
+        Status::Critical
+    } else if left < warn {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    if status != Status::Ok {
+        message.push_str(&format!(" (less than {} days left: import a new SKR)", if status == Status::Critical { crit } else { warn }.whole_days()));
+    }
+    status
+}
+
+/// Raises `status` to WARNING and names the first of the `oversize` bundles
+/// whose DNSKEY response exceeds what fits in UDP.
+fn note_oversize(oversize: &[(String, usize)], status: &mut Status, message: &mut String) {
+    if let Some((id, n)) = oversize.first() {
+        *status = (*status).max(Status::Warning);
+        message.push_str(&format!(
+            "; DNSKEY response of {} bundle(s) exceeds {SAFE_UDP_RESPONSE} bytes (bundle {id}: about {n} bytes)",
+            oversize.len()
+        ));
     }
 }
 
@@ -360,14 +374,7 @@ pub fn timeline_health(tl: &crate::skr::timeline::Timeline, now: OffsetDateTime,
         until.as_deref().unwrap_or("unknown"),
         format_rfc3339(coverage)
     );
-    if left < crit {
-        status = Status::Critical;
-    } else if left < warn {
-        status = Status::Warning;
-    }
-    if status != Status::Ok {
-        message.push_str(&format!(" (less than {} days left: import a new SKR)", if status == Status::Critical { crit } else { warn }.whole_days()));
-    }
+    status = status.max(coverage_status(left, warn, crit, &mut message));
     let ceremony_due = left < ceremony_lead;
     if ceremony_due {
         status = status.max(Status::Warning);
@@ -376,14 +383,7 @@ pub fn timeline_health(tl: &crate::skr::timeline::Timeline, now: OffsetDateTime,
             ceremony_lead.whole_days()
         ));
     }
-    if !oversize.is_empty() {
-        status = status.max(Status::Warning);
-        let (id, n) = &oversize[0];
-        message.push_str(&format!(
-            "; DNSKEY response of {} bundle(s) exceeds {SAFE_UDP_RESPONSE} bytes (bundle {id}: about {n} bytes)",
-            oversize.len()
-        ));
-    }
+    note_oversize(&oversize, &mut status, &mut message);
     SkrHealth {
         status,
         zone,
