@@ -54,7 +54,7 @@ pub const KSR_DNSKEY_ALGORITHMS: &str = "KSR-DNSKEY-ALGORITHMS";
 pub const SIGN_TIME: [&str; 1] = [KSR_DNSKEY_ALGORITHMS];
 
 /// Every KSR check id, in the order [`check_ksr`] runs them.
-pub const ALL: [&str; 24] = [
+pub const ALL: [&str; 25] = [
     KSR_DOMAIN,
     KSR_BUNDLE_UNIQUE,
     KSR_KEY_ID_CONSISTENT,
@@ -79,6 +79,7 @@ pub const ALL: [&str; 24] = [
     KSR_CHAIN_PUBLISH_SAFETY,
     KSR_CHAIN_RETIRE_SAFETY,
     KSR_FIELD_SYNTAX,
+    crate::skr::keyset::KSR_KEYTAG_PARTITION,
 ];
 
 const TEXT_NO_EXPIRATION: &str =
@@ -145,6 +146,7 @@ pub fn check_ksr(
         }
     }
     r.push(check_field_syntax(ksr));
+    r.push(crate::skr::keyset::check_ksr_keytag_partition(ksr, &policy.zsk_tag_partition()));
     r
 }
 
