@@ -100,7 +100,7 @@ pub struct KeyPolicy {
     /// Key lifetime; `0d` means unlimited (rolled by hand).
     pub lifetime: Dur,
     /// Key-tag partition of this role's keys, Knot's form: `"R/M"`, a tag
-    /// `t` with `t % M == R` (docs/keys.md "Key-tag partitions").
+    /// `t` with `t % M == R` (docs/checks.md "Key-tag partitions").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keytag_modulo: Option<KeytagModulo>,
     /// Key-tag partition, BIND's form: `[MIN, MAX]`, inclusive.
@@ -309,7 +309,7 @@ keystore = "keystore"
 # lifetime: how long a key is active before it is rolled; 0d = never (roll by hand).
 ksk = { algorithm = "ECDSAP256SHA256", lifetime = "0d" }
 zsk = { algorithm = "ECDSAP256SHA256", lifetime = "90d" }
-# Key-tag partitions (docs/keys.md): each side makes only keys with a tag in
+# Key-tag partitions (docs/checks.md "Key-tag partitions"): each side makes only keys with a tag in
 # its own partition, and each side refuses a KSR/SKR whose other-side keys
 # fall outside the other's. Knot's form, keytag_modulo = "R/M" (tag % M == R),
 # and/or BIND's form, tag_range = [MIN, MAX], in the ksk and zsk tables, e.g.:

@@ -1,4 +1,4 @@
-//! Key-tag partitioning between the two sides (docs/keys.md "Key-tag
+//! Key-tag partitioning between the two sides (docs/checks.md "Key-tag
 //! partitions"): the ZSK side makes only keys whose tag lies in the ZSK
 //! partition, the KSK side only keys in the KSK partition, so that keys made
 //! apart (and long before they meet in one DNSKEY RRset) cannot share a tag

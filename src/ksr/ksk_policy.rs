@@ -166,7 +166,7 @@ pub struct KskPolicy {
     pub max_signatures_per_bundle: Option<usize>,
     pub max_failed_verifications_per_bundle: Option<usize>,
     pub max_failed_verifications: Option<usize>,
-    /// The ZSK side's key-tag partition (`KSR-KEYTAG-PARTITION`; docs/keys.md
+    /// The ZSK side's key-tag partition (`KSR-KEYTAG-PARTITION`; docs/checks.md
     /// "Key-tag partitions"): Knot's form `"R/M"` (tag % M == R) and/or
     /// BIND's form `[MIN, MAX]`. Unset: any tag. From kskit.toml: the `zsk`
     /// table's `keytag_modulo` / `tag_range`.
