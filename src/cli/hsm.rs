@@ -456,6 +456,19 @@ fn bench(a: HsmBenchArgs, ctx: &Context) -> Result<i32> {
             cases.extend(parse_cases(s)?);
         }
     }
+    // What the token lacks (as hsm list says it), reported and never tried:
+    // an operator's published figures then say what the token cannot do.
+    let not_offered: Vec<serde_json::Value> = token
+        .algorithms
+        .iter()
+        .filter(|s| !s.missing.is_empty())
+        .map(|s| serde_json::json!({ "algorithm": s.algorithm, "missing": s.missing }))
+        .collect();
+    if !ctx.json {
+        for s in token.algorithms.iter().filter(|s| !s.missing.is_empty()) {
+            println!("{:<16}        not offered by the token (not tried): {}", s.algorithm, s.missing.join("; "));
+        }
+    }
     let mut results = Vec::new();
     let data = vec![0x5au8; 512];
     for case in cases {
@@ -521,6 +534,7 @@ fn bench(a: HsmBenchArgs, ctx: &Context) -> Result<i32> {
             "manufacturer": token.manufacturer,
             "model": token.model,
             "seconds_per_case": a.seconds,
+            "not_offered": not_offered,
             "results": results,
         }))?;
     }
