@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use crate::dnssec::{Algorithm, DigestType};
+use crate::keys::tag_partition::{KeytagModulo, TagPartition, TagRange};
 use crate::timeutil::parse_duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,30 @@ pub struct KeyPolicy {
     pub bits: Option<u32>,
     /// Key lifetime; `0d` means unlimited (rolled by hand).
     pub lifetime: Dur,
+    /// Key-tag partition of this role's keys, Knot's form: `"R/M"`, a tag
+    /// `t` with `t % M == R` (docs/checks.md "Key-tag partitions").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keytag_modulo: Option<KeytagModulo>,
+    /// Key-tag partition, BIND's form: `[MIN, MAX]`, inclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_range: Option<TagRange>,
+}
+
+impl Policy {
+    /// The key-tag partition of keys made in `role` (a CSK takes the KSK's).
+    pub fn tag_partition(&self, role: crate::keys::keystore::Role) -> TagPartition {
+        match role {
+            crate::keys::keystore::Role::Zsk => self.zsk.tag_partition(),
+            _ => self.ksk.tag_partition(),
+        }
+    }
+}
+
+impl KeyPolicy {
+    /// The key tags this role's keys may have (both forms when both are set).
+    pub fn tag_partition(&self) -> TagPartition {
+        TagPartition::new(self.keytag_modulo, self.tag_range)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,15 +249,15 @@ pub enum DenialKind {
 
 impl Default for KeyPolicy {
     fn default() -> Self {
-        KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(0) }
+        KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(0), keytag_modulo: None, tag_range: None }
     }
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            ksk: KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(0) },
-            zsk: KeyPolicy { algorithm: Algorithm::EcdsaP256Sha256, bits: None, lifetime: d(90) },
+            ksk: KeyPolicy { lifetime: d(0), ..KeyPolicy::default() },
+            zsk: KeyPolicy { lifetime: d(90), ..KeyPolicy::default() },
             dnskey_ttl: h(1),
             ds_ttl: d(1),
             max_zone_ttl: d(1),
@@ -284,6 +309,12 @@ keystore = "keystore"
 # lifetime: how long a key is active before it is rolled; 0d = never (roll by hand).
 ksk = { algorithm = "ECDSAP256SHA256", lifetime = "0d" }
 zsk = { algorithm = "ECDSAP256SHA256", lifetime = "90d" }
+# Key-tag partitions (docs/checks.md "Key-tag partitions"): each side makes only keys with a tag in
+# its own partition, and each side refuses a KSR/SKR whose other-side keys
+# fall outside the other's. Knot's form, keytag_modulo = "R/M" (tag % M == R),
+# and/or BIND's form, tag_range = [MIN, MAX], in the ksk and zsk tables, e.g.:
+# ksk = { algorithm = "ECDSAP256SHA256", lifetime = "0d", keytag_modulo = "1/2" }
+# zsk = { algorithm = "ECDSAP256SHA256", lifetime = "90d", keytag_modulo = "0/2" }
 
 # TTLs: of the DNSKEY RRset, of the DS RRset at the parent, the largest in the zone.
 dnskey_ttl = "1h"
@@ -396,6 +427,13 @@ impl Config {
         if p.parent_hold.0 < time::Duration::ZERO || p.parent_hold.0.whole_seconds() > crate::timeutil::MAX_DURATION_SECS {
             return Err(ConfigError::Invalid { path: path.to_path_buf(), msg: format!("parent_hold {} is out of range: 0 to 100 years", short_duration(p.parent_hold.0)) });
         }
+        let invalid = |msg: String| ConfigError::Invalid { path: path.to_path_buf(), msg };
+        let (kp, zp) = (p.ksk.tag_partition(), p.zsk.tag_partition());
+        kp.validate("ksk").map_err(invalid)?;
+        zp.validate("zsk").map_err(invalid)?;
+        if kp.is_set() && zp.is_set() && !kp.disjoint(&zp) {
+            return Err(invalid(format!("the ksk key-tag partition ({kp}) and the zsk partition ({zp}) overlap: they must share no key tag")));
+        }
         c.path = Some(path.to_path_buf());
         Ok(c)
     }
@@ -447,5 +485,25 @@ mod tests {
         assert!(e.to_string().contains("zones"));
         let e = Config::parse("zones=[\"a.\"]\nfoo=1\n", Path::new("k.toml")).unwrap_err();
         assert!(e.to_string().contains("foo"), "{e}");
+    }
+
+    #[test]
+    fn key_tag_partitions_in_both_forms() {
+        let c = Config::parse(
+            "zones=[\"a.\"]\n[policy]\nksk={algorithm=\"ECDSAP256SHA256\",keytag_modulo=\"1/2\"}\nzsk={algorithm=\"ECDSAP256SHA256\",tag_range=[0,32767],keytag_modulo=\"0/2\"}\n",
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert!(c.policy.ksk.tag_partition().contains(32769) && !c.policy.ksk.tag_partition().contains(2));
+        assert!(c.policy.zsk.tag_partition().contains(2) && !c.policy.zsk.tag_partition().contains(32770));
+        // overlapping partitions, bad syntax and empty partitions are refused, naming the key
+        let e = Config::parse("zones=[\"a.\"]\n[policy]\nksk={tag_range=[0,40000]}\nzsk={tag_range=[0,32767]}\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("overlap"), "{e}");
+        let e = Config::parse("zones=[\"a.\"]\n[policy]\nzsk={keytag_modulo=\"2/2\"}\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("keytag_modulo"), "{e}");
+        let e = Config::parse("zones=[\"a.\"]\n[policy]\nzsk={tag_range=[9,3]}\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("tag_range"), "{e}");
+        let e = Config::parse("zones=[\"a.\"]\n[policy]\nzsk={tag_range=[0,100]}\n", Path::new("k.toml")).unwrap_err();
+        assert!(e.to_string().contains("zsk: the key-tag partition"), "{e}");
     }
 }

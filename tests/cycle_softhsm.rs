@@ -31,12 +31,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
-use sha2::Digest;
 
-/// The mechanisms of a SmartCard-HSM (see ../shared/README.md).
-const SMARTCARD_MECHANISMS: &str = "CKM_RSA_PKCS,CKM_RSA_X_509,CKM_ECDSA,CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_EC_KEY_PAIR_GEN";
 const TOKEN: &str = "kskit cycle";
 const ZONE: &str = "example.com.";
 
@@ -91,53 +86,16 @@ impl Via {
     }
 }
 
-/// The DNSKEY public key field (RFC 3110 for RSA, RFC 6605 for ECDSA) of
-/// the public key object `label` on the token, read with pkcs11-tool (an
-/// implementation independent of kskit).
+/// The public key object `label` on the test token, read with pkcs11-tool.
 fn token_public_key(hsm: &SoftHsm, label: &str, algorithm: &str) -> Vec<u8> {
-    let der = hsm.dir.path().join(format!("{label}.der"));
-    let o = output(Command::new("pkcs11-tool").env("SOFTHSM2_CONF", &hsm.conf).args([
-        "--module",
-        SOFTHSM_MODULE,
-        "--token-label",
-        TOKEN,
-        "--read-object",
-        "--type",
-        "pubkey",
-        "--label",
-        label,
-        "-o",
-        s(&der),
-    ]));
-    assert!(o.status.success(), "pkcs11-tool --read-object failed: {}", text(&o));
-    let der = std::fs::read(&der).unwrap();
-    if algorithm.starts_with("RSA") {
-        let key = rsa::RsaPublicKey::from_public_key_der(&der).expect("RSA SubjectPublicKeyInfo");
-        let (e, n) = (key.e().to_bytes_be(), key.n().to_bytes_be());
-        let mut out = if e.len() <= 255 { vec![e.len() as u8] } else { vec![0, (e.len() >> 8) as u8, e.len() as u8] };
-        out.extend_from_slice(&e);
-        out.extend_from_slice(&n);
-        out
-    } else {
-        // P-256 SubjectPublicKeyInfo ends with the uncompressed point 04 || X || Y.
-        assert_eq!(der.len(), 91, "unexpected P-256 SPKI length");
-        assert_eq!(der[26], 4, "not an uncompressed point");
-        der[27..].to_vec()
-    }
+    let mut c = Command::new("pkcs11-tool");
+    c.env("SOFTHSM2_CONF", &hsm.conf);
+    pkcs11_tool_public_key(c, SOFTHSM_MODULE, TOKEN, label, algorithm, &hsm.dir.path().join(format!("{label}.der")))
 }
 
-/// RFC 4034 §5.1.4: SHA-256 over the owner name (wire form) and the DNSKEY
-/// RDATA (flags 257, protocol 3, algorithm, public key), in upper-case hex.
-fn ds_sha256(zone: &str, algorithm_number: u8, public_key: &[u8]) -> String {
-    let mut h = sha2::Sha256::new();
-    for label in zone.trim_end_matches('.').split('.') {
-        h.update([label.len() as u8]);
-        h.update(label.as_bytes());
-    }
-    h.update([0u8]);
-    h.update([1u8, 1, 3, algorithm_number]);
-    h.update(public_key);
-    h.finalize().iter().map(|b| format!("{b:02X}")).collect()
+/// The shared token cycle (tests/common/mod.rs) on the test token through `via`.
+fn cycle_token<'a>(via: &Via, kskit: &'a dyn Fn(&Path) -> Command, public_key: &'a dyn Fn(&str, &str) -> Vec<u8>) -> CycleToken<'a> {
+    CycleToken { kskit, uri: via.token_uri(TOKEN), module: via.module().to_string(), pin: USER_PIN, public_key }
 }
 
 /// Number of RRSIGs in an SKR file, counted in the file's own syntax.
@@ -150,97 +108,12 @@ fn rrsigs_in(skr: &Path, format: &str) -> usize {
     }
 }
 
-/// A token KSK made by `kskit hsm keygen` in the kskit directory `kdir`.
-struct TokenKsk {
-    keystore_id: String,
-    locator: String,
-    key_tag: u16,
-    ds_file: std::path::PathBuf,
-}
-
-/// `kskit hsm keygen` on the test token, then `kskit key ds` of the new
-/// keystore record, checked against the token's public key and `hsm list`.
-fn token_keygen(hsm: &SoftHsm, via: &Via, kdir: &Path, algorithm: &str, bits: Option<&str>, label: &str) -> TokenKsk {
-    let uri = via.token_uri(TOKEN);
-    let mut args = vec!["--json", "hsm", "keygen", "--token", &uri, "--algorithm", algorithm, "--label", label];
-    if let Some(b) = bits {
-        args.extend(["--bits", b]);
-    }
-    let out = ok(output(via.kskit(hsm, kdir).args(&args)), "kskit hsm keygen");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let keystore_id = v["keystore_id"].as_str().expect("keystore_id").to_owned();
-    let locator = v["locator"].as_str().expect("locator").to_owned();
-    assert!(locator.contains(&format!("module-path={}", via.module())), "the locator names another module: {locator}");
-    let key_tag = v["key_tag"].as_u64().and_then(|t| u16::try_from(t).ok()).expect("key_tag");
-    assert_eq!(v["flags"], 257, "{out}");
-
-    let ds_file = kdir.join(format!("{label}.ds"));
-    kskit_write_ds(kdir, &keystore_id, &ds_file);
-    let ds = std::fs::read_to_string(&ds_file).unwrap();
-    let f: Vec<&str> = ds.split_whitespace().collect();
-    let pos = f.iter().position(|x| *x == "DS").expect("DS line");
-    let (tag, alg, digest_type, digest) = (f[pos + 1], f[pos + 2], f[pos + 3], f[pos + 4]);
-    assert_eq!(tag, key_tag.to_string());
-    assert_eq!(digest_type, "2", "kskit key ds defaults to SHA-256");
-    let alg_number: u8 = alg.parse().unwrap();
-    let expected = ds_sha256(ZONE, alg_number, &token_public_key(hsm, label, algorithm));
-    assert_eq!(digest.to_ascii_uppercase(), expected, "the keystore's DS is not the token key's DS");
-
-    // `hsm list` names the same key tag for the token object.
-    let out = ok(output(via.kskit(hsm, kdir).args(["--json", "hsm", "list", "--token", &uri])), "kskit hsm list");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let keys = v["slots"].as_array().into_iter().flatten().flat_map(|sl| sl["token"]["keys"].as_array().into_iter().flatten());
-    let listed = keys.filter(|k| k["label"] == label).flat_map(|k| k["ksk_key_tags"].as_array().into_iter().flatten()).any(|t| t["key_tag"] == key_tag);
-    assert!(listed, "hsm list does not show key tag {key_tag} for {label}:\n{out}");
-    TokenKsk { keystore_id, locator, key_tag, ds_file }
-}
-
-/// The ZSK side: a kskit directory with pre-generated ZSKs and a KSR in
-/// `format` for the next 90 days. Returns the ZSK directory and the KSR.
-/// Both sides' kskit.toml get ZSKs of the KSK's algorithm (RFC 4035 §2.2:
-/// the KSK side refuses a DNSKEY RRset with an algorithm no KSK signs with).
-fn zsk_side(t: &Path, format: &str, algorithm: &str, kdir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let zdir = kskit_init(t, "zsk-side", ZONE);
-    let zsk = if algorithm.starts_with("RSA") {
-        format!(r#"zsk = {{ algorithm = "{algorithm}", bits = 2048, lifetime = "90d" }}"#)
-    } else {
-        format!(r#"zsk = {{ algorithm = "{algorithm}", lifetime = "90d" }}"#)
-    };
-    for dir in [zdir.as_path(), kdir] {
-        let conf = dir.join("kskit.toml");
-        let text = std::fs::read_to_string(&conf).unwrap();
-        let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
-        std::fs::write(&conf, text.replace(&line, &zsk)).unwrap();
-    }
-    ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+90d"]), "kskit zsk pregenerate");
-    let ksr = t.join(if format == "iana" { "request.ksr.xml" } else { "request.ksr" });
-    ok(run_kskit(&zdir, &["ksr", "generate", "--from", "now", "--until", "+90d", "--format", format, "-o", s(&ksr)]), "kskit ksr generate");
-    (zdir, ksr)
-}
-
-/// `ksr sign --json` with `ksks`; checks the token signing operations
-/// against bundles × RRsets (DNSKEY, CDS, CDNSKEY with --cds publish) × KSKs
-/// and against the RRSIGs in the file. Returns the number of bundles.
-#[allow(clippy::too_many_arguments)]
-fn sign(hsm: &SoftHsm, via: &Via, kdir: &Path, ksr: &Path, skr: &Path, format: &str, ksks: &[String], env_pin: bool) -> u64 {
-    let mut args: Vec<&str> = vec!["--json", "ksr", "sign", s(ksr), "-o", s(skr), "--yes", "--cds", "publish"];
-    for k in ksks {
-        args.extend(["--ksk", k.as_str()]);
-    }
-    let mut c = via.kskit(hsm, kdir);
-    if env_pin {
-        c.env("KSKIT_PIN", USER_PIN);
-    }
-    let out = ok(output(c.args(&args)), "kskit ksr sign (token KSK)");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["signed"], true, "{out}");
+/// `ksr verify` and `ksr sign` with `ksks` (the shared step), and the
+/// RRSIGs in the file counted in its own syntax: one per (bundle, RRset, KSK).
+fn sign(token: &CycleToken, kdir: &Path, ksr: &Path, skr: &Path, format: &str, ksks: &[String], env_pin: bool) -> u64 {
+    let v = token.verify_and_sign(kdir, ksr, skr, ksks, env_pin);
     let bundles = v["bundles"].as_u64().expect("bundles");
-    assert!(bundles >= 2, "{out}");
-    let rrsets_per_bundle = 3;
-    let expected = bundles * rrsets_per_bundle * ksks.len() as u64;
-    assert_eq!(v["token_sign_operations"].as_u64(), Some(expected), "not one token signature per (bundle, RRset, KSK):\n{out}");
-    assert_eq!(v["signatures"].as_u64(), Some(expected), "{out}");
-    assert_eq!(rrsigs_in(skr, format) as u64, expected, "RRSIGs in {}", skr.display());
+    assert_eq!(rrsigs_in(skr, format) as u64, bundles * 3 * ksks.len() as u64, "RRSIGs in {}", skr.display());
     bundles
 }
 
@@ -269,14 +142,14 @@ fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
     let t = tmp.path();
 
     let kdir = kskit_init(t, "ksk-side", ZONE);
-    let ksk = token_keygen(&hsm, via, &kdir, algorithm, bits, "ksk");
-    let (zdir, ksr) = zsk_side(t, format, algorithm, &kdir);
-
-    let out = ok(output(via.kskit(&hsm, &kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
-    assert!(out.contains("KSR accepted"), "{out}");
+    let kskit = |d: &Path| via.kskit(&hsm, d);
+    let public_key = |label: &str, alg: &str| token_public_key(&hsm, label, alg);
+    let token = cycle_token(via, &kskit, &public_key);
+    let ksk = token.keygen(&kdir, ZONE, algorithm, bits, "ksk");
+    let (zdir, ksr) = cycle_zsk_side(t, ZONE, format, algorithm, &kdir);
 
     let skr = t.join(if format == "iana" { "response.skr.xml" } else { "response.skr" });
-    sign(&hsm, via, &kdir, &ksr, &skr, format, &[SoftHsm::with_pin(&ksk.locator)], false);
+    sign(&token, &kdir, &ksr, &skr, format, &[SoftHsm::with_pin(&ksk.locator)], false);
     let body = std::fs::read_to_string(&skr).unwrap();
     if format == "iana" {
         assert!(body.contains("<Response>") && body.contains("<SignatureData>"), "not an IANA SKR");
@@ -285,12 +158,8 @@ fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
         assert!(body.contains(&format!("id = {}", ksk.key_tag)));
     }
 
-    // The ZSK side (no token access) verifies against the token key's DS.
+    // The ZSK side (no token access) names the token key's tag when it verifies.
     let ta = &ksk.ds_file;
-    let o = run_kskit(&zdir, &["--json", "skr", "verify", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(ta)]);
-    let out = ok(o, "kskit skr verify");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["passed"], true, "{out}");
     let o = run_kskit(&zdir, &["skr", "verify", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(ta)]);
     assert!(ok(o, "kskit skr verify").contains(&format!("key tags {}", ksk.key_tag)));
 
@@ -305,11 +174,8 @@ fn cycle_via(via: &Via, algorithm: &str, bits: Option<&str>, format: &str) {
     assert_eq!(o.status.code(), Some(1), "a wrong DS was accepted:\n{}", text(&o));
     assert!(text(&o).contains("FAIL SKR-TRUST-ANCHOR"), "{}", text(&o));
 
-    let o = run_kskit(&zdir, &["--json", "skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(ta)]);
-    let out = ok(o, "kskit skr import");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["passed"], true, "{out}");
-    assert!(zdir.join(v["imported"].as_str().expect("imported")).is_file());
+    // It verifies against the right DS and imports.
+    cycle_verify_and_import(&zdir, &skr, &ksr, ta);
     assert!(zdir.join("keystore/skr/example.com/timeline.json").is_file());
     let _ = &ksk.keystore_id;
 }
@@ -359,14 +225,16 @@ fn two_token_ksks_sign_once_per_bundle_rrset_and_ksk() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let kdir = kskit_init(t, "ksk-side", ZONE);
-    let rsa = token_keygen(&hsm, &Via::Direct, &kdir, "RSASHA256", Some("2048"), "ksk-rsa");
-    let ec = token_keygen(&hsm, &Via::Direct, &kdir, "ECDSAP256SHA256", None, "ksk-ec");
-    let (zdir, ksr) = zsk_side(t, "iana", "ECDSAP256SHA256", &kdir);
-    ok(output(hsm.kskit(&kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
+    let kskit = |d: &Path| hsm.kskit(d);
+    let public_key = |label: &str, alg: &str| token_public_key(&hsm, label, alg);
+    let token = cycle_token(&Via::Direct, &kskit, &public_key);
+    let rsa = token.keygen(&kdir, ZONE, "RSASHA256", Some("2048"), "ksk-rsa");
+    let ec = token.keygen(&kdir, ZONE, "ECDSAP256SHA256", None, "ksk-ec");
+    let (zdir, ksr) = cycle_zsk_side(t, ZONE, "iana", "ECDSAP256SHA256", &kdir);
     let skr = t.join("response.skr.xml");
     // The keystore id opens the token key through its locator; the URI's
     // pin-value and KSKIT_PIN both give the PIN.
-    sign(&hsm, &Via::Direct, &kdir, &ksr, &skr, "iana", &[SoftHsm::with_pin(&rsa.locator), ec.keystore_id.clone()], true);
+    sign(&token, &kdir, &ksr, &skr, "iana", &[SoftHsm::with_pin(&rsa.locator), ec.keystore_id.clone()], true);
     let both = t.join("both.ds");
     let ds_text = std::fs::read_to_string(&rsa.ds_file).unwrap() + &std::fs::read_to_string(&ec.ds_file).unwrap();
     std::fs::write(&both, ds_text).unwrap();

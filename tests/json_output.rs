@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use clap::CommandFactory as _;
@@ -18,41 +17,12 @@ use serde_json::Value;
 const SKIPPED: &[(&str, &str)] = &[
     ("kskit hsm keygen", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
     ("kskit hsm import", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
-    ("kskit hsm bench", "needs an initialised PKCS#11 token: its JSON is checked by tests/cycle_softhsm.rs (hsm_bench_json_reports_mechanism_keygen_time_and_refusals)"),
+    ("kskit hsm bench", "needs an initialised PKCS#11 token: its JSON is checked by tests/cycle_softhsm.rs (hsm_bench_json_reports_mechanism_keygen_time_and_refusals) and, against this file's table, by tests/token_faults.rs (hsm_bench_on_the_restricted_smartcard_profile_reports_what_it_lacks_and_never_tries_it)"),
     ("kskit cds check", "needs name servers serving a signed zone: tests/live_check.rs runs it (knotd)"),
     ("kskit sign-zone", "needs a zone and ZSKs in force at signing time: tests/handoff.rs runs it"),
     ("kskit verify-zone", "needs a signed zone: tests/verify_zone.rs checks its JSON fields (ok, problems, trust)"),
     ("kskit skr remove", "takes back the demo's import, which the commands after it need: tests/skr_timeline.rs runs it"),
 ];
-
-struct Section {
-    no_json: bool,
-    fields: Vec<(String, String)>,
-}
-
-fn doc() -> BTreeMap<String, Section> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).expect("docs/json.md");
-    let mut out = BTreeMap::new();
-    let mut cur: Option<String> = None;
-    for line in text.lines() {
-        if let Some(h) = line.strip_prefix("## `") {
-            let name = h.trim_end_matches('`').to_string();
-            out.insert(name.clone(), Section { no_json: false, fields: vec![] });
-            cur = Some(name);
-            continue;
-        }
-        let Some(c) = &cur else { continue };
-        let sec = out.get_mut(c).unwrap();
-        if line.contains("**no JSON**") || line.contains("JSON Lines") {
-            sec.no_json = true;
-        }
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() >= 4 && cells[1].starts_with('`') && cells[1].ends_with('`') {
-            sec.fields.push((cells[1].trim_matches('`').to_string(), cells[2].to_string()));
-        }
-    }
-    out
-}
 
 fn leaves() -> Vec<String> {
     fn walk(prefix: &str, cmd: &clap::Command, out: &mut Vec<String>) {
@@ -73,52 +43,6 @@ fn leaves() -> Vec<String> {
     let mut out = vec![];
     walk("kskit", &root, &mut out);
     out
-}
-
-fn type_ok(v: &Value, ty: &str) -> bool {
-    let (base, nullable) = match ty.strip_suffix('?') {
-        Some(b) => (b, true),
-        None => (ty, false),
-    };
-    if v.is_null() {
-        return nullable;
-    }
-    match base {
-        "string" => v.is_string(),
-        "number" => v.is_number(),
-        "bool" => v.is_boolean(),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        other => panic!("docs/json.md: unknown type {other}"),
-    }
-}
-
-/// Checks `path` (`a.b`, `a[].b`, `[]`) of `doc` has type `ty`; returns the
-/// problems found.
-fn check_path(v: &Value, path: &str, ty: &str, problems: &mut Vec<String>, full: &str) {
-    if path.is_empty() || path == "[]" && ty == "array" {
-        if !type_ok(v, ty) {
-            problems.push(format!("{full}: {v} is not {ty}"));
-        }
-        return;
-    }
-    let (head, rest) = match path.find(['.', '[']) {
-        Some(0) if path.starts_with("[]") => {
-            let rest = path[2..].trim_start_matches('.');
-            match v.as_array() {
-                Some(a) => a.iter().for_each(|e| check_path(e, rest, ty, problems, full)),
-                None => problems.push(format!("{full}: not an array")),
-            }
-            return;
-        }
-        Some(i) => (&path[..i], path[i..].trim_start_matches('.')),
-        None => (path, ""),
-    };
-    match v.get(head) {
-        Some(x) => check_path(x, rest, ty, problems, full),
-        None if ty.ends_with('?') => {}
-        None => problems.push(format!("{full}: missing")),
-    }
 }
 
 struct Demo {
@@ -144,7 +68,7 @@ fn ksk_id(dir: &Path) -> String {
 
 #[test]
 fn every_documented_json_output_parses_and_has_its_documented_fields() {
-    let sections = doc();
+    let sections = json_doc();
     // Every leaf command is documented.
     let undocumented: Vec<String> = leaves().into_iter().filter(|l| !sections.contains_key(l)).collect();
     assert!(undocumented.is_empty(), "commands without a section in docs/json.md: {undocumented:?}");
@@ -258,7 +182,7 @@ fn every_documented_json_output_parses_and_has_its_documented_fields() {
             }
         };
         for (path, ty) in &sec.fields {
-            check_path(&v, path, ty, &mut problems, &format!("{name}: {path}"));
+            check_json_path(&v, path, ty, &mut problems, &format!("{name}: {path}"));
         }
     }
     assert!(problems.is_empty(), "--json outputs disagree with docs/json.md:\n{}", problems.join("\n"));

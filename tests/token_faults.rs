@@ -622,3 +622,94 @@ fn isolated_module_signs_and_kskit_toml_turns_isolation_on() {
     assert_error(&r, &["wrote to stdout", "helper process while signing"]);
     t.assert_no_output();
 }
+
+/// The restricted smartcard profile: SoftHSM2 limited to a SmartCard-HSM's
+/// raw mechanisms (`SMARTCARD_MECHANISMS`) behind the shim at a card's
+/// speed (`SMARTCARD_SIGN_DELAY_MS` per signature).
+fn smartcard_profile(tmp: &Path) -> (SoftHsm, PathBuf) {
+    let shim = build_shim(tmp);
+    let hsm = SoftHsm::new(Some(common::SMARTCARD_MECHANISMS));
+    hsm.init_token(TOKEN);
+    (hsm, shim)
+}
+
+/// `kskit --json hsm bench` (issue 17.5) on the restricted smartcard
+/// profile: every field docs/json.md lists for `hsm bench` is there with
+/// its type; the mechanisms kskit chose are the card's raw ones (CKM_ECDSA,
+/// CKM_RSA_PKCS over host hashes); what the profile lacks (EdDSA,
+/// hash-and-sign) is reported in `not_offered`, and refused when asked
+/// for, and the shim's mechanism log shows it was never tried: no
+/// C_GenerateKeyPair or C_SignInit with a mechanism outside the profile.
+/// No benchmark key is left. (Rates are not asserted: no timed tests.)
+#[test]
+fn hsm_bench_on_the_restricted_smartcard_profile_reports_what_it_lacks_and_never_tries_it() {
+    if !available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (hsm, shim) = smartcard_profile(tmp.path());
+    let mechs = tmp.path().join("mechanisms.log");
+    let uri = format!("pkcs11:token={TOKEN}?module-path={}&pin-value={USER_PIN}", shim.display());
+    let bench = |extra: &[&str]| {
+        let mut c = hsm.kskit(tmp.path());
+        c.env("SLOWSHIM_SIGN_DELAY_MS", common::SMARTCARD_SIGN_DELAY_MS).env("SLOWSHIM_MECH_LOG", &mechs);
+        c.args(["--json", "hsm", "bench", "--token", &uri, "--seconds", "0.5"]).args(extra);
+        output(&mut c)
+    };
+    // What the token offers (no --algorithm): measured, exit 0; the rest listed as not offered.
+    let o = bench(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", common::text(&o)));
+    // Asked for Ed25519 too: refused (exit 1), not tried.
+    let o = bench(&["--algorithm", "ECDSAP256SHA256", "--algorithm", "RSASHA256/2048", "--algorithm", "ED25519"]);
+    assert_eq!(o.status.code(), Some(1), "a refused algorithm is exit 1:\n{}", common::text(&o));
+    let asked: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", common::text(&o)));
+
+    let doc = common::json_doc();
+    let section = doc.get("kskit hsm bench").expect("docs/json.md documents kskit hsm bench");
+    assert!(section.fields.iter().any(|(p, _)| p == "not_offered"), "docs/json.md lacks not_offered");
+    for v in [&all, &asked] {
+        let mut problems = Vec::new();
+        for (path, ty) in &section.fields {
+            common::check_json_path(v, path, ty, &mut problems, path);
+        }
+        assert!(problems.is_empty(), "hsm bench JSON disagrees with docs/json.md: {problems:?}\n{v}");
+        // EdDSA is what the profile lacks, by name.
+        let lacks = v["not_offered"].as_array().expect("not_offered");
+        let ed = lacks.iter().find(|x| x["algorithm"] == "ED25519").unwrap_or_else(|| panic!("ED25519 not reported as not offered: {v}"));
+        assert!(ed["missing"].to_string().contains("CKM_EC_EDWARDS_KEY_PAIR_GEN"), "{ed}");
+    }
+    let results = all["results"].as_array().expect("results");
+    assert!(results.iter().all(|r| r["algorithm"] != "ED25519"), "Ed25519 measured on a token without EdDSA: {all}");
+    for (alg, mech) in [("ECDSAP256SHA256", "CKM_ECDSA"), ("RSASHA256", "CKM_RSA_PKCS")] {
+        let r = results.iter().find(|r| r["algorithm"] == alg).unwrap_or_else(|| panic!("{alg} not measured: {all}"));
+        assert_eq!(r["mechanism"], mech, "{r}");
+        assert!(r["error"].is_null() && r["signatures"].as_u64().is_some_and(|n| n >= 1), "{r}");
+    }
+    let asked_results = asked["results"].as_array().expect("results");
+    let ed = asked_results.iter().find(|r| r["algorithm"] == "ED25519").expect("ED25519 result");
+    assert!(ed["error"].as_str().is_some_and(|e| e.contains("CKM_EC_EDWARDS_KEY_PAIR_GEN")) && ed["mechanism"].is_null() && ed["signatures"] == 0, "{ed}");
+
+    // The shim saw only the profile's mechanisms (PKCS#11 2.40 numbers).
+    let log = std::fs::read_to_string(&mechs).expect("the shim logged mechanisms");
+    let allowed_keygen = ["0x0" /* CKM_RSA_PKCS_KEY_PAIR_GEN */, "0x1040" /* CKM_EC_KEY_PAIR_GEN */];
+    let allowed_sign = ["0x1" /* CKM_RSA_PKCS */, "0x3" /* CKM_RSA_X_509 */, "0x1041" /* CKM_ECDSA */];
+    let (mut keygens, mut signs) = (0, 0);
+    for line in log.lines() {
+        match line.split_once(' ') {
+            Some(("keygen", m)) => {
+                keygens += 1;
+                assert!(allowed_keygen.contains(&m), "kskit tried key generation with {m}, outside the profile:\n{log}");
+            }
+            Some(("signinit", m)) => {
+                signs += 1;
+                assert!(allowed_sign.contains(&m), "kskit tried signing with {m}, outside the profile:\n{log}");
+            }
+            _ => panic!("unexpected shim log line {line:?}"),
+        }
+    }
+    assert!(keygens >= 2 && signs >= 2, "the shim saw no key generation or signing:\n{log}");
+    // Every benchmark key was removed from the token.
+    let out = ok(output(hsm.kskit(tmp.path()).args(["--json", "hsm", "list", "--token", &uri, "--pin"]).env("KSKIT_PIN", USER_PIN)), "kskit hsm list");
+    assert!(!out.contains("kskit-bench-"), "a benchmark key was left on the token:\n{out}");
+}

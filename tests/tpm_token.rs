@@ -17,14 +17,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
-use sha2::Digest;
 
 const TPM_MODULE: &str = "/usr/lib/x86_64-linux-gnu/libtpm2_pkcs11.so.1";
 const TABRMD_TCTI: &str = "/usr/lib/x86_64-linux-gnu/libtss2-tcti-tabrmd.so.0";
@@ -164,48 +161,10 @@ impl Tpm {
     /// The DNSKEY public key field of the public key object `label`, read
     /// with pkcs11-tool (independent of kskit).
     fn public_key(&self, label: &str, algorithm: &str) -> Vec<u8> {
-        let der = self.dir.path().join(format!("{label}.der"));
-        let o = output(self.env(&mut Command::new("pkcs11-tool")).args([
-            "--module",
-            TPM_MODULE,
-            "--token-label",
-            TOKEN,
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--label",
-            label,
-            "-o",
-            s(&der),
-        ]));
-        assert!(o.status.success(), "pkcs11-tool --read-object failed: {}", text(&o));
-        let der = std::fs::read(&der).unwrap();
-        if algorithm.starts_with("RSA") {
-            let key = rsa::RsaPublicKey::from_public_key_der(&der).expect("RSA SubjectPublicKeyInfo");
-            let (e, n) = (key.e().to_bytes_be(), key.n().to_bytes_be());
-            let mut out = vec![e.len() as u8];
-            out.extend_from_slice(&e);
-            out.extend_from_slice(&n);
-            out
-        } else {
-            assert_eq!(der.len(), 91, "unexpected P-256 SPKI length");
-            assert_eq!(der[26], 4, "not an uncompressed point");
-            der[27..].to_vec()
-        }
+        let mut c = Command::new("pkcs11-tool");
+        self.env(&mut c);
+        pkcs11_tool_public_key(c, TPM_MODULE, TOKEN, label, algorithm, &self.dir.path().join(format!("{label}.der")))
     }
-}
-
-/// RFC 4034 §5.1.4 SHA-256 DS digest of a KSK (flags 257), upper-case hex.
-fn ds_sha256(zone: &str, algorithm_number: u8, public_key: &[u8]) -> String {
-    let mut h = sha2::Sha256::new();
-    for label in zone.trim_end_matches('.').split('.') {
-        h.update([label.len() as u8]);
-        h.update(label.as_bytes());
-    }
-    h.update([0u8]);
-    h.update([1u8, 1, 3, algorithm_number]);
-    h.update(public_key);
-    h.finalize().iter().map(|b| format!("{b:02X}")).collect()
 }
 
 fn json(o: std::process::Output, what: &str) -> serde_json::Value {
@@ -224,25 +183,6 @@ fn listed_token(tpm: &Tpm, dir: &Path, pin: bool) -> serde_json::Value {
     let slots = v["slots"].as_array().expect("slots");
     let t = slots.iter().map(|s| &s["token"]).find(|t| t["label"] == TOKEN).unwrap_or_else(|| panic!("token {TOKEN:?} not listed: {v}"));
     t.clone()
-}
-
-fn zsk_side(t: &Path, algorithm: &str, kdir: &Path) -> (PathBuf, PathBuf) {
-    let zdir = kskit_init(t, "zsk-side", ZONE);
-    let zsk = if algorithm.starts_with("RSA") {
-        format!(r#"zsk = {{ algorithm = "{algorithm}", bits = 2048, lifetime = "90d" }}"#)
-    } else {
-        format!(r#"zsk = {{ algorithm = "{algorithm}", lifetime = "90d" }}"#)
-    };
-    for dir in [zdir.as_path(), kdir] {
-        let conf = dir.join("kskit.toml");
-        let text = std::fs::read_to_string(&conf).unwrap();
-        let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
-        std::fs::write(&conf, text.replace(&line, &zsk)).unwrap();
-    }
-    ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+90d"]), "kskit zsk pregenerate");
-    let ksr = t.join("request.ksr.xml");
-    ok(run_kskit(&zdir, &["ksr", "generate", "--from", "now", "--until", "+90d", "--format", "iana", "-o", s(&ksr)]), "kskit ksr generate");
-    (zdir, ksr)
 }
 
 fn cycle(algorithm: &str, bits: Option<&str>, label: &str) {
@@ -264,58 +204,22 @@ fn cycle(algorithm: &str, bits: Option<&str>, label: &str) {
     assert!(ed["sign_mechanism"].is_null() && ed["keygen_bits"].as_array().is_some_and(|b| b.is_empty()), "{ed}");
     assert!(ed["missing"].to_string().contains("CKM_EC_EDWARDS_KEY_PAIR_GEN"), "{ed}");
 
-    // Key generation on the TPM, registered in the keystore.
-    let uri = tpm.token_uri();
-    let mut args = vec!["--json", "hsm", "keygen", "--token", &uri, "--algorithm", algorithm, "--label", label];
-    if let Some(b) = bits {
-        args.extend(["--bits", b]);
-    }
-    let v = json(output(tpm.kskit(&kdir).args(&args)), "kskit hsm keygen (TPM)");
-    let keystore_id = v["keystore_id"].as_str().expect("keystore_id").to_owned();
-    let locator = v["locator"].as_str().expect("locator").to_owned();
-    let key_tag = v["key_tag"].as_u64().expect("key_tag");
-    assert!(locator.contains(&format!("module-path={TPM_MODULE}")), "{locator}");
-
-    // The keystore's DS is the DS of the key pkcs11-tool reads from the TPM.
-    let ds_file = kdir.join(format!("{label}.ds"));
-    kskit_write_ds(&kdir, &keystore_id, &ds_file);
-    let ds = std::fs::read_to_string(&ds_file).unwrap();
-    let f: Vec<&str> = ds.split_whitespace().collect();
-    let pos = f.iter().position(|x| *x == "DS").expect("DS line");
-    assert_eq!(f[pos + 1], key_tag.to_string());
-    let expected = ds_sha256(ZONE, f[pos + 2].parse().unwrap(), &tpm.public_key(label, algorithm));
-    assert_eq!(f[pos + 4].to_ascii_uppercase(), expected, "the keystore's DS is not the TPM key's DS");
-
-    // `hsm list --pin` shows the key with its key tag.
-    let token = listed_token(&tpm, &kdir, true);
-    let listed = token["keys"].as_array().into_iter().flatten().filter(|k| k["label"] == label).any(|k| {
-        k["has_private"] == true && k["ksk_key_tags"].as_array().into_iter().flatten().any(|t| t["key_tag"].as_u64() == Some(key_tag))
-    });
-    assert!(listed, "hsm list does not show {label} with key tag {key_tag}: {token}");
-
-    // The ZSK side's KSR, verified and signed with the TPM KSK.
-    let (zdir, ksr) = zsk_side(t, algorithm, &kdir);
-    let out = ok(output(tpm.kskit(&kdir).args(["ksr", "verify", s(&ksr)])), "kskit ksr verify");
-    assert!(out.contains("KSR accepted"), "{out}");
+    // The shared token cycle (tests/common/mod.rs): key generation on the
+    // TPM, its DS checked against the key pkcs11-tool reads from the TPM,
+    // `hsm list --pin` showing it; the ZSK side's KSR verified and signed
+    // with one TPM signature per bundle and RRset; the SKR verified and
+    // imported by the ZSK side (no TPM) against the TPM key's DS.
+    let kskit = |d: &Path| tpm.kskit(d);
+    let public_key = |label: &str, alg: &str| tpm.public_key(label, alg);
+    let token = CycleToken { kskit: &kskit, uri: tpm.token_uri(), module: TPM_MODULE.to_string(), pin: TPM_USER_PIN, public_key: &public_key };
+    let ksk = token.keygen(&kdir, ZONE, algorithm, bits, label);
+    let (zdir, ksr) = cycle_zsk_side(t, ZONE, "iana", algorithm, &kdir);
     let skr = t.join("response.skr.xml");
-    let ksk = format!("{locator}&pin-value={TPM_USER_PIN}");
-    let v = json(
-        output(tpm.kskit(&kdir).args(["--json", "ksr", "sign", s(&ksr), "-o", s(&skr), "--yes", "--cds", "publish", "--ksk", &ksk])),
-        "kskit ksr sign (TPM KSK)",
-    );
-    assert_eq!(v["signed"], true, "{v}");
+    let v = token.verify_and_sign(&kdir, &ksr, &skr, &[format!("{}&pin-value={TPM_USER_PIN}", ksk.locator)], false);
     let bundles = v["bundles"].as_u64().expect("bundles");
-    assert!(bundles >= 2, "{v}");
-    assert_eq!(v["token_sign_operations"].as_u64(), Some(bundles * 3), "not one TPM signature per bundle and RRset: {v}");
     let body = std::fs::read_to_string(&skr).unwrap();
     assert_eq!(body.matches("<SignatureData>").count() as u64, bundles * 3);
-
-    // The ZSK side (no TPM) verifies against the TPM key's DS and imports.
-    let v = json(run_kskit(&zdir, &["--json", "skr", "verify", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds_file)]), "kskit skr verify");
-    assert_eq!(v["passed"], true, "{v}");
-    let v = json(run_kskit(&zdir, &["--json", "skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&ds_file)]), "kskit skr import");
-    assert_eq!(v["passed"], true, "{v}");
-    assert!(zdir.join(v["imported"].as_str().expect("imported")).is_file());
+    cycle_verify_and_import(&zdir, &skr, &ksr, &ksk.ds_file);
 }
 
 #[test]

@@ -86,23 +86,40 @@ fn err(msg: impl Into<String>) -> BackendError {
 /// At most this many keys are generated to find one whose key tag is free.
 pub const KEY_TAG_TRIES: usize = 32;
 
+use crate::keys::tag_partition::TagPartition;
+
 /// [`generate`], retried until the key tag (and, for a KSK, the tag of its
-/// RFC 5011 revoked form) is none of `taken`: no two keys of a zone share a
+/// RFC 5011 revoked form) is none of `taken` and the key tag is in
+/// `partition` (the side's key-tag partition, Knot's keytag-modulo or
+/// BIND's tag-range; `keys::tag_partition`): no two keys of a zone share a
 /// key tag (RFC 4034 Appendix B: tags are not unique, and validators then
 /// try every key with the tag; KeyTrap, CVE-2023-50387, makes resolvers
-/// limit that). Fails after [`KEY_TAG_TRIES`] keys.
-pub fn generate_distinct(alg: Algorithm, bits: Option<u32>, flags: u16, taken: &[u16]) -> Result<SoftKey, BackendError> {
+/// limit that). Fails after [`KEY_TAG_TRIES`] keys, or with a partition
+/// after [`TagPartition::tries`] keys, naming what was sought.
+pub fn generate_distinct(alg: Algorithm, bits: Option<u32>, flags: u16, taken: &[u16], partition: &TagPartition) -> Result<SoftKey, BackendError> {
     use crate::backends::Signer as _;
-    for _ in 0..KEY_TAG_TRIES {
+    let tries = partition.tries(KEY_TAG_TRIES);
+    for _ in 0..tries {
         let key = generate(alg, bits, flags)?;
-        let mut revoked = key.dnskey().clone();
-        revoked.flags |= crate::dnssec::FLAG_REVOKE;
-        let sep = flags & crate::dnssec::FLAG_SEP != 0;
-        if !(taken.contains(&key.dnskey().key_tag()) || sep && taken.contains(&revoked.key_tag())) {
+        if tag_acceptable(key.dnskey(), taken, partition) {
             return Ok(key);
         }
     }
-    Err(err(format!("no key with a free key tag after {KEY_TAG_TRIES} tries ({} tags taken)", taken.len())))
+    Err(err(if partition.is_set() {
+        format!("no key with a key tag in the partition ({partition}) and free ({} tags taken) after {tries} tries", taken.len())
+    } else {
+        format!("no key with a free key tag after {tries} tries ({} tags taken)", taken.len())
+    }))
+}
+
+/// Whether a new key may be kept: its tag (and a KSK's revoked tag) is
+/// none of `taken`, and its tag is in `partition`. Shared by software keys
+/// ([`generate_distinct`]) and token keys (`hsm keygen`).
+pub fn tag_acceptable(key: &crate::dnssec::Dnskey, taken: &[u16], partition: &TagPartition) -> bool {
+    let mut revoked = key.clone();
+    revoked.flags |= crate::dnssec::FLAG_REVOKE;
+    let sep = key.flags & crate::dnssec::FLAG_SEP != 0;
+    !(taken.contains(&key.key_tag()) || sep && taken.contains(&revoked.key_tag())) && partition.contains(key.key_tag())
 }
 
 /// Generates a new software key. `bits` is checked with
@@ -499,10 +516,28 @@ mod tests {
         use crate::backends::Signer as _;
         let first = super::generate(Algorithm::EcdsaP256Sha256, None, 257).unwrap();
         let taken = vec![first.dnskey().key_tag()];
-        let k = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &taken).unwrap();
+        let k = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &taken, &TagPartition::default()).unwrap();
         assert!(!taken.contains(&k.dnskey().key_tag()));
         let all: Vec<u16> = (0..=u16::MAX).collect();
-        let Err(e) = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &all) else { panic!("a key with a free tag among none") };
+        let Err(e) = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 257, &all, &TagPartition::default()) else { panic!("a key with a free tag among none") };
         assert!(e.to_string().contains("free key tag"), "{e}");
+    }
+
+    #[test]
+    fn generate_distinct_keeps_only_keys_in_the_partition() {
+        use crate::backends::Signer as _;
+        use crate::keys::tag_partition::{TagRange, KeytagModulo};
+        let odd = TagPartition::new(Some("1/2".parse::<KeytagModulo>().unwrap()), None);
+        let high = TagPartition::new(Some("3/4".parse::<KeytagModulo>().unwrap()), Some(TagRange { min: 32768, max: 65535 }));
+        for p in [odd, high] {
+            for _ in 0..8 {
+                let k = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 256, &[], &p).unwrap();
+                assert!(p.contains(k.dnskey().key_tag()), "{} not in {p}", k.dnskey().key_tag());
+            }
+        }
+        // every tag of the partition taken: gives up naming the partition
+        let taken: Vec<u16> = (0..=u16::MAX).filter(|t| odd.contains(*t)).collect();
+        let Err(e) = super::generate_distinct(Algorithm::EcdsaP256Sha256, None, 256, &taken, &odd) else { panic!("a key in a full partition") };
+        assert!(e.to_string().contains("keytag_modulo \"1/2\"") && e.to_string().contains("64 tries"), "{e}");
     }
 }

@@ -362,19 +362,21 @@ fn keygen(a: KeygenArgs, ctx: &Context) -> Result<i32> {
     // revoked form): a key pair whose tag is taken is destroyed on the token
     // and another made, as `key generate` does with software keys.
     let taken = crate::keys::zone_key_tags(ks.keys(), &zone);
+    // The side's key-tag partition (kskit.toml ksk/zsk keytag_modulo,
+    // tag_range): a key pair outside it is removed and another made too.
+    let partition = if ctx.config_path.exists() { ctx.config()?.policy.tag_partition(a.role) } else { Default::default() };
     let flags = a.role.flags();
     let mut accept = |k: &pkcs11::TokenKey| -> bool {
         let d = k.dnskey(a.algorithm, flags);
-        let mut revoked = d.clone();
-        revoked.flags |= crate::dnssec::FLAG_REVOKE;
-        let sep = flags & crate::dnssec::FLAG_SEP != 0;
-        let clash = taken.contains(&d.key_tag()) || sep && taken.contains(&revoked.key_tag());
-        if clash {
+        let ok = crate::backends::soft::tag_acceptable(&d, &taken, &partition);
+        if !ok && !partition.contains(d.key_tag()) {
+            eprintln!("kskit: the key made has key tag {}, outside this side's partition ({partition}): removing it and making another", d.key_tag());
+        } else if !ok {
             eprintln!("kskit: the key made has key tag {}, which another key of the zone has: removing it and making another", d.key_tag());
         }
-        !clash
+        ok
     };
-    let key = pkcs11::keygen_accepting(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate, crate::backends::soft::KEY_TAG_TRIES, &mut accept)?;
+    let key = pkcs11::keygen_accepting(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate, partition.tries(crate::backends::soft::KEY_TAG_TRIES), &mut accept)?;
     let meta = register(&mut ks, &key, a.algorithm, &zone, a.role)?;
     report(&meta, &key, "generated", ctx)?;
     Ok(0)
@@ -454,6 +456,19 @@ fn bench(a: HsmBenchArgs, ctx: &Context) -> Result<i32> {
             cases.extend(parse_cases(s)?);
         }
     }
+    // What the token lacks (as hsm list says it), reported and never tried:
+    // an operator's published figures then say what the token cannot do.
+    let not_offered: Vec<serde_json::Value> = token
+        .algorithms
+        .iter()
+        .filter(|s| !s.missing.is_empty())
+        .map(|s| serde_json::json!({ "algorithm": s.algorithm, "missing": s.missing }))
+        .collect();
+    if !ctx.json {
+        for s in token.algorithms.iter().filter(|s| !s.missing.is_empty()) {
+            println!("{:<16}        not offered by the token (not tried): {}", s.algorithm, s.missing.join("; "));
+        }
+    }
     let mut results = Vec::new();
     let data = vec![0x5au8; 512];
     for case in cases {
@@ -519,6 +534,7 @@ fn bench(a: HsmBenchArgs, ctx: &Context) -> Result<i32> {
             "manufacturer": token.manufacturer,
             "model": token.model,
             "seconds_per_case": a.seconds,
+            "not_offered": not_offered,
             "results": results,
         }))?;
     }

@@ -87,7 +87,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     let mut ks = ctx.keystore()?;
     // Ask for the passphrase before the (possibly slow) key generation.
     let enc = a.secret.encryption()?;
-    let key = soft::generate_distinct(a.algorithm, a.bits, a.role.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone))?;
+    let key = soft::generate_distinct(a.algorithm, a.bits, a.role.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone), &cfg.policy.tag_partition(a.role))?;
     let meta = ks.store_soft_key(&key, &zone, a.role, &enc, OffsetDateTime::now_utc())?;
     if ctx.json {
         print_json(&meta)?;

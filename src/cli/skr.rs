@@ -102,19 +102,26 @@ fn now_of(a: &Option<String>) -> Result<OffsetDateTime> {
     }
 }
 
-/// Reads and checks an SKR; returns it, its bytes and the report.
-/// The ZSK side's own bound on an SKR's signature validity: its kskit.toml
-/// policy's `signature_validity`, when there is a configuration.
-fn max_validity(ctx: &Context) -> Result<Option<time::Duration>> {
+/// The ZSK side's own bounds on an SKR, from its kskit.toml when there is
+/// one: the signatures' validity (`signature_validity`, SKR-MAX-VALIDITY)
+/// and the KSK side's key-tag partition (`ksk.keytag_modulo` /
+/// `ksk.tag_range`, SKR-KEYTAG-PARTITION).
+#[derive(Debug, Default)]
+pub struct SkrBounds {
+    pub max_validity: Option<time::Duration>,
+    pub ksk_tags: crate::keys::tag_partition::TagPartition,
+}
+
+fn bounds(ctx: &Context) -> Result<SkrBounds> {
     if ctx.config_path.exists() {
-        return Ok(Some(ctx.config()?.policy.signature_validity.0));
+        let p = ctx.config()?.policy;
+        return Ok(SkrBounds { max_validity: Some(p.signature_validity.0), ksk_tags: p.ksk.tag_partition() });
     }
-    Ok(None)
+    Ok(SkrBounds::default())
 }
 
 /// Reads and checks an SKR; returns it, its bytes and the report.
-/// `max_validity` bounds the signatures' validity (SKR-MAX-VALIDITY).
-pub fn check_file(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Result<(Skr, Vec<u8>, Report)> {
+pub fn check_file(a: &VerifyArgs, bounds: &SkrBounds) -> Result<(Skr, Vec<u8>, Report)> {
     let now = now_of(&a.now)?;
     let data = super::read_input(&a.file)?;
     let skr = crate::formats::parse_skr_any(&data).with_context(|| format!("{} is not a valid SKR", a.file.display()))?;
@@ -128,7 +135,8 @@ pub fn check_file(a: &VerifyArgs, max_validity: Option<time::Duration>) -> Resul
         Some(p) => Some(crate::formats::parse_ksr_any(&super::read_input(p)?).with_context(|| format!("{} is not a valid KSR", p.display()))?),
         None => None,
     };
-    let report = crate::skr::checks::check_skr_bounded(&skr, &ta, ksr.as_ref(), now, max_validity);
+    let mut report = crate::skr::checks::check_skr_bounded(&skr, &ta, ksr.as_ref(), now, bounds.max_validity);
+    report.push(crate::skr::keyset::check_skr_keytag_partition(&skr, &bounds.ksk_tags));
     Ok((skr, data, report))
 }
 
@@ -142,7 +150,7 @@ fn print_header(a: &VerifyArgs, skr: &Skr, data: &[u8], report: &Report) {
 }
 
 fn verify(a: VerifyArgs, ctx: &Context) -> Result<i32> {
-    let (skr, data, report) = check_file(&a, max_validity(ctx)?)?;
+    let (skr, data, report) = check_file(&a, &bounds(ctx)?)?;
     if ctx.json {
         let d = FileDigest::of(&data);
         print_json(&serde_json::json!({
@@ -169,7 +177,7 @@ fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
              Only if that KSR is truly lost, --without-ksr checks the bundles against this keystore's ZSK schedule instead"
         );
     }
-    let (skr, data, mut report) = check_file(&a.verify, max_validity(ctx)?)?;
+    let (skr, data, mut report) = check_file(&a.verify, &bounds(ctx)?)?;
     let zone = crate::dnssec::name::to_presentation(&skr.domain.to_lowercase());
     // One critical section: the ZSK schedule read and the timeline written
     // under the keystore lock (a parallel `zsk pregenerate` waits).

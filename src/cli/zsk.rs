@@ -91,7 +91,7 @@ fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
     if !slots.is_empty() {
         let enc = a.secret.encryption()?;
         for s in &slots {
-            let key = soft::generate_distinct(cfg.policy.zsk.algorithm, cfg.policy.zsk.bits, Role::Zsk.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone))?;
+            let key = soft::generate_distinct(cfg.policy.zsk.algorithm, cfg.policy.zsk.bits, Role::Zsk.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone), &cfg.policy.zsk.tag_partition())?;
             // Key and schedule in one keys.json write (a kill between two writes left an unscheduled ZSK).
             let meta = ks.store_soft_key_timed(&key, &zone, Role::Zsk, &enc, now, s.timing(&cfg.policy))?;
             made.push(meta);
@@ -244,7 +244,7 @@ fn pregenerate_algorithm_rollover(
     if !wanted.is_empty() {
         let enc = secret.encryption()?;
         for (alg, timing) in wanted {
-            let key = soft::generate_distinct(alg, bits(alg), Role::Zsk.flags(), &crate::keys::zone_key_tags(ks.keys(), zone))?;
+            let key = soft::generate_distinct(alg, bits(alg), Role::Zsk.flags(), &crate::keys::zone_key_tags(ks.keys(), zone), &p.zsk.tag_partition())?;
             made.push(ks.store_soft_key_timed(&key, zone, Role::Zsk, &enc, now, timing)?);
         }
     }

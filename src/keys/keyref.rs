@@ -1,4 +1,4 @@
-//! The one key-reference syntax used by every command (docs/keys.md):
+//! The one key-reference syntax used by every command (docs/checks.md "Key-tag partitions"):
 //!
 //! * a keystore id, key tag or unique id prefix (`ab12cd`, `20326`), resolved
 //!   by the keystore;

@@ -1,6 +1,7 @@
 //! Keys: the one key-reference syntax (`keyref`), the keystore directory and
 //! its metadata (`keystore`), its advisory lock (`lock`), the imported SKRs
-//! (`skr_store`), and atomic file writes (`fsutil`).
+//! (`skr_store`), the key-tag partitions of the two sides (`tag_partition`),
+//! and atomic file writes (`fsutil`).
 
 pub mod fsutil;
 pub mod keyref;
@@ -8,6 +9,7 @@ pub mod keystore;
 pub mod lock;
 pub mod open;
 pub mod skr_store;
+pub mod tag_partition;
 
 /// The key tags `zone`'s keys in `keys` use: each key's tag and, for a KSK,
 /// the tag of its RFC 5011 revoked form too, so that a new key can be made

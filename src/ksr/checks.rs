@@ -54,7 +54,7 @@ pub const KSR_DNSKEY_ALGORITHMS: &str = "KSR-DNSKEY-ALGORITHMS";
 pub const SIGN_TIME: [&str; 1] = [KSR_DNSKEY_ALGORITHMS];
 
 /// Every KSR check id, in the order [`check_ksr`] runs them.
-pub const ALL: [&str; 24] = [
+pub const ALL: [&str; 25] = [
     KSR_DOMAIN,
     KSR_BUNDLE_UNIQUE,
     KSR_KEY_ID_CONSISTENT,
@@ -79,6 +79,7 @@ pub const ALL: [&str; 24] = [
     KSR_CHAIN_PUBLISH_SAFETY,
     KSR_CHAIN_RETIRE_SAFETY,
     KSR_FIELD_SYNTAX,
+    crate::skr::keyset::KSR_KEYTAG_PARTITION,
 ];
 
 const TEXT_NO_EXPIRATION: &str =
@@ -145,6 +146,7 @@ pub fn check_ksr(
         }
     }
     r.push(check_field_syntax(ksr));
+    r.push(crate::skr::keyset::check_ksr_keytag_partition(ksr, &policy.zsk_tag_partition()));
     r
 }
 
@@ -1509,13 +1511,31 @@ pub(crate) mod tests {
         let f = iana_fixture();
         let ksk = TestKey::new(257);
         let prev = previous_skr(&f, &ksk);
-        let r = check_ksr(&f.ksr, &KskPolicy::default(), Some(&prev), now());
+        // A ZSK partition of every tag, so that KSR-KEYTAG-PARTITION applies too.
+        let every = KskPolicy { zsk_tag_range: Some(crate::keys::tag_partition::TagRange { min: 0, max: u16::MAX }), ..KskPolicy::default() };
+        let r = check_ksr(&f.ksr, &every, Some(&prev), now());
         assert!(r.passed(), "{r}");
         assert_eq!(r.results.len(), ALL.len());
         for (res, id) in r.results.iter().zip(ALL) {
             assert_eq!(res.id, id);
             assert!(res.applicable, "{res}");
         }
+    }
+
+    #[test]
+    fn zsks_outside_the_zsk_partition_are_named() {
+        let f = iana_fixture();
+        let tag = f.ksr.bundles[0].keys[0].dnskey.key_tag();
+        let other = crate::keys::tag_partition::KeytagModulo { remainder: (tag + 1) % 2, modulus: 2 };
+        let p = KskPolicy { zsk_keytag_modulo: Some(other), ..Default::default() };
+        let r = crate::skr::keyset::check_ksr_keytag_partition(&f.ksr, &p.zsk_tag_partition());
+        assert!(r.is_failure() && r.message.contains(&format!("ZSK {tag} ")) && r.message.contains("keytag_modulo"), "{r}");
+        let unset = crate::skr::keyset::check_ksr_keytag_partition(&f.ksr, &KskPolicy::default().zsk_tag_partition());
+        assert!(!unset.applicable, "{unset}");
+        // From a --policy file, Knot's and BIND's forms; a bad one is refused.
+        let p = KskPolicy::from_toml("zsk_keytag_modulo = \"0/2\"\nzsk_tag_range = [0, 32767]\n", "t").unwrap();
+        assert!(p.zsk_tag_partition().contains(2) && !p.zsk_tag_partition().contains(3) && !p.zsk_tag_partition().contains(32768));
+        assert!(KskPolicy::from_toml("zsk_tag_range = [0, 10]\n", "t").is_err());
     }
 
     #[test]

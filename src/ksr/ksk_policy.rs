@@ -166,6 +166,12 @@ pub struct KskPolicy {
     pub max_signatures_per_bundle: Option<usize>,
     pub max_failed_verifications_per_bundle: Option<usize>,
     pub max_failed_verifications: Option<usize>,
+    /// The ZSK side's key-tag partition (`KSR-KEYTAG-PARTITION`; docs/checks.md
+    /// "Key-tag partitions"): Knot's form `"R/M"` (tag % M == R) and/or
+    /// BIND's form `[MIN, MAX]`. Unset: any tag. From kskit.toml: the `zsk`
+    /// table's `keytag_modulo` / `tag_range`.
+    pub zsk_keytag_modulo: Option<crate::keys::tag_partition::KeytagModulo>,
+    pub zsk_tag_range: Option<crate::keys::tag_partition::TagRange>,
 }
 
 fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -410,6 +416,8 @@ impl KskPolicy {
             retire_safety: Some(p.retire_safety.0),
             horizon: Some(horizon),
             require_proof_of_possession: None,
+            zsk_keytag_modulo: p.zsk.keytag_modulo,
+            zsk_tag_range: p.zsk.tag_range,
             ..KskPolicy::default()
         }
     }
@@ -489,6 +497,7 @@ impl KskPolicy {
                 return Err(format!("{n} bounds must not be negative"));
             }
         }
+        self.zsk_tag_partition().validate("zsk_keytag_modulo/zsk_tag_range")?;
         for a in self.algorithms.iter().flatten() {
             if !a.algorithm.can_sign() {
                 return Err(format!(
@@ -504,6 +513,11 @@ impl KskPolicy {
             }
         }
         Ok(())
+    }
+
+    /// The ZSK side's key-tag partition (unset: every tag).
+    pub fn zsk_tag_partition(&self) -> crate::keys::tag_partition::TagPartition {
+        crate::keys::tag_partition::TagPartition::new(self.zsk_keytag_modulo, self.zsk_tag_range)
     }
 
     /// Resolves the bounds that apply to `ksr` (see the module docs).

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::checks::CheckResult;
+use crate::keys::tag_partition::TagPartition;
+use crate::markup::terminal_safe;
 use crate::dnssec::{Algorithm, Dnskey, Name, FLAG_REVOKE};
 use crate::ksr::model::Ksr;
 use crate::skr::model::Skr;
@@ -16,9 +18,13 @@ pub const KSR_KEYTAG_DISTINCT: &str = "KSR-KEYTAG-DISTINCT";
 pub const SKR_KEYTAG_DISTINCT: &str = "SKR-KEYTAG-DISTINCT";
 /// DNSKEY-RESPONSE-SIZE: a bundle's DNSKEY response fits the size budget (a warning).
 pub const DNSKEY_RESPONSE_SIZE: &str = "DNSKEY-RESPONSE-SIZE";
+/// KSR-KEYTAG-PARTITION: every ZSK of the KSR has a key tag in the ZSK side's partition.
+pub const KSR_KEYTAG_PARTITION: &str = "KSR-KEYTAG-PARTITION";
+/// SKR-KEYTAG-PARTITION: every KSK of the SKR has a key tag in the KSK side's partition.
+pub const SKR_KEYTAG_PARTITION: &str = "SKR-KEYTAG-PARTITION";
 
 /// Every check id of this module.
-pub const ALL: &[&str] = &[KSR_KEYTAG_DISTINCT, SKR_KEYTAG_DISTINCT, DNSKEY_RESPONSE_SIZE];
+pub const ALL: &[&str] = &[KSR_KEYTAG_DISTINCT, SKR_KEYTAG_DISTINCT, DNSKEY_RESPONSE_SIZE, KSR_KEYTAG_PARTITION, SKR_KEYTAG_PARTITION];
 
 /// The default budget: the DNS Flag Day 2020 EDNS buffer size, above which
 /// a UDP response may fragment or be truncated (then retried over TCP).
@@ -79,6 +85,78 @@ pub fn check_skr_keytags(skr: &Skr) -> CheckResult {
         b.keys.iter().map(move |k| (format!("{} {} (bundle {})", if k.dnskey.is_sep() { "KSK" } else { "ZSK" }, k.dnskey.key_tag(), b.id), &k.dnskey))
     });
     CheckResult::from_problems(SKR_KEYTAG_DISTINCT, collisions(keys), "no two distinct keys of the SKR share a key tag")
+}
+
+/// KSR-KEYTAG-PARTITION (KSK side): every ZSK in every bundle of the KSR
+/// has a key tag in `zsk` (the ZSK partition the KSK side's policy sets:
+/// kskit.toml `zsk.keytag_modulo` / `zsk.tag_range`, or `zsk_keytag_modulo`
+/// / `zsk_tag_range` in a `--policy` file). The two sides agreed to make
+/// keys in disjoint partitions (Knot's keytag-modulo, BIND's tag-range) so
+/// that keys made apart cannot share a tag (RFC 4034 Appendix B; KeyTrap,
+/// CVE-2023-50387); a ZSK outside its partition breaks that agreement, and
+/// the next KSK the KSK side makes could collide with it. A revoked key is
+/// judged by its unrevoked tag. Not applicable when no ZSK partition is set.
+pub fn check_ksr_keytag_partition(ksr: &Ksr, zsk: &TagPartition) -> CheckResult {
+    if !zsk.is_set() {
+        return CheckResult::not_applicable(KSR_KEYTAG_PARTITION, "no ZSK key-tag partition is set (zsk keytag_modulo / tag_range)");
+    }
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &ksr.bundles {
+        for k in &b.keys {
+            let tag = TagPartition::judged_tag(&k.dnskey);
+            if !zsk.contains(tag) && seen.insert(tag) {
+                problems.push(format!("ZSK {tag} (first in bundle {}) is outside the ZSK partition", terminal_safe(&b.id)));
+            }
+        }
+    }
+    let n = problems.len();
+    let mut r = CheckResult::from_problems(KSR_KEYTAG_PARTITION, problems, format!("every ZSK has a key tag in the ZSK partition ({zsk})"));
+    if n > 0 {
+        r.message = format!("{}; the ZSK partition is {zsk}", r.message);
+    }
+    r
+}
+
+/// The KSK side's keys in an SKR bundle: keys with the SEP flag, and keys
+/// that sign the bundle's DNSKEY RRset (by key tag and algorithm).
+fn ksk_side_keys(b: &crate::skr::model::ResponseBundle) -> impl Iterator<Item = &Dnskey> {
+    let signers: Vec<(u16, u8)> = b
+        .signatures
+        .iter()
+        .filter(|s| s.rrsig.type_covered == crate::dnssec::record::rtype::DNSKEY)
+        .map(|s| (s.rrsig.key_tag, s.rrsig.algorithm))
+        .collect();
+    b.keys.iter().map(|k| &k.dnskey).filter(move |d| d.is_sep() || signers.contains(&(d.key_tag(), d.algorithm)))
+}
+
+/// SKR-KEYTAG-PARTITION (ZSK side): every KSK of the SKR — every key with
+/// the SEP flag and every key signing a DNSKEY RRset, in every bundle — has
+/// a key tag in `ksk` (the KSK partition the ZSK side's kskit.toml sets:
+/// `ksk.keytag_modulo` / `ksk.tag_range`). The counterpart of
+/// [`check_ksr_keytag_partition`] (same reason: RFC 4034 Appendix B,
+/// CVE-2023-50387); run by `skr verify` and `skr import`. A revoked KSK is
+/// judged by its unrevoked tag. Not applicable when no KSK partition is set.
+pub fn check_skr_keytag_partition(skr: &Skr, ksk: &TagPartition) -> CheckResult {
+    if !ksk.is_set() {
+        return CheckResult::not_applicable(SKR_KEYTAG_PARTITION, "no KSK key-tag partition is set (ksk keytag_modulo / tag_range)");
+    }
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for b in &skr.bundles {
+        for d in ksk_side_keys(b) {
+            let tag = TagPartition::judged_tag(d);
+            if !ksk.contains(tag) && seen.insert(tag) {
+                problems.push(format!("KSK {tag} (first in bundle {}) is outside the KSK partition", terminal_safe(&b.id)));
+            }
+        }
+    }
+    let n = problems.len();
+    let mut r = CheckResult::from_problems(SKR_KEYTAG_PARTITION, problems, format!("every KSK has a key tag in the KSK partition ({ksk})"));
+    if n > 0 {
+        r.message = format!("{}; the KSK partition is {ksk}", r.message);
+    }
+    r
 }
 
 /// The length of `name` in wire form (RFC 1035 §3.1).

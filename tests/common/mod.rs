@@ -24,6 +24,17 @@ pub const USER_PIN: &str = "1234";
 /// SO PIN of the test tokens.
 pub const SO_PIN: &str = "5678";
 
+/// The restricted smartcard profile, part one: the mechanisms of a
+/// SmartCard-HSM (see ../shared/README.md; docs/smartcard.md), for SoftHSM2's
+/// `slots.mechanisms` ([`SoftHsm::new`]): raw RSA and ECDSA only, no
+/// hash-and-sign, no EdDSA.
+pub const SMARTCARD_MECHANISMS: &str = "CKM_RSA_PKCS,CKM_RSA_X_509,CKM_ECDSA,CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_EC_KEY_PAIR_GEN";
+/// The restricted smartcard profile, part two: the fault shim
+/// (tests/shim/slowshim.c `SLOWSHIM_SIGN_DELAY_MS`) makes each signature
+/// take this long, about the 2 RSA-2048 signatures per second operators
+/// report for a SmartCard-HSM (docs/smartcard.md "Speed").
+pub const SMARTCARD_SIGN_DELAY_MS: &str = "400";
+
 /// Whether the tests run in CI (`CI=true`), where missing tools are failures.
 pub fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -452,4 +463,251 @@ pub fn run_with_guard(cmd: &mut Command, guard: std::time::Duration, what: &str)
         let _ = e.read_to_string(&mut stderr);
     }
     (status.code(), stderr)
+}
+
+/// One `## `kskit ...`` section of docs/json.md: whether the command has no
+/// JSON, and its table's `(path, type)` rows.
+pub struct JsonSection {
+    pub no_json: bool,
+    pub fields: Vec<(String, String)>,
+}
+
+/// docs/json.md parsed: per command heading, its section.
+pub fn json_doc() -> std::collections::BTreeMap<String, JsonSection> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).expect("docs/json.md");
+    let mut out = std::collections::BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## `") {
+            let name = h.trim_end_matches('`').to_string();
+            out.insert(name.clone(), JsonSection { no_json: false, fields: vec![] });
+            cur = Some(name);
+            continue;
+        }
+        let Some(c) = &cur else { continue };
+        let sec = out.get_mut(c).unwrap();
+        if line.contains("**no JSON**") || line.contains("JSON Lines") {
+            sec.no_json = true;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 4 && cells[1].starts_with('`') && cells[1].ends_with('`') {
+            sec.fields.push((cells[1].trim_matches('`').to_string(), cells[2].to_string()));
+        }
+    }
+    out
+}
+
+fn json_type_ok(v: &serde_json::Value, ty: &str) -> bool {
+    let (base, nullable) = match ty.strip_suffix('?') {
+        Some(b) => (b, true),
+        None => (ty, false),
+    };
+    if v.is_null() {
+        return nullable;
+    }
+    match base {
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "bool" => v.is_boolean(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        other => panic!("docs/json.md: unknown type {other}"),
+    }
+}
+
+/// Checks `path` (`a.b`, `a[].b`, `[]`) of `v` has type `ty` (docs/json.md
+/// types; `?` = may be null or absent); pushes the problems found.
+pub fn check_json_path(v: &serde_json::Value, path: &str, ty: &str, problems: &mut Vec<String>, full: &str) {
+    if path.is_empty() || path == "[]" && ty == "array" {
+        if !json_type_ok(v, ty) {
+            problems.push(format!("{full}: {v} is not {ty}"));
+        }
+        return;
+    }
+    let (head, rest) = match path.find(['.', '[']) {
+        Some(0) if path.starts_with("[]") => {
+            let rest = path[2..].trim_start_matches('.');
+            match v.as_array() {
+                Some(a) => a.iter().for_each(|e| check_json_path(e, rest, ty, problems, full)),
+                None => problems.push(format!("{full}: not an array")),
+            }
+            return;
+        }
+        Some(i) => (&path[..i], path[i..].trim_start_matches('.')),
+        None => (path, ""),
+    };
+    match v.get(head) {
+        Some(x) => check_json_path(x, rest, ty, problems, full),
+        None if ty.ends_with('?') => {}
+        None => problems.push(format!("{full}: missing")),
+    }
+}
+
+/// RFC 4034 §5.1.4 SHA-256 DS digest of a KSK (flags 257) of `zone`,
+/// upper-case hex, computed here (independent of kskit).
+pub fn ds_sha256(zone: &str, algorithm_number: u8, public_key: &[u8]) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for label in zone.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+        h.update([label.len() as u8]);
+        h.update(label.as_bytes());
+    }
+    h.update([0u8]);
+    h.update([1u8, 1, 3, algorithm_number]);
+    h.update(public_key);
+    h.finalize().iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The KSK cycle on a PKCS#11 token (tests/cycle_softhsm.rs,
+/// tests/tpm_token.rs): how kskit reaches the token.
+pub struct CycleToken<'a> {
+    /// A kskit command in a directory, with the module's environment.
+    pub kskit: &'a dyn Fn(&Path) -> Command,
+    /// The token's URI with `module-path` and `pin-value` (hsm keygen, hsm list).
+    pub uri: String,
+    /// The module every key locator must name.
+    pub module: String,
+    /// The user PIN (`hsm list --pin` through KSKIT_PIN).
+    pub pin: &'a str,
+    /// The DNSKEY public key field of the token's public key object
+    /// `(label, algorithm)`, read without kskit (pkcs11-tool).
+    pub public_key: &'a dyn Fn(&str, &str) -> Vec<u8>,
+}
+
+/// A token KSK made by [`CycleToken::keygen`].
+pub struct TokenKsk {
+    pub keystore_id: String,
+    pub locator: String,
+    pub key_tag: u16,
+    /// Its DS (`kskit key ds`), the ZSK side's trust anchor.
+    pub ds_file: PathBuf,
+}
+
+impl CycleToken<'_> {
+    /// `kskit hsm keygen` of a KSK `label` in the kskit directory `kdir`;
+    /// checks the locator names the module, the keystore's DS is the DS of
+    /// the public key read from the token without kskit, and `hsm list
+    /// --pin` shows the key (with its private half) under that key tag.
+    pub fn keygen(&self, kdir: &Path, zone: &str, algorithm: &str, bits: Option<&str>, label: &str) -> TokenKsk {
+        let mut args = vec!["--json", "hsm", "keygen", "--token", &self.uri, "--algorithm", algorithm, "--label", label];
+        if let Some(b) = bits {
+            args.extend(["--bits", b]);
+        }
+        let out = ok(output((self.kskit)(kdir).args(&args)), "kskit hsm keygen");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("hsm keygen: not JSON ({e}):\n{out}"));
+        let keystore_id = v["keystore_id"].as_str().expect("keystore_id").to_owned();
+        let locator = v["locator"].as_str().expect("locator").to_owned();
+        assert!(locator.contains(&format!("module-path={}", self.module)), "the locator names another module: {locator}");
+        let key_tag = v["key_tag"].as_u64().and_then(|t| u16::try_from(t).ok()).expect("key_tag");
+        assert_eq!(v["flags"], 257, "{out}");
+
+        let ds_file = kdir.join(format!("{label}.ds"));
+        kskit_write_ds(kdir, &keystore_id, &ds_file);
+        let ds = std::fs::read_to_string(&ds_file).expect("DS file");
+        let f: Vec<&str> = ds.split_whitespace().collect();
+        let pos = f.iter().position(|x| *x == "DS").expect("DS line");
+        assert_eq!(f[pos + 1], key_tag.to_string());
+        assert_eq!(f[pos + 3], "2", "kskit key ds defaults to SHA-256");
+        let expected = ds_sha256(zone, f[pos + 2].parse().expect("algorithm number"), &(self.public_key)(label, algorithm));
+        assert_eq!(f[pos + 4].to_ascii_uppercase(), expected, "the keystore's DS is not the token key's DS");
+
+        let out = ok(output((self.kskit)(kdir).args(["--json", "hsm", "list", "--token", &self.uri, "--pin"]).env("KSKIT_PIN", self.pin)), "kskit hsm list --pin");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("hsm list: not JSON ({e}):\n{out}"));
+        let keys = v["slots"].as_array().into_iter().flatten().flat_map(|sl| sl["token"]["keys"].as_array().into_iter().flatten());
+        let listed = keys.filter(|k| k["label"] == label).any(|k| {
+            k["has_private"] == true && k["ksk_key_tags"].as_array().into_iter().flatten().any(|t| t["key_tag"].as_u64() == Some(u64::from(key_tag)))
+        });
+        assert!(listed, "hsm list does not show {label} (with its private key) under key tag {key_tag}:\n{out}");
+        TokenKsk { keystore_id, locator, key_tag, ds_file }
+    }
+
+    /// `kskit ksr verify` then `kskit --json ksr sign --cds publish` in
+    /// `kdir` with the token KSKs `ksks` (locators with the PIN); asserts
+    /// one token signature per (bundle, RRset, KSK) and returns the JSON.
+    pub fn verify_and_sign(&self, kdir: &Path, ksr: &Path, skr: &Path, ksks: &[String], env_pin: bool) -> serde_json::Value {
+        let out = ok(output((self.kskit)(kdir).args(["ksr", "verify", s(ksr)])), "kskit ksr verify");
+        assert!(out.contains("KSR accepted"), "{out}");
+        let mut args: Vec<&str> = vec!["--json", "ksr", "sign", s(ksr), "-o", s(skr), "--yes", "--cds", "publish"];
+        for k in ksks {
+            args.extend(["--ksk", k.as_str()]);
+        }
+        let mut c = (self.kskit)(kdir);
+        if env_pin {
+            c.env("KSKIT_PIN", self.pin);
+        }
+        let out = ok(output(c.args(&args)), "kskit ksr sign (token KSK)");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("ksr sign: not JSON ({e}):\n{out}"));
+        assert_eq!(v["signed"], true, "{out}");
+        let bundles = v["bundles"].as_u64().expect("bundles");
+        assert!(bundles >= 2, "{out}");
+        let expected = bundles * 3 * ksks.len() as u64;
+        assert_eq!(v["token_sign_operations"].as_u64(), Some(expected), "not one token signature per (bundle, RRset, KSK):\n{out}");
+        assert_eq!(v["signatures"].as_u64(), Some(expected), "{out}");
+        v
+    }
+}
+
+/// The ZSK side of a token cycle: a kskit directory `zsk-side` in `t` with
+/// ZSKs of `algorithm` pre-generated for 90 days and a KSR in `format`
+/// (`iana` or `text`). Both sides' kskit.toml (this one and `kdir`'s) get
+/// ZSKs of the KSK's algorithm (RFC 4035 §2.2: the KSK side refuses a
+/// DNSKEY RRset with an algorithm no KSK signs with). Returns the ZSK
+/// directory and the KSR.
+pub fn cycle_zsk_side(t: &Path, zone: &str, format: &str, algorithm: &str, kdir: &Path) -> (PathBuf, PathBuf) {
+    let zdir = kskit_init(t, "zsk-side", zone);
+    let zsk = if algorithm.starts_with("RSA") {
+        format!(r#"zsk = {{ algorithm = "{algorithm}", bits = 2048, lifetime = "90d" }}"#)
+    } else {
+        format!(r#"zsk = {{ algorithm = "{algorithm}", lifetime = "90d" }}"#)
+    };
+    for dir in [zdir.as_path(), kdir] {
+        let conf = dir.join("kskit.toml");
+        let text = std::fs::read_to_string(&conf).expect("kskit.toml");
+        let line = text.lines().find(|l| l.starts_with("zsk = ")).expect("zsk policy line").to_owned();
+        std::fs::write(&conf, text.replace(&line, &zsk)).expect("write kskit.toml");
+    }
+    ok(run_kskit(&zdir, &["zsk", "pregenerate", "--until", "+90d"]), "kskit zsk pregenerate");
+    let ksr = t.join(if format == "iana" { "request.ksr.xml" } else { "request.ksr" });
+    ok(run_kskit(&zdir, &["ksr", "generate", "--from", "now", "--until", "+90d", "--format", format, "-o", s(&ksr)]), "kskit ksr generate");
+    (zdir, ksr)
+}
+
+/// The ZSK side (no token access) checks the SKR against the KSR and the
+/// token KSK's DS (`skr verify --json`: passed) and imports it; returns
+/// the imported file.
+pub fn cycle_verify_and_import(zdir: &Path, skr: &Path, ksr: &Path, ta: &Path) -> PathBuf {
+    let out = ok(run_kskit(zdir, &["--json", "skr", "verify", s(skr), "--ksr", s(ksr), "--trust-anchor", s(ta)]), "kskit skr verify");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("skr verify: not JSON ({e}):\n{out}"));
+    assert_eq!(v["passed"], true, "{out}");
+    let out = ok(run_kskit(zdir, &["--json", "skr", "import", s(skr), "--ksr", s(ksr), "--trust-anchor", s(ta)]), "kskit skr import");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("skr import: not JSON ({e}):\n{out}"));
+    assert_eq!(v["passed"], true, "{out}");
+    let imported = zdir.join(v["imported"].as_str().expect("imported"));
+    assert!(imported.is_file(), "{} was not stored", imported.display());
+    imported
+}
+
+/// The DNSKEY public key field (RFC 3110 for RSA, RFC 6605 for P-256) of
+/// the public key object `label` on `token` of `module`, read with OpenSC's
+/// pkcs11-tool (an implementation independent of kskit). `pkcs11_tool` is
+/// the command with the module's environment; the DER goes to `der`.
+pub fn pkcs11_tool_public_key(mut pkcs11_tool: Command, module: &str, token: &str, label: &str, algorithm: &str, der: &Path) -> Vec<u8> {
+    use rsa::pkcs8::DecodePublicKey as _;
+    use rsa::traits::PublicKeyParts as _;
+    let o = output(pkcs11_tool.args(["--module", module, "--token-label", token, "--read-object", "--type", "pubkey", "--label", label, "-o", s(der)]));
+    assert!(o.status.success(), "pkcs11-tool --read-object failed: {}", text(&o));
+    let der = std::fs::read(der).expect("public key DER");
+    if algorithm.starts_with("RSA") {
+        let key = rsa::RsaPublicKey::from_public_key_der(&der).expect("RSA SubjectPublicKeyInfo");
+        let (e, n) = (key.e().to_bytes_be(), key.n().to_bytes_be());
+        let mut out = if e.len() <= 255 { vec![e.len() as u8] } else { vec![0, (e.len() >> 8) as u8, e.len() as u8] };
+        out.extend_from_slice(&e);
+        out.extend_from_slice(&n);
+        out
+    } else {
+        // P-256 SubjectPublicKeyInfo ends with the uncompressed point 04 || X || Y.
+        assert_eq!(der.len(), 91, "unexpected P-256 SPKI length");
+        assert_eq!(der[26], 4, "not an uncompressed point");
+        der[27..].to_vec()
+    }
 }

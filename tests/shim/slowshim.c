@@ -24,10 +24,16 @@
  *   SLOWSHIM_FAULT         segv (a NULL write), abort (abort()), noise (writes a line to
  *                          stdout, then works), hang (never returns); C_Sign faults
  *                          strike on a signing call, not on a size query
+ *   SLOWSHIM_SIGN_DELAY_MS milliseconds C_Sign waits before forwarding a signing call
+ *                          (not a size query): a card's speed (the restricted smartcard
+ *                          profile, tests/common/mod.rs SMARTCARD_*)
+ *   SLOWSHIM_MECH_LOG      a file: each C_SignInit appends "signinit 0xMECH" and each
+ *                          C_GenerateKeyPair "keygen 0xMECH" (the CKM_ mechanism type), so a
+ *                          test can tell which mechanisms kskit tried
  *
  * Only C_GetFunctionList is exported (no C_GetInterface), so callers use the
  * PKCS#11 2.40 function list, copied here with C_GetTokenInfo, C_Login,
- * C_FindObjects, C_SignInit and C_Sign replaced. No PKCS#11 header is needed: the list is a version and 68
+ * C_FindObjects, C_SignInit and C_Sign replaced (and C_GenerateKeyPair, to log its mechanism). No PKCS#11 header is needed: the list is a version and 68
  * function pointers in the order of the standard.
  */
 #include <dlfcn.h>
@@ -35,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef unsigned long CK_ULONG;
@@ -42,7 +49,7 @@ typedef CK_ULONG CK_RV;
 typedef struct { unsigned char major, minor; } CK_VERSION;
 #define N_FUNCTIONS 68
 typedef struct { CK_VERSION version; void *f[N_FUNCTIONS]; } FunctionList;
-enum { I_GET_TOKEN_INFO = 6, I_GET_SESSION_INFO = 15, I_LOGIN = 18, I_FIND_OBJECTS = 27, I_SIGN_INIT = 42, I_SIGN = 43 };
+enum { I_GET_TOKEN_INFO = 6, I_GET_SESSION_INFO = 15, I_LOGIN = 18, I_FIND_OBJECTS = 27, I_SIGN_INIT = 42, I_SIGN = 43, I_GENERATE_KEY_PAIR = 59 };
 /* CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then flags. */
 #define TOKEN_INFO_FLAGS_OFFSET 96
 #define CKR_OK 0UL
@@ -55,6 +62,7 @@ typedef CK_RV (*GetSessionInfo)(CK_ULONG, CK_ULONG *);
 typedef CK_RV (*Login)(CK_ULONG, CK_ULONG, unsigned char *, CK_ULONG);
 typedef CK_RV (*SignInit)(CK_ULONG, void *, CK_ULONG);
 typedef CK_RV (*Sign)(CK_ULONG, unsigned char *, CK_ULONG, unsigned char *, CK_ULONG *);
+typedef CK_RV (*GenerateKeyPair)(CK_ULONG, void *, void *, CK_ULONG, void *, CK_ULONG, CK_ULONG *, CK_ULONG *);
 
 static FunctionList *real;
 static FunctionList shim;
@@ -140,7 +148,30 @@ static CK_RV shim_login(CK_ULONG session, CK_ULONG user, unsigned char *pin, CK_
     return ((Login)real->f[I_LOGIN])(session, user, pin, len);
 }
 
+/* Appends "<what> 0xMECH" to SLOWSHIM_MECH_LOG; a CK_MECHANISM starts with its type. */
+static void log_mechanism(const char *what, const void *mech) {
+    char line[64];
+    CK_ULONG type = (CK_ULONG)-1;
+    if (mech) memcpy(&type, mech, sizeof type);
+    snprintf(line, sizeof line, "%s 0x%lx\n", what, type);
+    append_line("SLOWSHIM_MECH_LOG", line);
+}
+
+static void maybe_delay_ms(const char *var) {
+    const char *v = getenv(var);
+    if (!v || !*v) return;
+    unsigned long ms = strtoul(v, NULL, 10);
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) { /* interrupted: sleep the rest */ }
+}
+
+static CK_RV shim_generate_key_pair(CK_ULONG session, void *mech, void *pub, CK_ULONG npub, void *priv, CK_ULONG npriv, CK_ULONG *hpub, CK_ULONG *hpriv) {
+    log_mechanism("keygen", mech);
+    return ((GenerateKeyPair)real->f[I_GENERATE_KEY_PAIR])(session, mech, pub, npub, priv, npriv, hpub, hpriv);
+}
+
 static CK_RV shim_sign_init(CK_ULONG session, void *mech, CK_ULONG key) {
+    log_mechanism("signinit", mech);
     if (removed()) return CKR_DEVICE_REMOVED;
     return ((SignInit)real->f[I_SIGN_INIT])(session, mech, key);
 }
@@ -150,6 +181,7 @@ static CK_RV shim_sign(CK_ULONG session, unsigned char *data, CK_ULONG len, unsi
     if (removed()) return CKR_DEVICE_REMOVED;
     /* Sleep on the signing call, not on a size query (sig == NULL). */
     if (sig != NULL) maybe_sleep("SLOWSHIM_SIGN_SLEEP");
+    if (sig != NULL) maybe_delay_ms("SLOWSHIM_SIGN_DELAY_MS");
     if (sig != NULL) maybe_fault("C_Sign");
     CK_RV rv = ((Sign)real->f[I_SIGN])(session, data, len, sig, siglen);
     /* A token that returns wrong signatures: flip one bit of each. */
@@ -177,6 +209,7 @@ CK_RV C_GetFunctionList(FunctionList **out) {
         shim.f[I_SIGN_INIT] = (void *)shim_sign_init;
         shim.f[I_SIGN] = (void *)shim_sign;
         shim.f[I_FIND_OBJECTS] = (void *)shim_find_objects;
+        shim.f[I_GENERATE_KEY_PAIR] = (void *)shim_generate_key_pair;
     }
     *out = &shim;
     return CKR_OK;

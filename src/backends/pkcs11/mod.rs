@@ -1018,7 +1018,7 @@ pub fn keygen_accepting(
             Ok(())
         })?;
     }
-    Err(Pkcs11Error::Other(format!("no key pair with a free key tag after {} tries (every one was removed from the token again)", tries.max(1))))
+    Err(Pkcs11Error::Other(format!("no key pair with a key tag the zone accepts (free, and in this side's key-tag partition when one is set) after {} tries (every one was removed from the token again)", tries.max(1))))
 }
 
 /// One key pair generated on an open, logged-in token.
