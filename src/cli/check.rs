@@ -45,6 +45,11 @@ pub struct CheckArgs {
     /// and IPv6, UDP and TCP, DO set) and judge what it serves.
     #[arg(long)]
     pub live: bool,
+    /// Only the live checks (implies --live): no SKR, keystore or
+    /// kskit.toml needed, nothing compared with an SKR bundle. For a zone
+    /// signed elsewhere (give --zone).
+    #[arg(long)]
+    pub live_only: bool,
     /// --live: WARNING when a served signature expires in fewer days.
     #[arg(long, default_value_t = 5)]
     pub sig_warn: u32,
@@ -129,6 +134,13 @@ fn sample(s: &str) -> Result<Question> {
     Ok(Question::new(&parse_name(n)?, t))
 }
 
+/// A name under `zone` that does not exist: a random label
+/// (`kskit-nx-` and 8 hex digits), asked to see the denial of existence.
+fn probe_name(zone: &Name) -> Result<Name> {
+    let label = format!("kskit-nx-{:08x}", rand::random::<u32>());
+    Name::from_ascii(&label).and_then(|l| l.append_domain(zone)).with_context(|| format!("cannot form a probe name under {}", to_presentation(zone)))
+}
+
 fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline>) -> Result<LiveReport> {
     let zone = super::export::zone_arg(ctx, &a.zone)?.to_lowercase();
     let now = now_of(a)?;
@@ -141,7 +153,8 @@ fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline
         )
     });
     let (targets, unusable) = live_targets(&a.servers, &a.resolver, a.ns_port, &zone, timeout)?;
-    let qs = crate::live::checks::questions(&zone, &samples);
+    let probe = Question::new(&probe_name(&zone)?, rtype::A);
+    let qs = crate::live::checks::questions(&zone, &samples, Some(&probe));
     let obs = ask_all(&targets, &qs, timeout);
     let e = Expectation {
         zone,
@@ -149,6 +162,7 @@ fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline
         bundle,
         warn: i64::from(a.sig_warn) * 86400,
         crit: i64::from(a.sig_crit) * 86400,
+        probe: Some(probe),
     };
     Ok(crate::live::checks::run(&e, &obs, unusable))
 }
@@ -219,21 +233,31 @@ fn metrics(ctx: &Context, zone: &str, h: Option<&SkrHealth>, tl: Option<&crate::
 
 pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {
     let zone_text = super::export::zone_arg(ctx, &a.zone).map(|z| to_presentation(&z)).unwrap_or_else(|_| a.zone.clone().unwrap_or_default());
-    let (h, tl) = match health(&a, ctx) {
-        Ok((h, tl)) => (Ok(h), Some(tl)),
-        Err(e) => (Err(e), None),
+    let (h, tl) = if a.live_only {
+        (None, None)
+    } else {
+        match health(&a, ctx) {
+            Ok((h, tl)) => (Some(Ok(h)), Some(tl)),
+            Err(e) => (Some(Err(e)), None),
+        }
     };
-    let l = if a.live { Some(live(&a, ctx, tl.as_ref())) } else { None };
+    let l = if a.live || a.live_only { Some(live(&a, ctx, tl.as_ref())) } else { None };
     let (status, line, json) = match (&h, &l) {
-        (Err(e), _) | (_, Some(Err(e))) => {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => {
             let msg = format!("{e:#}");
             (Status::Unknown, format!("KSKIT UNKNOWN - {msg}"), serde_json::json!({ "status": "UNKNOWN", "message": msg }))
         }
-        (Ok(h), None) => {
+        (None, None) => (Status::Unknown, "KSKIT UNKNOWN - nothing to check".into(), serde_json::json!({ "status": "UNKNOWN", "message": "nothing to check" })),
+        (None, Some(Ok(l))) => {
+            let perf = format!("sig_days_left={:.2};{};{};;", l.min_margin.map(|m| m as f64 / 86400.0).unwrap_or(0.0), a.sig_warn, a.sig_crit);
+            let json = serde_json::json!({ "status": l.status, "message": l.message, "live": l });
+            (l.status, format!("KSKIT {} - {} | {perf}", l.status.label(), safe(&l.message)), json)
+        }
+        (Some(Ok(h)), None) => {
             let line = format!("KSKIT {} - {} | days_left={};{};{};;", h.status.label(), h.message, h.days_left, a.warn, a.crit);
             (h.status, line, serde_json::to_value(h)?)
         }
-        (Ok(h), Some(Ok(l))) => {
+        (Some(Ok(h)), Some(Ok(l))) => {
             let status = h.status.max(l.status);
             let msg = if l.status >= h.status { format!("{}; SKR: {}", l.message, h.message) } else { format!("{}; live: {}", h.message, l.message) };
             let perf = format!(
@@ -254,7 +278,7 @@ pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {
     };
     if let Some(p) = &a.metrics {
         let now = now_of(&a).unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let m = metrics(ctx, &zone_text, h.as_ref().ok(), tl.as_ref(), l.as_ref().and_then(|l| l.as_ref().ok()), status, now);
+        let m = metrics(ctx, &zone_text, h.as_ref().and_then(|h| h.as_ref().ok()), tl.as_ref(), l.as_ref().and_then(|l| l.as_ref().ok()), status, now);
         if let Err(e) = super::write_output(p, m.render().as_bytes()) {
             eprintln!("kskit: {e:#}");
             if !ctx.json {
