@@ -55,10 +55,7 @@ fn validators_available() -> bool {
 /// by an ECDSAP256SHA256 KSK over ECDSAP256SHA256 ZSKs, for 90 days.
 fn demo() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("demo");
-    ok(run_kskit(tmp.path(), &["demo", "--dir", s(&d)]), "kskit demo");
-    let zsk = d.join("zsk-side");
-    assert!(zsk.join("keystore/skr/example.com/timeline.json").is_file());
+    let d = kskit_demo(tmp.path(), None);
     (tmp, d)
 }
 

@@ -15,7 +15,6 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use kskit::backends::soft::{self, SoftKey};
@@ -35,32 +34,17 @@ struct ZoneServer {
 
 impl ZoneServer {
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("knotd.log")).unwrap_or_default()
+        knotd_log(self.dir.path())
     }
 }
 
 fn serve(zone: &str, text: &str, addrs: &[&str], port: u16) -> ZoneServer {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
     let listen: Vec<String> = addrs.iter().map(|a| format!("{a}@{port}")).collect();
-    let conf = format!(
-        "server:\n    rundir: {d}\n    listen: [ {} ]\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-         control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
-         template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-         zone:\n  - domain: {zone}\n    file: zone.db\n",
-        listen.join(", ")
-    );
-    std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
     std::fs::write(dir.path().join("zone.db"), text).unwrap();
-    let log = std::fs::File::create(dir.path().join("knotd.log")).unwrap();
-    let child = Command::new(knotd())
-        .arg("-c")
-        .arg(dir.path().join("knot.conf"))
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start knotd");
+    // Served as written: never re-signed, synced or journaled.
+    let template = "    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n";
+    let child = start_knotd(dir.path(), &format!("[ {} ]", listen.join(", ")), template, &format!("  - domain: {zone}\n    file: zone.db\n"));
     let s = ZoneServer { _k: Knotd(child), dir };
     // Wait (bounded) until every address answers the SOA authoritatively.
     let name = parse_name(zone).unwrap();
@@ -132,14 +116,9 @@ fn unsigned_zone(v6: bool) -> String {
 /// `kskit demo` and `kskit sign-zone` of [`unsigned_zone`]: the ZSK side
 /// directory and the signed zone text.
 fn demo_signed(t: &Path, v6: bool) -> (PathBuf, String) {
-    let d = t.join("demo");
-    ok(run_kskit(t, &["demo", "--dir", s(&d)]), "kskit demo");
-    let zdir = d.join("zsk-side");
-    let zf = t.join("zone.db");
-    std::fs::write(&zf, unsigned_zone(v6)).unwrap();
-    let out = t.join("signed.db");
-    ok(run_kskit(&zdir, &["sign-zone", s(&zf), "-o", s(&out), "--passphrase-file", s(&d.join("passphrase"))]), "kskit sign-zone");
-    (zdir, std::fs::read_to_string(&out).unwrap())
+    let d = kskit_demo(t, None);
+    let signed = demo_sign_zone(&d, &unsigned_zone(v6), &t.join("signed.db"), &[]);
+    (d.join("zsk-side"), signed)
 }
 
 /// `kskit --json check --live` in `zdir`, discovering the servers through
@@ -199,39 +178,39 @@ fn live_good_zone_at_every_ns_address_is_ok_and_metrics_are_written() {
     assert!(text(&o).starts_with("KSKIT OK - example.com.: 1 server address(es)"), "{}", text(&o));
 }
 
-/// Replaces the expiration of every RRSIG over `covered` in zone text (the
-/// 5th RDATA field) with 2020-01-01.
-fn expire_rrsigs(zone: &str, covered: &str) -> String {
-    zone.lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            if f.len() > 9 && f[3] == "RRSIG" && f[4] == covered {
-                let mut g: Vec<String> = f.iter().map(|x| x.to_string()).collect();
-                g[8] = "20200101000000".into();
-                g.join(" ")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
+/// A zone really signed in the past: `kskit demo` run 60 days ago
+/// (libfaketime), its zone signed by `kskit sign-zone --at` 59 days ago.
+/// Every RRSIG is genuine (it verifies at its own time) and expired now.
 #[test]
-fn live_expired_rrsigs_are_critical() {
-    if !knotd_present() {
+fn live_zone_signed_in_the_past_has_expired_rrsigs_and_is_critical() {
+    if !knotd_present() || !require_tools("libfaketime", "libfaketime", &[], &[FAKETIME_LIB]) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let (zdir, signed) = demo_signed(t.path(), false);
-    let broken = expire_rrsigs(&signed, "SOA");
-    assert_ne!(broken, signed, "no RRSIG SOA edited");
+    let now = time::OffsetDateTime::now_utc();
+    let d = kskit_demo(t.path(), Some(now - time::Duration::days(60)));
+    let at = kskit::timeutil::format_rfc3339(now - time::Duration::days(59));
+    let out = t.path().join("signed.db");
+    let signed = demo_sign_zone(&d, &unsigned_zone(false), &out, &["--at", &at]);
+    // Valid at the time it was signed: nothing but time is wrong with it.
+    let o = run_kskit(t.path(), &["verify-zone", s(&out), "--trust-anchor", s(&d.join("trust-anchor.ds")), "--now", &at]);
+    assert_eq!(o.status.code(), Some(0), "the zone signed in the past does not verify at its own time:\n{}", text(&o));
+    let o = run_kskit(t.path(), &["verify-zone", s(&out), "--trust-anchor", s(&d.join("trust-anchor.ds"))]);
+    assert_eq!(o.status.code(), Some(1), "its signatures are not expired now:\n{}", text(&o));
     let port = lab_port();
-    let (_a, _b) = two_servers(&broken, &broken, false, port);
-    let (code, v, out) = check_live(&zdir, port, &[]);
+    let (_a, _b) = two_servers(&signed, &signed, false, port);
+    let (code, v, out) = check_live(&d.join("zsk-side"), port, &[]);
     assert_eq!(code, 2, "{out}");
-    assert_finding(&v, "LIVE-RRSIG-VALID", "CRITICAL", "example.com. SOA: RRSIG expired (at 20200101000000)");
+    for q in ["example.com. SOA", "example.com. DNSKEY", "www.example.com. A"] {
+        assert_finding(&v, "LIVE-RRSIG-VALID", "CRITICAL", &format!("{q}: RRSIG expired (at "));
+    }
+    // The expiry named is in the past, before now.
+    let f = findings(&v);
+    let (_, _, msg) = f.iter().find(|(i, _, m)| i == "LIVE-RRSIG-VALID" && m.starts_with("example.com. SOA")).unwrap();
+    let stamp = msg.split("(at ").nth(1).unwrap().trim_end_matches(')');
+    let stamp = &stamp[..14];
+    let when = time::PrimitiveDateTime::parse(stamp, time::macros::format_description!("[year][month][day][hour][minute][second]")).unwrap().assume_utc();
+    assert!(when < now && when > now - time::Duration::days(59), "{msg}");
 }
 
 /// A different DNSKEY: the first DNSKEY line with a changed public key octet.
@@ -301,6 +280,136 @@ fn live_server_answering_without_rrsigs_is_critical() {
     assert_finding(&v, "LIVE-RRSIG-PRESENT", "CRITICAL", "example.com. DNSKEY: answered without RRSIG to a DO query");
     let bad: Vec<&Value> = v["live"]["findings"].as_array().unwrap().iter().filter(|x| x["id"] == "LIVE-RRSIG-PRESENT").collect();
     assert!(!bad.is_empty() && bad.iter().all(|x| x["server"].as_str().unwrap().starts_with("127.0.0.2")), "{bad:?}");
+}
+
+/// The lines of a signed zone (one record a line, `owner TTL IN TYPE ...`)
+/// without those `drop` selects, given the fields; returns the text and
+/// how many lines were dropped.
+fn without_lines(zone: &str, drop: impl Fn(&[&str]) -> bool) -> (String, usize) {
+    let mut n = 0;
+    let kept: String = zone
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let d = drop(&f);
+            n += usize::from(d);
+            !d
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (kept, n)
+}
+
+#[test]
+fn live_unsigned_or_missing_denial_of_existence_is_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (zdir, signed) = demo_signed(t.path(), false);
+    // ns1: no NSEC records at all; ns2: NSEC records without their RRSIGs.
+    let (no_nsec, n) = without_lines(&signed, |f| f.get(3) == Some(&"NSEC") || (f.get(3) == Some(&"RRSIG") && f.get(4) == Some(&"NSEC")));
+    assert!(n >= 2, "no NSEC dropped");
+    let (unsigned, n) = without_lines(&signed, |f| f.get(3) == Some(&"RRSIG") && f.get(4) == Some(&"NSEC"));
+    assert!(n >= 1, "no RRSIG NSEC dropped");
+    let port = lab_port();
+    let (_a, _b) = two_servers(&no_nsec, &unsigned, false, port);
+    let (code, v, out) = check_live(&zdir, port, &[]);
+    assert_eq!(code, 2, "{out}");
+    let probe = v["live"]["probe"].as_str().expect("the probe name").to_string();
+    assert!(probe.starts_with("kskit-nx-") && probe.ends_with(".example.com. A"), "{probe}");
+    let denial: Vec<(String, String, String)> = v["live"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "LIVE-DENIAL")
+        .map(|f| (f["server"].as_str().unwrap().to_string(), f["status"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .collect();
+    // every address and transport of both servers, and nothing else at fault
+    assert_eq!(denial.len(), 4, "{denial:#?}");
+    for (server, status, msg) in &denial {
+        assert_eq!(status, "CRITICAL");
+        assert!(msg.starts_with(&format!("{probe} (NXDOMAIN): ")), "{msg}");
+        if server.starts_with("127.0.0.1") {
+            assert!(msg.contains("no NSEC or NSEC3 record in the authority section"), "{msg}");
+        } else {
+            assert!(server.starts_with("127.0.0.2"), "{server}");
+            assert!(msg.contains(" NSEC: no RRSIG: the denial of existence is unsigned"), "{msg}");
+        }
+    }
+    let others: Vec<_> = findings(&v).into_iter().filter(|(i, ..)| i != "LIVE-DENIAL").collect();
+    assert!(others.is_empty(), "only the denial is broken: {others:#?}");
+}
+
+/// example.net. signed here by kskit's zone signer with two algorithms
+/// (ECDSAP256SHA256 and ED25519: a KSK and a ZSK each; the DNSKEY RRset
+/// signed by both KSKs), with NSEC3 (RFC 9276 parameters) as the denial.
+fn two_algorithm_zone() -> String {
+    use kskit::signzone::{format_zone, sign_zone, Denial, SignOptions, Verify};
+    let zone = parse_name("example.net.").unwrap();
+    let unsigned = "$ORIGIN example.net.\n$TTL 3600\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.80\n";
+    let recs = parse_records(unsigned, Some(&zone), Some(3600)).unwrap();
+    let gen = |a: Algorithm, f: u16| soft::generate(a, None, f).unwrap();
+    let (k13, z13, k15, z15) = (gen(Algorithm::EcdsaP256Sha256, 257), gen(Algorithm::EcdsaP256Sha256, 256), gen(Algorithm::Ed25519, 257), gen(Algorithm::Ed25519, 256));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u32;
+    let dnskeys: Vec<Record> = [&k13, &z13, &k15, &z15].iter().map(|k| Record::new(zone.clone(), 3600, RData::Dnskey(k.dnskey().clone()))).collect();
+    let set = RrSet::from_records(&dnskeys).unwrap();
+    let mut presigned = dnskeys.clone();
+    for k in [&k13, &k15] {
+        presigned.push(Record::new(zone.clone(), 3600, RData::Rrsig(sign_rrset(k, &set, &zone, now - 3600, now + 10 * 86400).unwrap())));
+    }
+    let opts = SignOptions {
+        inception: now - 3600,
+        expiration: now + 10 * 86400,
+        jitter: 0,
+        threads: 1,
+        denial: Denial::Nsec3 { param: kskit::dnssec::denial::Nsec3Param::rfc9276(), opt_out: false },
+        verify: Verify::All,
+    };
+    let z = sign_zone(&zone, &recs, &presigned, &[&z13, &z15], &opts).unwrap();
+    format_zone(&z, "; two algorithms")
+}
+
+/// `kskit --json check --live-only --zone example.net.` of `servers`, in a
+/// directory without kskit.toml (a zone signed elsewhere).
+fn check_live_only(dir: &Path, servers: &[String]) -> (i32, Value, String) {
+    let mut args: Vec<&str> = vec!["--json", "check", "--live-only", "--zone", "example.net.", "--timeout", "2", "--sample", "www.example.net/A"];
+    for s in servers {
+        args.extend(["--server", s.as_str()]);
+    }
+    let o = run_kskit(dir, &args);
+    (o.status.code().unwrap_or(-1), json_of(&o), text(&o))
+}
+
+#[test]
+fn live_one_algorithm_missing_from_the_soa_signatures_is_critical() {
+    if !knotd_present() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let signed = two_algorithm_zone();
+    // The same zone without the ED25519 RRSIG over the SOA RRset: still
+    // validly signed by ECDSAP256SHA256 (RFC 6840 §5.11 validators accept
+    // it), but the signer's rule (RFC 4035 §2.2) is broken.
+    let (broken, n) = without_lines(&signed, |f| f.get(3) == Some(&"RRSIG") && f.get(4) == Some(&"SOA") && f.get(5) == Some(&"15"));
+    assert_eq!(n, 1, "one RRSIG SOA of algorithm 15:\n{signed}");
+    let port = lab_port();
+    let (_a, _b) = (serve("example.net.", &signed, &["127.0.0.1"], port), serve("example.net.", &broken, &["127.0.0.2"], port));
+    // The good server alone: every check passes, the NSEC3 denial included.
+    let (code, v, out) = check_live_only(t.path(), &[format!("127.0.0.1:{port}")]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["status"], "OK", "{out}");
+    assert!(v["live"]["bundle"].is_null(), "no SKR bundle compared: {out}");
+    let (code, v, out) = check_live_only(t.path(), &[format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}")]);
+    assert_eq!(code, 2, "{out}");
+    assert_finding(&v, "LIVE-RRSIG-ALGORITHMS", "CRITICAL", "example.net. SOA: no valid RRSIG of algorithm 15 (ED25519) of the served DNSKEY RRset (signed by algorithm 13 (ECDSAP256SHA256) only");
+    let all = v["live"]["findings"].as_array().unwrap();
+    assert!(all.iter().all(|f| f["server"].as_str().unwrap().starts_with("127.0.0.2")), "only the broken server is at fault: {all:#?}");
+    assert!(all.iter().all(|f| f["id"] == "LIVE-RRSIG-ALGORITHMS" || f["id"] == "LIVE-SERVERS-AGREE"), "{all:#?}");
+    // the text plugin line names it too
+    let o = run_kskit(t.path(), &["check", "--live-only", "--zone", "example.net.", "--server", &format!("127.0.0.2:{port}"), "--timeout", "2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).starts_with("KSKIT CRITICAL - example.net.: LIVE-RRSIG-ALGORITHMS 127.0.0.2:"), "{}", text(&o));
 }
 
 #[test]

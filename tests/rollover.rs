@@ -691,6 +691,18 @@ fn step_polls_real_parent_servers_and_completes_the_rollover() {
     assert_eq!(seen, Some(false), "{v}");
     assert!(why.contains("timeout"), "{v}");
     assert_eq!(key_state(&s, "ksk-b"), "ds-submitted");
+    // The metrics give the last poll per parent server: one served the new
+    // DS, the other never answered.
+    let prom = s.dir.join("kskit.prom");
+    let o = kskit(&s.dir, &["check", "--metrics", prom.to_str().unwrap()]);
+    let m = std::fs::read_to_string(&prom).unwrap_or_else(|e| panic!("no metrics ({e}): {}", String::from_utf8_lossy(&o.stdout)));
+    let at = (r + Duration::hours(1)).unix_timestamp();
+    for (server, answered, seen) in [(a2.addr(), 1, 1), (silent_addr.clone(), 0, 0)] {
+        let l = format!("{{zone=\"child.example.\",server=\"{server}\"}}");
+        assert!(m.contains(&format!("kskit_parent_server_last_poll_timestamp_seconds{l} {at}\n")), "{server}:\n{m}");
+        assert!(m.contains(&format!("kskit_parent_server_last_poll_answered{l} {answered}\n")), "{server}:\n{m}");
+        assert!(m.contains(&format!("kskit_parent_server_last_poll_seen{l} {seen}\n")), "{server}:\n{m}");
+    }
     drop((a2, b2, silent));
 
     // The new DS at both servers: two consecutive polls confirm it.

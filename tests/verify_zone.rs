@@ -138,13 +138,11 @@ fn knot(t: &Path, nsec3: bool) -> Signed {
 /// kskit's own cycle (`kskit demo`) and `kskit sign-zone`; returns the
 /// signed zone and the ZSK side's directory (keystore with the SKR timeline).
 fn kskit_signed(t: &Path) -> (Signed, PathBuf) {
-    let d = t.join("demo");
-    ok(run_kskit(t, &["demo", "--dir", s(&d)]), "kskit demo");
-    let zdir = d.join("zsk-side");
-    let zone = write_zone(&t.join("kskit"));
+    let d = kskit_demo(t, None);
+    std::fs::create_dir_all(t.join("kskit")).unwrap();
     let out = t.join("kskit/signed.db");
-    ok(run_kskit(&zdir, &["sign-zone", s(&zone), "-o", s(&out), "--passphrase-file", s(&d.join("passphrase"))]), "kskit sign-zone");
-    (Signed { what: "kskit sign-zone NSEC".into(), file: out, ds: d.join("trust-anchor.ds"), nsec3: false, two_algorithms: false }, zdir)
+    demo_sign_zone(&d, ZONE, &out, &[]);
+    (Signed { what: "kskit sign-zone NSEC".into(), file: out, ds: d.join("trust-anchor.ds"), nsec3: false, two_algorithms: false }, d.join("zsk-side"))
 }
 
 /// One record line of a signed zone: owner, type and, for an RRSIG, the

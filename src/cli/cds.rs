@@ -3,13 +3,12 @@
 //! (`crate::live::cds`). Exit 0 accept, 1 reject (the rule is named), 2 error.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 
-use super::check::{live_targets, safe};
+use super::check::safe;
 use super::{parse_time_arg, print_json, Context};
 use crate::dnssec::name::same_name;
 use crate::dnssec::{parse_name, RData};
@@ -30,17 +29,9 @@ pub struct CdsCheckArgs {
     /// The child zone.
     #[arg(long)]
     pub zone: String,
-    /// Ask this server, ADDR[:PORT] (repeatable) instead of the zone's NS
-    /// names found through a resolver.
-    #[arg(long = "server")]
-    pub servers: Vec<String>,
-    /// Recursive resolver ADDR[:PORT] to find the zone's NS names and their
-    /// addresses (repeatable; default: /etc/resolv.conf).
-    #[arg(long)]
-    pub resolver: Vec<String>,
-    /// The port on which the discovered name servers are asked (default 53).
-    #[arg(long, default_value_t = 53)]
-    pub ns_port: u16,
+    /// The servers to ask.
+    #[command(flatten)]
+    pub net: super::servers::ServerArgs,
     /// The DS RRset the parent holds now (DS records in presentation
     /// format): the CDS must validate from it (RFC 7344 §4.1).
     #[arg(long)]
@@ -57,9 +48,6 @@ pub struct CdsCheckArgs {
     /// Print only the DS RRset a registry would install (zone-file lines), as a registry would.
     #[arg(long)]
     pub as_registry: bool,
-    /// Seconds to wait for each reply.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub timeout: u64,
     /// Judge signatures at this time instead of now.
     #[arg(long)]
     pub now: Option<String>,
@@ -95,8 +83,8 @@ fn check(a: CdsCheckArgs, ctx: &Context) -> Result<i32> {
             Some(v)
         }
     };
-    let timeout = Duration::from_secs(a.timeout);
-    let (targets, unusable) = live_targets(&a.servers, &a.resolver, a.ns_port, &zone, timeout)?;
+    let timeout = a.net.timeout();
+    let (targets, unusable) = a.net.targets(&zone)?;
     if targets.is_empty() {
         bail!("no server to ask for {}", a.zone);
     }

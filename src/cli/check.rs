@@ -5,9 +5,7 @@
 //! those are UNKNOWN, as the plugin guidelines ask. `--metrics FILE` writes
 //! the Prometheus text format (docs/monitoring.md).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration as StdDuration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -19,10 +17,8 @@ use crate::dnssec::record::rtype;
 use crate::dnssec::{parse_name, Name};
 use crate::export::{timeline_health, SkrHealth, Status};
 use crate::live::checks::{Expectation, LiveReport};
-use crate::live::fetch::{ask_all, discover_zone, targets_of, Question, Target};
+use crate::live::fetch::{ask_all, Question};
 use crate::live::metrics::Metrics;
-use crate::parent::discover::resolvers_from_resolv_conf;
-use crate::parent::query::parse_server;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -45,30 +41,23 @@ pub struct CheckArgs {
     /// and IPv6, UDP and TCP, DO set) and judge what it serves.
     #[arg(long)]
     pub live: bool,
+    /// Only the live checks (implies --live): no SKR, keystore or
+    /// kskit.toml needed, nothing compared with an SKR bundle. For a zone
+    /// signed elsewhere (give --zone).
+    #[arg(long)]
+    pub live_only: bool,
     /// --live: WARNING when a served signature expires in fewer days.
     #[arg(long, default_value_t = 5)]
     pub sig_warn: u32,
     /// --live: CRITICAL when a served signature expires in fewer days.
     #[arg(long, default_value_t = 2)]
     pub sig_crit: u32,
-    /// --live: ask this server, ADDR[:PORT] (repeatable) instead of the
-    /// zone's NS names found through a resolver.
-    #[arg(long = "server")]
-    pub servers: Vec<String>,
-    /// --live: recursive resolver ADDR[:PORT] to find the zone's NS names
-    /// and their addresses (repeatable; default: /etc/resolv.conf).
-    #[arg(long)]
-    pub resolver: Vec<String>,
-    /// --live: the port on which the discovered name servers are asked
-    /// (default 53; other values are for test labs).
-    #[arg(long, default_value_t = 53)]
-    pub ns_port: u16,
+    /// --live: the servers to ask.
+    #[command(flatten)]
+    pub net: super::servers::ServerArgs,
     /// --live: also check the signatures of NAME/TYPE (e.g. www.example.com/A; TYPE defaults to A), repeatable.
     #[arg(long = "sample")]
     pub samples: Vec<String>,
-    /// --live: seconds to wait for each reply.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub timeout: u64,
     /// Write the Prometheus text format to FILE (atomically), for node_exporter's textfile collector.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
@@ -91,37 +80,6 @@ fn health(a: &CheckArgs, ctx: &Context) -> Result<(SkrHealth, crate::skr::timeli
     Ok((timeline_health(&tl, now, Duration::days(i64::from(a.warn)), Duration::days(i64::from(a.crit)), lead), tl))
 }
 
-/// NS names that could not be asked, with the reason.
-pub(crate) type Unusable = Vec<(String, String)>;
-
-/// The servers to ask for `zone`: `given` (ADDR[:PORT]), else every address
-/// of every NS name found through `resolvers` (else /etc/resolv.conf), asked
-/// on `ns_port`. Returns the targets and the NS names that have no usable address.
-pub(crate) fn live_targets(given: &[String], resolvers: &[String], ns_port: u16, zone: &Name, timeout: StdDuration) -> Result<(Vec<Target>, Unusable)> {
-    if !given.is_empty() {
-        let mut out: Vec<Target> = Vec::new();
-        for s in given {
-            for addr in parse_server(s)? {
-                if !out.iter().any(|t| t.addr == addr) {
-                    out.push(Target { addr, ns: vec![] });
-                }
-            }
-        }
-        return Ok((out, vec![]));
-    }
-    let resolvers: Vec<SocketAddr> = if !resolvers.is_empty() {
-        let mut v = Vec::new();
-        for r in resolvers {
-            v.extend(parse_server(r)?);
-        }
-        v
-    } else {
-        resolvers_from_resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
-    };
-    let ns = discover_zone(zone, &resolvers, timeout, ns_port)?;
-    Ok(targets_of(&ns))
-}
-
 /// `NAME/TYPE` (TYPE defaults to A) as a question.
 fn sample(s: &str) -> Result<Question> {
     let (n, t) = s.rsplit_once('/').unwrap_or((s, "A"));
@@ -129,10 +87,17 @@ fn sample(s: &str) -> Result<Question> {
     Ok(Question::new(&parse_name(n)?, t))
 }
 
+/// A name under `zone` that does not exist: a random label
+/// (`kskit-nx-` and 8 hex digits), asked to see the denial of existence.
+fn probe_name(zone: &Name) -> Result<Name> {
+    let label = format!("kskit-nx-{:08x}", rand::random::<u32>());
+    Name::from_ascii(&label).and_then(|l| l.append_domain(zone)).with_context(|| format!("cannot form a probe name under {}", to_presentation(zone)))
+}
+
 fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline>) -> Result<LiveReport> {
     let zone = super::export::zone_arg(ctx, &a.zone)?.to_lowercase();
     let now = now_of(a)?;
-    let timeout = StdDuration::from_secs(a.timeout);
+    let timeout = a.net.timeout();
     let samples = a.samples.iter().map(|s| sample(s)).collect::<Result<Vec<_>>>()?;
     let bundle = tl.and_then(|tl| tl.in_force(now).ok()).map(|x| {
         (
@@ -140,8 +105,9 @@ fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline
             format!("SKR {} bundle {}", x.skr.name, crate::markup::terminal_safe(&x.bundle.id)),
         )
     });
-    let (targets, unusable) = live_targets(&a.servers, &a.resolver, a.ns_port, &zone, timeout)?;
-    let qs = crate::live::checks::questions(&zone, &samples);
+    let (targets, unusable) = a.net.targets(&zone)?;
+    let probe = Question::new(&probe_name(&zone)?, rtype::A);
+    let qs = crate::live::checks::questions(&zone, &samples, Some(&probe));
     let obs = ask_all(&targets, &qs, timeout);
     let e = Expectation {
         zone,
@@ -149,6 +115,7 @@ fn live(a: &CheckArgs, ctx: &Context, tl: Option<&crate::skr::timeline::Timeline
         bundle,
         warn: i64::from(a.sig_warn) * 86400,
         crit: i64::from(a.sig_crit) * 86400,
+        probe: Some(probe),
     };
     Ok(crate::live::checks::run(&e, &obs, unusable))
 }
@@ -186,6 +153,7 @@ fn metrics(ctx: &Context, zone: &str, h: Option<&SkrHealth>, tl: Option<&crate::
                     m.gauge("kskit_parent_last_poll_seen", "1 when the last parent DS poll saw the expected DS at every parent server", &z, if p.seen { 1.0 } else { 0.0 });
                     m.gauge("kskit_parent_consecutive_seen_polls", "Consecutive parent polls that saw the expected DS set", &z, f64::from(zs.consecutive));
                 }
+                parent_server_metrics(&mut m, zone, zs);
             }
         }
     }
@@ -217,23 +185,57 @@ fn metrics(ctx: &Context, zone: &str, h: Option<&SkrHealth>, tl: Option<&crate::
     m
 }
 
+/// The last poll of each parent server: the later of the rollover step's
+/// last poll and the slow-parent watch's (docs/rollover.md), per server.
+fn parent_server_metrics(m: &mut Metrics, zone: &str, zs: &crate::rollover::state::ZoneState) {
+    use crate::rollover::state::ServerPoll;
+    let mut per: Vec<(OffsetDateTime, &ServerPoll)> = Vec::new();
+    let step = zs.observations.last().map(|o| (o.at, &o.servers));
+    let watch = zs.parent.last_poll.map(|t| (t, &zs.parent.last_servers));
+    for (at, servers) in [step, watch].into_iter().flatten() {
+        for sp in servers {
+            match per.iter_mut().find(|(_, x)| x.server == sp.server) {
+                Some(e) if e.0 < at => *e = (at, sp),
+                Some(_) => {}
+                None => per.push((at, sp)),
+            }
+        }
+    }
+    for (at, sp) in per {
+        let l = [("zone", zone), ("server", sp.server.as_str())];
+        m.gauge("kskit_parent_server_last_poll_timestamp_seconds", "When each parent server was last polled for the zone's DS (Unix time)", &l, at.unix_timestamp() as f64);
+        m.gauge("kskit_parent_server_last_poll_answered", "1 when the parent server gave a usable answer at its last poll", &l, if sp.answered { 1.0 } else { 0.0 });
+        m.gauge("kskit_parent_server_last_poll_seen", "1 when the parent server served the expected DS set at its last poll", &l, if sp.seen { 1.0 } else { 0.0 });
+    }
+}
+
 pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {
     let zone_text = super::export::zone_arg(ctx, &a.zone).map(|z| to_presentation(&z)).unwrap_or_else(|_| a.zone.clone().unwrap_or_default());
-    let (h, tl) = match health(&a, ctx) {
-        Ok((h, tl)) => (Ok(h), Some(tl)),
-        Err(e) => (Err(e), None),
+    let (h, tl) = if a.live_only {
+        (None, None)
+    } else {
+        match health(&a, ctx) {
+            Ok((h, tl)) => (Some(Ok(h)), Some(tl)),
+            Err(e) => (Some(Err(e)), None),
+        }
     };
-    let l = if a.live { Some(live(&a, ctx, tl.as_ref())) } else { None };
+    let l = if a.live || a.live_only { Some(live(&a, ctx, tl.as_ref())) } else { None };
     let (status, line, json) = match (&h, &l) {
-        (Err(e), _) | (_, Some(Err(e))) => {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => {
             let msg = format!("{e:#}");
             (Status::Unknown, format!("KSKIT UNKNOWN - {msg}"), serde_json::json!({ "status": "UNKNOWN", "message": msg }))
         }
-        (Ok(h), None) => {
+        (None, None) => (Status::Unknown, "KSKIT UNKNOWN - nothing to check".into(), serde_json::json!({ "status": "UNKNOWN", "message": "nothing to check" })),
+        (None, Some(Ok(l))) => {
+            let perf = format!("sig_days_left={:.2};{};{};;", l.min_margin.map(|m| m as f64 / 86400.0).unwrap_or(0.0), a.sig_warn, a.sig_crit);
+            let json = serde_json::json!({ "status": l.status, "message": l.message, "live": l });
+            (l.status, format!("KSKIT {} - {} | {perf}", l.status.label(), safe(&l.message)), json)
+        }
+        (Some(Ok(h)), None) => {
             let line = format!("KSKIT {} - {} | days_left={};{};{};;", h.status.label(), h.message, h.days_left, a.warn, a.crit);
             (h.status, line, serde_json::to_value(h)?)
         }
-        (Ok(h), Some(Ok(l))) => {
+        (Some(Ok(h)), Some(Ok(l))) => {
             let status = h.status.max(l.status);
             let msg = if l.status >= h.status { format!("{}; SKR: {}", l.message, h.message) } else { format!("{}; live: {}", h.message, l.message) };
             let perf = format!(
@@ -254,7 +256,7 @@ pub fn run(a: CheckArgs, ctx: &Context) -> Result<i32> {
     };
     if let Some(p) = &a.metrics {
         let now = now_of(&a).unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let m = metrics(ctx, &zone_text, h.as_ref().ok(), tl.as_ref(), l.as_ref().and_then(|l| l.as_ref().ok()), status, now);
+        let m = metrics(ctx, &zone_text, h.as_ref().and_then(|h| h.as_ref().ok()), tl.as_ref(), l.as_ref().and_then(|l| l.as_ref().ok()), status, now);
         if let Err(e) = super::write_output(p, m.render().as_bytes()) {
             eprintln!("kskit: {e:#}");
             if !ctx.json {

@@ -27,6 +27,7 @@ mod report;
 mod batch;
 mod check;
 mod cds;
+mod servers;
 mod export;
 mod signzone;
 mod bench;

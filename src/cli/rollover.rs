@@ -18,7 +18,7 @@ use crate::parent::query::{parse_server, QueryOptions};
 use crate::parent::ExpectedDs;
 use crate::rollover::hold::{ParentEvent, ServerAnswer};
 use crate::rollover::plan::{plan, CdsSet, Plan, View};
-use crate::rollover::state::{run_hooks, step, Change, HookFailure, PollResult, StateFile, StepReport, ZoneState};
+use crate::rollover::state::{run_hooks, step, Change, HookFailure, PollResult, ServerPoll, StateFile, StepReport, ZoneState};
 use crate::timeutil::format_rfc3339;
 
 #[derive(Subcommand, Debug)]
@@ -365,12 +365,12 @@ fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<Expected
     let reason = v.get("reason").and_then(|s| s.as_str()).unwrap_or("").to_string();
     if let Some(z) = v.get("zone").and_then(|z| z.as_str()) {
         if !z.eq_ignore_ascii_case(zone) {
-            return Ok(PollResult { seen: false, reason: format!("poll result is for zone {z}, not {zone}") });
+            return Ok(PollResult { servers: vec![], seen: false, reason: format!("poll result is for zone {z}, not {zone}") });
         }
     }
     let exp = match expected {
         Ok(e) => e,
-        Err(e) => return Ok(PollResult { seen: false, reason: e.clone() }),
+        Err(e) => return Ok(PollResult { servers: vec![], seen: false, reason: e.clone() }),
     };
     if let Some(list) = v.get("expected").and_then(|e| e.as_array()) {
         let mut got: Vec<String> = list.iter().filter_map(|x| x.as_str().map(|s| s.to_ascii_uppercase())).collect();
@@ -379,10 +379,10 @@ fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<Expected
         want.sort();
         let delete = v.get("delete").and_then(|d| d.as_bool()).unwrap_or(false);
         if got != want || delete != exp.is_delete() {
-            return Ok(PollResult { seen: false, reason: format!("poll result is for another DS set ({}), expected ({})", got.join("; "), want.join("; ")) });
+            return Ok(PollResult { servers: vec![], seen: false, reason: format!("poll result is for another DS set ({}), expected ({})", got.join("; "), want.join("; ")) });
         }
     }
-    Ok(PollResult { seen, reason: if reason.is_empty() { format!("from {}", path.display()) } else { reason } })
+    Ok(PollResult { servers: vec![], seen, reason: if reason.is_empty() { format!("from {}", path.display()) } else { reason } })
 }
 
 /// Polls every parent server in-process (as `kskit parent poll`).
@@ -395,13 +395,13 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
 fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> (PollResult, Vec<ServerAnswer>) {
     let exp = match expected {
         Ok(e) => e,
-        Err(e) => return (PollResult { seen: false, reason: e.clone() }, vec![]),
+        Err(e) => return (PollResult { servers: vec![], seen: false, reason: e.clone() }, vec![]),
     };
     let mut servers: Vec<SocketAddr> = Vec::new();
     for s in &cfg.policy.parent_servers {
         match parse_server(s) {
             Ok(v) => servers.extend(v),
-            Err(e) => return (PollResult { seen: false, reason: e.to_string() }, vec![]),
+            Err(e) => return (PollResult { servers: vec![], seen: false, reason: e.to_string() }, vec![]),
         }
     }
     let timeout = std::time::Duration::from_secs(timeout);
@@ -410,17 +410,18 @@ fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, Strin
         let resolvers = crate::parent::discover::resolvers_from_resolv_conf(&text);
         match crate::parent::discover::discover_parent(zone, &resolvers, timeout, 53) {
             Ok(d) => super::parent::Targets::discovered(d),
-            Err(e) => return (PollResult { seen: false, reason: e.to_string() }, vec![]),
+            Err(e) => return (PollResult { servers: vec![], seen: false, reason: e.to_string() }, vec![]),
         }
     } else {
         super::parent::Targets::given(servers)
     };
     let validation = match super::parent::parent_validation(None, Some(cfg), zone, exp) {
         Ok(v) => v,
-        Err(e) => return (PollResult { seen: false, reason: format!("{e:#}") }, vec![]),
+        Err(e) => return (PollResult { servers: vec![], seen: false, reason: format!("{e:#}") }, vec![]),
     };
     let opts = QueryOptions { timeout, tcp_only: false, recursion_desired: false, dnssec_ok: validation.is_some() };
     let (rows, all) = super::parent::poll_targets(&targets, zone, exp, validation.as_ref(), &opts);
+    let mut servers = Vec::new();
     let answers = rows
         .iter()
         .map(|r| {
@@ -431,10 +432,11 @@ fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, Strin
                 crate::parent::Observation::Answer(a) if a.authoritative && [crate::parent::RCODE_NOERROR, crate::parent::RCODE_NXDOMAIN].contains(&a.rcode) && (validation.is_none() || r.verdict.seen) => Some(a),
                 _ => None,
             };
+            servers.push(ServerPoll { server: label.clone(), answered: usable.is_some(), seen: usable.is_some() && r.verdict.seen, reason: r.verdict.reason.clone() });
             ServerAnswer { label, ds: usable.map(|a| a.ds.clone()), ttl: usable.and_then(|a| a.ttl), reason: r.verdict.reason.clone() }
         })
         .collect();
-    (PollResult { seen: all.seen, reason: all.reason }, answers)
+    (PollResult { seen: all.seen, reason: all.reason, servers }, answers)
 }
 
 fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
@@ -452,7 +454,7 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     let mut poll = |ids: &[String]| -> PollResult {
         let expected = expected_ds(&cfg, &ks, &zname, ids);
         match &a.poll_json {
-            Some(p) => poll_from_json(p, &zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}") }),
+            Some(p) => poll_from_json(p, &zone, &expected).unwrap_or_else(|e| PollResult { servers: vec![], seen: false, reason: format!("{e:#}") }),
             None => poll_live(&cfg, &zname, &expected, a.timeout),
         }
     };
@@ -599,10 +601,11 @@ fn parent_watch(cfg: &Config, ks: &Keystore, zname: &Name, zone: &str, zs: &mut 
         }
         let expected: Result<ExpectedDs, String> = Ok(ExpectedDs::Set { ds: needed.clone(), keys });
         let (r, answers) = match &a.poll_json {
-            Some(f) => (poll_from_json(f, zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}") }), vec![]),
+            Some(f) => (poll_from_json(f, zone, &expected).unwrap_or_else(|e| PollResult { servers: vec![], seen: false, reason: format!("{e:#}") }), vec![]),
             None => poll_live_rows(cfg, zname, &expected, a.timeout),
         };
         let events = zs.parent.observe(now, &needed, &keep, &answers, r.seen, p.parent_confirmations);
+        zs.parent.last_servers = r.servers.clone();
         if answers.is_empty() && !r.seen {
             zs.parent.waits = vec![r.reason.clone()];
         }

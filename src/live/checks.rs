@@ -4,15 +4,18 @@
 //! `pub fn` returning its findings, with a stable id listed in
 //! docs/checks.md ("Live checks") and [`ALL`].
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::dnssec::name::{same_name, to_presentation};
 use crate::dnssec::record::rtype;
 use crate::dnssec::verify::{rrsig_valid_at, verify_rrsig};
-use crate::dnssec::{Dnskey, Name, RData, RrSet, Rrsig};
+use crate::dnssec::denial::{base32hex_decode, nsec3_hash, Nsec, Nsec3, NSEC3_MAX_ITERATIONS};
+use crate::dnssec::{Algorithm, Dnskey, Name, RData, RrSet, Rrsig};
 use crate::export::{Status, SAFE_UDP_RESPONSE};
 
-use super::fetch::{Proto, Question, ServerObs, Served};
+use super::fetch::{DenialSet, Proto, Question, ServerObs, Served};
 
 /// Every live check id, in the order they run.
 pub const ALL: &[&str] = &[
@@ -20,6 +23,8 @@ pub const ALL: &[&str] = &[
     "LIVE-DNSKEY-BUNDLE",
     "LIVE-RRSIG-PRESENT",
     "LIVE-RRSIG-VALID",
+    "LIVE-RRSIG-ALGORITHMS",
+    "LIVE-DENIAL",
     "LIVE-RRSIG-MARGIN",
     "LIVE-RRSIG-SOA-EXPIRE",
     "LIVE-DNSKEY-SIZE",
@@ -53,13 +58,17 @@ pub struct Expectation {
     pub warn: i64,
     /// CRITICAL when a signature expires in fewer seconds.
     pub crit: i64,
+    /// A name under the zone that does not exist (a random label), asked
+    /// to see the denial of existence (None: not asked).
+    pub probe: Option<Question>,
 }
 
 /// The questions `check --live` asks every server: the apex DNSKEY, SOA,
-/// CDS, CDNSKEY and NS RRsets, then `samples`.
-pub fn questions(zone: &Name, samples: &[Question]) -> Vec<Question> {
+/// CDS, CDNSKEY and NS RRsets, then `samples`, then the `probe` for a name
+/// that does not exist.
+pub fn questions(zone: &Name, samples: &[Question], probe: Option<&Question>) -> Vec<Question> {
     let mut q: Vec<Question> = [rtype::DNSKEY, rtype::SOA, rtype::CDS, rtype::CDNSKEY, rtype::NS].iter().map(|t| Question::new(zone, *t)).collect();
-    for s in samples {
+    for s in samples.iter().chain(probe) {
         if !q.contains(s) {
             q.push(s.clone());
         }
@@ -87,17 +96,22 @@ fn dnskey_q(zone: &Name) -> Question {
     Question::new(zone, rtype::DNSKEY)
 }
 
+/// RCODE NXDOMAIN (RFC 1035 §4.1.1).
+const NXDOMAIN: u16 = 3;
+
 /// LIVE-ANSWERED: every question got a reply matching it (RFC 5452 §9.1),
-/// with NOERROR and the AA bit: the zone's servers are authoritative for it
-/// (RFC 1035 §4.1.1; a lame server or a REFUSED is an outage for part of
-/// the resolvers).
-pub fn check_answered(_e: &Expectation, obs: &[ServerObs]) -> Vec<Finding> {
+/// with NOERROR (NXDOMAIN for the probe of a name that does not exist) and
+/// the AA bit: the zone's servers are authoritative for it (RFC 1035
+/// §4.1.1; a lame server or a REFUSED is an outage for part of the
+/// resolvers).
+pub fn check_answered(e: &Expectation, obs: &[ServerObs]) -> Vec<Finding> {
     let mut out = Vec::new();
     for o in obs {
         for (q, f) in &o.answers {
+            let probe = e.probe.as_ref() == Some(q);
             match f {
                 super::fetch::Fetched::Failed(why) => out.push(finding("LIVE-ANSWERED", Status::Critical, Some(o), format!("{}: no answer: {why}", q.label()))),
-                super::fetch::Fetched::Answer(s) if s.rcode != 0 => out.push(finding(
+                super::fetch::Fetched::Answer(s) if s.rcode != 0 && !(probe && s.rcode == NXDOMAIN) => out.push(finding(
                     "LIVE-ANSWERED",
                     Status::Critical,
                     Some(o),
@@ -176,21 +190,31 @@ pub fn check_rrsigs_present(_e: &Expectation, obs: &[ServerObs]) -> Vec<Finding>
 /// same server's DNSKEY RRset, signed in the zone's name (RFC 4035
 /// §5.3.1), or why there is none (expired, not yet valid, none verifies).
 pub fn best_signature(zone: &Name, q: &Question, s: &Served, keys: &[Dnskey], now: u64) -> Result<u32, String> {
-    if s.rrsigs.is_empty() {
+    best_of(zone, &q.name, s.ttl.unwrap_or(0), &s.rdatas, &s.rrsigs, keys, now)
+}
+
+/// Whether `sig` verifies over `set` with a key of `keys` that it names
+/// (key tag and algorithm; a revoked key never counts). Only the keys the
+/// RRSIG names are tried: the cost stays linear (KeyTrap, CVE-2023-50387).
+fn verifies(set: &RrSet, sig: &Rrsig, keys: &[Dnskey]) -> bool {
+    keys.iter().filter(|k| !k.is_revoked() && k.algorithm == sig.algorithm && k.key_tag() == sig.key_tag).any(|k| verify_rrsig(set, sig, k).is_ok())
+}
+
+/// [`best_signature`] of the RRset `rdatas` at `owner`.
+fn best_of(zone: &Name, owner: &Name, ttl: u32, rdatas: &[RData], rrsigs: &[Rrsig], keys: &[Dnskey], now: u64) -> Result<u32, String> {
+    if rrsigs.is_empty() {
         return Err("no RRSIG".into());
     }
-    let ttl = s.ttl.unwrap_or(0);
-    let set = RrSet::new(q.name.clone(), ttl, s.rdatas.clone()).map_err(|e| e.to_string())?;
+    let set = RrSet::new(owner.clone(), ttl, rdatas.to_vec()).map_err(|e| e.to_string())?;
     let usable = |sig: &Rrsig| same_name(&sig.signer_name, zone);
     let mut best: Option<u32> = None;
     let mut timely = 0;
-    for sig in s.rrsigs.iter().filter(|g| usable(g)) {
+    for sig in rrsigs.iter().filter(|g| usable(g)) {
         if !rrsig_valid_at(sig, now) {
             continue;
         }
         timely += 1;
-        let ok = keys.iter().filter(|k| !k.is_revoked()).any(|k| verify_rrsig(&set, sig, k).is_ok());
-        if ok && best.is_none_or(|b| sig.expiration > b) {
+        if verifies(&set, sig, keys) && best.is_none_or(|b| sig.expiration > b) {
             best = Some(sig.expiration);
         }
     }
@@ -199,16 +223,16 @@ pub fn best_signature(zone: &Name, q: &Question, s: &Served, keys: &[Dnskey], no
     }
     if timely == 0 {
         let n = now as u32;
-        let expired: Vec<String> = s.rrsigs.iter().filter(|g| g.expiration.wrapping_sub(n) as i32 <= 0).map(|g| crate::timeutil::format_rrsig_time(g.expiration)).collect();
+        let expired: Vec<String> = rrsigs.iter().filter(|g| g.expiration.wrapping_sub(n) as i32 <= 0).map(|g| crate::timeutil::format_rrsig_time(g.expiration)).collect();
         if !expired.is_empty() {
             return Err(format!("RRSIG expired (at {})", expired.join(", ")));
         }
-        if s.rrsigs.iter().all(|g| !usable(g)) {
+        if rrsigs.iter().all(|g| !usable(g)) {
             return Err("no RRSIG signed in the zone's name".into());
         }
         return Err("no RRSIG valid yet (inception in the future)".into());
     }
-    Err(format!("none of {} RRSIG(s) verifies with a key of the served DNSKEY RRset", s.rrsigs.len()))
+    Err(format!("none of {} RRSIG(s) verifies with a key of the served DNSKEY RRset", rrsigs.len()))
 }
 
 /// LIVE-RRSIG-VALID: every served RRset has an RRSIG that is valid now and
@@ -226,6 +250,159 @@ pub fn check_signatures(e: &Expectation, obs: &[ServerObs]) -> Vec<Finding> {
             if let Err(why) = best_signature(&e.zone, q, s, &keys, e.now) {
                 out.push(finding("LIVE-RRSIG-VALID", Status::Critical, Some(o), format!("{}: {why}", q.label())));
             }
+        }
+    }
+    out
+}
+
+fn alg_name(a: u8) -> String {
+    match Algorithm::from_number(a) {
+        Ok(al) => format!("{a} ({al})"),
+        Err(_) => a.to_string(),
+    }
+}
+
+/// The algorithms of the zone keys of a DNSKEY RRset (revoked keys left
+/// out): the algorithms that must each sign every RRset (RFC 4035 §2.2).
+pub fn dnskey_algorithms(keys: &[Dnskey]) -> BTreeSet<u8> {
+    keys.iter().filter(|k| k.is_zone_key() && !k.is_revoked()).map(|k| k.algorithm).collect()
+}
+
+/// The algorithms that sign the served RRset: those of its RRSIGs that are
+/// signed in the zone's name, valid at `now` and verify with a key of
+/// `keys` of that algorithm.
+pub fn signing_algorithms(zone: &Name, q: &Question, s: &Served, keys: &[Dnskey], now: u64) -> BTreeSet<u8> {
+    let Ok(set) = RrSet::new(q.name.clone(), s.ttl.unwrap_or(0), s.rdatas.clone()) else { return BTreeSet::new() };
+    s.rrsigs.iter().filter(|g| same_name(&g.signer_name, zone) && rrsig_valid_at(g, now) && verifies(&set, g, keys)).map(|g| g.algorithm).collect()
+}
+
+/// LIVE-RRSIG-ALGORITHMS: every served RRset (SOA, DNSKEY, NS, CDS,
+/// CDNSKEY and the samples) is signed by each algorithm of the server's
+/// DNSKEY RRset, with an RRSIG valid now that verifies (RFC 4035 §2.2: the
+/// signer's rule; RFC 6840 §5.11: a validator may then accept any one of
+/// them, but one that holds the signer to it, or only trusts a DS of the
+/// missing algorithm, fails the zone). CRITICAL. An RRset that no
+/// algorithm signs is LIVE-RRSIG-VALID's (or LIVE-RRSIG-PRESENT's) finding.
+pub fn check_rrsig_algorithms(e: &Expectation, obs: &[ServerObs]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for o in obs {
+        let keys = o.get(&dnskey_q(&e.zone)).map(dnskeys_of).unwrap_or_default();
+        let want = dnskey_algorithms(&keys);
+        for (q, _) in &o.answers {
+            if e.probe.as_ref() == Some(q) {
+                continue;
+            }
+            let Some(s) = o.get(q) else { continue };
+            if s.rdatas.is_empty() || s.rrsigs.is_empty() {
+                continue;
+            }
+            let have = signing_algorithms(&e.zone, q, s, &keys, e.now);
+            if have.is_empty() {
+                continue;
+            }
+            let missing: Vec<String> = want.difference(&have).map(|a| alg_name(*a)).collect();
+            if !missing.is_empty() {
+                let by: Vec<String> = have.iter().map(|a| alg_name(*a)).collect();
+                out.push(finding(
+                    "LIVE-RRSIG-ALGORITHMS",
+                    Status::Critical,
+                    Some(o),
+                    format!(
+                        "{}: no valid RRSIG of algorithm {} of the served DNSKEY RRset (signed by algorithm {} only; RFC 4035 §2.2)",
+                        q.label(),
+                        missing.join(", "),
+                        by.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether an NSEC at `owner` matches or covers `name` in canonical order
+/// (RFC 4034 §4.1.1, §6.1): `owner` ≤ `name` < `next`, or past the last
+/// NSEC of the chain (whose next name is the apex).
+fn nsec_covers(owner: &Name, n: &Nsec, name: &Name, zone: &Name) -> bool {
+    use crate::signzone::nsec::canonical_cmp;
+    use std::cmp::Ordering::*;
+    let after_owner = canonical_cmp(owner, name) != Greater;
+    let before_next = canonical_cmp(name, &n.next) == Less || same_name(&n.next, zone);
+    after_owner && before_next
+}
+
+/// Whether an NSEC3 at `owner` matches or covers the hash of `name`
+/// (RFC 5155 §8.3, §8.4): its hashed owner ≤ H(name) < next hashed owner,
+/// wrapping at the end of the chain.
+fn nsec3_covers(owner: &Name, n: &Nsec3, name: &Name) -> Result<bool, String> {
+    if n.iterations > NSEC3_MAX_ITERATIONS {
+        return Err(format!("NSEC3 with {} iterations, more than {NSEC3_MAX_ITERATIONS}: validators treat the zone as insecure (RFC 9276 §3.2)", n.iterations));
+    }
+    let label = owner.iter().next().ok_or("an NSEC3 owner name without a label")?;
+    let own = base32hex_decode(&String::from_utf8_lossy(label)).ok_or_else(|| format!("NSEC3 owner {} is not a base32hex hash", to_presentation(owner)))?;
+    let h = nsec3_hash(name, &n.salt, n.iterations).to_vec();
+    let next = &n.next_hashed;
+    Ok(if own.as_slice() < next.as_slice() { own <= h && h < *next } else { h >= own || h < *next })
+}
+
+/// The verdict on the denial of existence served for `name` (which does
+/// not exist): NSEC or NSEC3 RRsets in the authority section, each with an
+/// RRSIG valid now that verifies with a key of `keys`, one of them matching
+/// or covering `name` (RFC 4035 §3.1.3, RFC 5155 §7.2).
+pub fn judge_denial(zone: &Name, name: &Name, s: &Served, keys: &[Dnskey], now: u64) -> Result<(), String> {
+    if s.denial.is_empty() {
+        return Err("no NSEC or NSEC3 record in the authority section: the denial of existence is not authenticated (RFC 4035 §3.1.3)".into());
+    }
+    let mut covered = false;
+    for d in &s.denial {
+        let DenialSet { owner, rtype: t, ttl, rdatas, rrsigs } = d;
+        let label = format!("{} {}", to_presentation(owner), rtype::name(*t));
+        if rrsigs.is_empty() {
+            return Err(format!("{label}: no RRSIG: the denial of existence is unsigned"));
+        }
+        best_of(zone, owner, *ttl, rdatas, rrsigs, keys, now).map_err(|why| format!("{label}: {why}"))?;
+        for r in rdatas {
+            let RData::Other { data, .. } = r else { continue };
+            let c = if *t == rtype::NSEC {
+                Nsec::from_wire(data).map(|n| nsec_covers(owner, &n, name, zone)).map_err(|e| format!("{label}: {e}"))?
+            } else {
+                let n = Nsec3::from_wire(data).map_err(|e| format!("{label}: {e}"))?;
+                nsec3_covers(owner, &n, name).map_err(|e| format!("{label}: {e}"))?
+            };
+            covered |= c;
+        }
+    }
+    if covered {
+        Ok(())
+    } else {
+        Err(format!("no NSEC or NSEC3 record served covers {} (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2)", to_presentation(name)))
+    }
+}
+
+/// LIVE-DENIAL: a name under the zone that does not exist (the probe, a
+/// random label) gets, over DO, a signed denial of existence: NSEC or
+/// NSEC3 records covering it, with RRSIGs valid now that verify with a key
+/// of the server's DNSKEY RRset (RFC 4035 §3.1.3; RFC 5155 §7.2). An
+/// NXDOMAIN or NODATA without them, or with unsigned ones, is bogus to a
+/// validator: CRITICAL.
+pub fn check_denial(e: &Expectation, obs: &[ServerObs]) -> Vec<Finding> {
+    let Some(p) = &e.probe else { return vec![] };
+    let mut out = Vec::new();
+    for o in obs {
+        let Some(s) = o.get(p) else { continue };
+        if s.rcode != 0 && s.rcode != NXDOMAIN {
+            continue;
+        }
+        let keys = o.get(&dnskey_q(&e.zone)).map(dnskeys_of).unwrap_or_default();
+        let kind = if s.rcode == NXDOMAIN {
+            "NXDOMAIN"
+        } else if s.rdatas.is_empty() {
+            "NODATA"
+        } else {
+            "wildcard answer"
+        };
+        if let Err(why) = judge_denial(&e.zone, &p.name, s, &keys, e.now) {
+            out.push(finding("LIVE-DENIAL", Status::Critical, Some(o), format!("{} ({kind}): {why}", p.label())));
         }
     }
     out
@@ -385,6 +562,8 @@ pub struct LiveReport {
     pub status: Status,
     pub zone: String,
     pub bundle: Option<String>,
+    /// The name that does not exist asked to see the denial of existence.
+    pub probe: Option<String>,
     /// NS names that could not be asked, with the reason.
     pub unusable: Vec<(String, String)>,
     pub findings: Vec<Finding>,
@@ -406,11 +585,13 @@ pub fn run(e: &Expectation, obs: &[ServerObs], unusable: Vec<(String, String)>) 
         findings.push(Finding { id: "LIVE-ANSWERED", status: Status::Unknown, server: None, message: "no server to ask".into() });
     }
     type Rule = fn(&Expectation, &[ServerObs]) -> Vec<Finding>;
-    let rules: [Rule; 8] = [
+    let rules: [Rule; 10] = [
         check_answered,
         check_dnskey_bundle,
         check_rrsigs_present,
         check_signatures,
+        check_rrsig_algorithms,
+        check_denial,
         check_expiry_margin,
         check_soa_expire,
         check_dnskey_size,
@@ -453,7 +634,7 @@ pub fn run(e: &Expectation, obs: &[ServerObs], unusable: Vec<(String, String)>) 
         let more = if findings.len() > 1 { format!(" (+{} more finding(s))", findings.len() - 1) } else { String::new() };
         format!("{zone}: {first}{more}")
     };
-    LiveReport { status, zone, bundle: e.bundle.as_ref().map(|(_, f)| f.clone()), unusable, findings, servers, min_margin, message }
+    LiveReport { status, zone, bundle: e.bundle.as_ref().map(|(_, f)| f.clone()), probe: e.probe.as_ref().map(Question::label), unusable, findings, servers, min_margin, message }
 }
 
 #[cfg(test)]
@@ -466,7 +647,7 @@ mod tests {
         for v in [7u32, 3600, 600, 172_800, 300] {
             data.extend_from_slice(&v.to_be_bytes());
         }
-        let s = Served { rcode: 0, authoritative: true, truncated: false, size: 0, ttl: Some(3600), rdatas: vec![RData::Other { rtype: rtype::SOA, data }], rrsigs: vec![] };
+        let s = Served { rcode: 0, authoritative: true, truncated: false, size: 0, ttl: Some(3600), rdatas: vec![RData::Other { rtype: rtype::SOA, data }], rrsigs: vec![], denial: vec![] };
         assert_eq!(soa_expire(&s), Some(172_800));
         let short = Served { rdatas: vec![RData::Other { rtype: rtype::SOA, data: vec![0; 5] }], ..s };
         assert_eq!(soa_expire(&short), None);

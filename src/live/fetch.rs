@@ -76,6 +76,20 @@ pub struct Served {
     pub rdatas: Vec<RData>,
     /// RRSIGs in the answer section owned by the name and covering the type.
     pub rrsigs: Vec<Rrsig>,
+    /// The NSEC and NSEC3 RRsets of the authority section (the denial of
+    /// existence, RFC 4035 §3.1.3), each with the RRSIGs covering it there.
+    pub denial: Vec<DenialSet>,
+}
+
+/// One NSEC or NSEC3 RRset of a reply's authority section with its RRSIGs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenialSet {
+    pub owner: Name,
+    /// NSEC or NSEC3.
+    pub rtype: u16,
+    pub ttl: u32,
+    pub rdatas: Vec<RData>,
+    pub rrsigs: Vec<Rrsig>,
 }
 
 impl Served {
@@ -174,6 +188,7 @@ pub fn served_of(q: &Question, reply: &Message, truncated: bool) -> Result<Serve
     }
     let size = reply.to_vec().map(|v| v.len()).unwrap_or(0);
     Ok(Served {
+        denial: denial_of(reply)?,
         rcode: u16::from(reply.metadata.response_code),
         authoritative: reply.metadata.authoritative,
         truncated,
@@ -182,6 +197,38 @@ pub fn served_of(q: &Question, reply: &Message, truncated: bool) -> Result<Serve
         rdatas,
         rrsigs,
     })
+}
+
+/// The NSEC and NSEC3 RRsets of the authority section, grouped by owner
+/// and type, with the RRSIGs covering them.
+fn denial_of(reply: &Message) -> Result<Vec<DenialSet>, String> {
+    let mut out: Vec<DenialSet> = Vec::new();
+    let mut sigs: Vec<(Name, Rrsig)> = Vec::new();
+    for r in &reply.authorities {
+        if r.dns_class != DNSClass::IN {
+            continue;
+        }
+        let t = u16::from(r.record_type());
+        if t == rtype::NSEC || t == rtype::NSEC3 {
+            let rd = rdata_of(r)?;
+            match out.iter_mut().find(|d| d.rtype == t && same_name(&d.owner, &r.name)) {
+                Some(d) => d.rdatas.push(rd),
+                None => out.push(DenialSet { owner: r.name.to_lowercase(), rtype: t, ttl: r.ttl, rdatas: vec![rd], rrsigs: vec![] }),
+            }
+        } else if t == rtype::RRSIG {
+            if let RData::Rrsig(s) = rdata_of(r)? {
+                if s.type_covered == rtype::NSEC || s.type_covered == rtype::NSEC3 {
+                    sigs.push((r.name.clone(), s));
+                }
+            }
+        }
+    }
+    for (owner, s) in sigs {
+        if let Some(d) = out.iter_mut().find(|d| d.rtype == s.type_covered && same_name(&d.owner, &owner)) {
+            d.rrsigs.push(s);
+        }
+    }
+    Ok(out)
 }
 
 fn failure_text(f: Failure) -> String {

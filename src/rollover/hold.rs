@@ -164,6 +164,9 @@ pub struct ParentWatch {
     /// The largest DS TTL any parent server answered with.
     #[serde(default)]
     pub max_ds_ttl: u32,
+    /// What each parent server answered at the last poll (at `last_poll`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_servers: Vec<crate::rollover::state::ServerPoll>,
 }
 
 impl ParentWatch {

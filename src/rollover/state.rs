@@ -80,6 +80,22 @@ pub struct Observation {
     pub reason: String,
     /// Consecutive seen polls after this one.
     pub consecutive: u32,
+    /// What each parent server answered (empty for a poll read from a file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerPoll>,
+}
+
+/// One parent server's part of a poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerPoll {
+    /// The server (address, and NS names when discovered).
+    pub server: String,
+    /// It gave a usable answer (authoritative NOERROR or NXDOMAIN, and
+    /// validated when the parent is validated).
+    pub answered: bool,
+    /// It served the expected DS set.
+    pub seen: bool,
+    pub reason: String,
 }
 
 /// One state change.
@@ -167,6 +183,8 @@ impl StateFile {
 pub struct PollResult {
     pub seen: bool,
     pub reason: String,
+    /// Per parent server (empty for a poll read from a file).
+    pub servers: Vec<ServerPoll>,
 }
 
 /// What a step did and what holds it.
@@ -296,7 +314,7 @@ pub fn step(
             let r = poll(&expected);
             zs.consecutive = if r.seen { zs.consecutive + 1 } else { 0 };
             zs.last_poll = Some(now);
-            let obs = Observation { at: now, expected: expected.clone(), seen: r.seen, reason: r.reason, consecutive: zs.consecutive };
+            let obs = Observation { at: now, expected: expected.clone(), seen: r.seen, reason: r.reason, consecutive: zs.consecutive, servers: r.servers };
             zs.observations.push(obs.clone());
             if zs.observations.len() > MAX_OBSERVATIONS {
                 let drop = zs.observations.len() - MAX_OBSERVATIONS;
@@ -374,7 +392,7 @@ mod tests {
         let mut zs = ZoneState::default();
         let r = step(&pl, &p, &mut zs, t0 - Duration::days(1), &mut |_| unreachable!());
         assert!(r.changes.is_empty() && r.attention.is_empty());
-        let r = step(&pl, &p, &mut zs, t0, &mut |_| PollResult { seen: false, reason: "x".into() });
+        let r = step(&pl, &p, &mut zs, t0, &mut |_| PollResult { seen: false, reason: "x".into(), servers: vec![] });
         assert!(r.changes.is_empty(), "no keystore key, nothing to move");
         assert!(!r.attention.is_empty());
     }

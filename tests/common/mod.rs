@@ -333,6 +333,76 @@ pub fn knotd_present() -> bool {
     ok
 }
 
+/// Writes `dir/knot.conf` and starts knotd on it: listening on `listen`
+/// (`127.0.0.1@PORT` or a list `[ a@PORT, b@PORT ]`), one worker of each
+/// kind, control socket, storage and database in `dir`, logging to
+/// `dir/knotd.log` (see [`knotd_log`]); `template` holds more lines of the
+/// default template (each indented by 4), `zones` the `zone:` section's
+/// entries. Wrap the child in [`Knotd`] or kill it on drop.
+pub fn start_knotd(dir: &Path, listen: &str, template: &str, zones: &str) -> std::process::Child {
+    let d = dir.display();
+    let conf = format!(
+        "server:\n    rundir: {d}\n    listen: {listen}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+         control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
+         template:\n  - id: default\n    storage: {d}\n{template}zone:\n{zones}"
+    );
+    std::fs::write(dir.join("knot.conf"), conf).expect("write knot.conf");
+    let log = std::fs::File::create(dir.join("knotd.log")).expect("create knotd.log");
+    Command::new(knotd())
+        .arg("-c")
+        .arg(dir.join("knot.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("start knotd")
+}
+
+/// The log of a knotd started by [`start_knotd`] in `dir`.
+pub fn knotd_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("knotd.log")).unwrap_or_default()
+}
+
+/// libfaketime's multi-threaded preload library (Debian's libfaketime).
+pub const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// `cmd` runs with its clock at `t` (libfaketime; the clock then advances).
+pub fn at_time(cmd: &mut Command, t: time::OffsetDateTime) -> &mut Command {
+    let f = format!("@{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second());
+    cmd.env("LD_PRELOAD", FAKETIME_LIB).env("FAKETIME", f).env("FAKETIME_NO_CACHE", "1")
+}
+
+/// `kskit demo --dir PARENT/demo`: a ZSK side (`demo/zsk-side`) with an
+/// imported SKR of 90 days made by an ECDSAP256SHA256 KSK over
+/// ECDSAP256SHA256 ZSKs, its random passphrase in `demo/passphrase` and
+/// the KSK's DS in `demo/trust-anchor.ds`. With `at`, the demo runs with
+/// its clock there (libfaketime), so the SKR starts then. Returns the demo
+/// directory.
+pub fn kskit_demo(parent: &Path, at: Option<time::OffsetDateTime>) -> PathBuf {
+    let d = parent.join("demo");
+    let mut c = kskit(parent);
+    c.args(["demo", "--dir", s(&d)]);
+    if let Some(t) = at {
+        at_time(&mut c, t);
+    }
+    ok(output(&mut c), "kskit demo");
+    assert!(d.join("zsk-side/keystore/skr/example.com/timeline.json").is_file(), "the demo imported its SKR");
+    d
+}
+
+/// `kskit sign-zone` of the zone text `unsigned` by the ZSK side of the
+/// demo in `demo` (its passphrase file), into `out`; `extra` arguments
+/// (e.g. `--at`) appended. Returns the signed zone text.
+pub fn demo_sign_zone(demo: &Path, unsigned: &str, out: &Path, extra: &[&str]) -> String {
+    let zf = out.with_extension("unsigned");
+    std::fs::write(&zf, unsigned).expect("write the unsigned zone");
+    let pass = demo.join("passphrase");
+    let mut args = vec!["sign-zone", s(&zf), "-o", s(out), "--passphrase-file", s(&pass)];
+    args.extend(extra);
+    ok(run_kskit(&demo.join("zsk-side"), &args), "kskit sign-zone");
+    std::fs::read_to_string(out).expect("read the signed zone")
+}
+
 /// One knotd on 127.0.0.1 serving the parent zone `example.`, which
 /// delegates `child.example.` with the DS records given; killed when dropped.
 pub struct ParentKnot {
@@ -363,15 +433,7 @@ impl ParentKnot {
         let mut last = String::new();
         for _attempt in 0..3 {
             let dir = tempfile::tempdir().unwrap();
-            let d = dir.path().display().to_string();
             let port = free_port();
-            let conf = format!(
-                "server:\n    rundir: {d}\n    listen: {}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-                 control:\n    listen: {d}/knot.sock\ndatabase:\n    storage: {d}\nlog:\n  - target: stderr\n    any: info\n\
-                 template:\n  - id: default\n    storage: {d}\nzone:\n  - domain: example.\n    file: example.zone\n{}",
-                if also_v6 { format!("[ 127.0.0.1@{port}, ::1@{port} ]") } else { format!("127.0.0.1@{port}") },
-                if signed { "    dnssec-signing: on\n" } else { "" }
-            );
             let mut zone = String::from(
                 "$ORIGIN example.\n$TTL 3600\n@ SOA ns1.example. hostmaster.example. 1 3600 600 86400 300\n",
             );
@@ -380,17 +442,10 @@ impl ParentKnot {
             for r in ds {
                 zone.push_str(&format!("child DS {r}\n"));
             }
-            std::fs::write(dir.path().join("knot.conf"), conf).unwrap();
             std::fs::write(dir.path().join("example.zone"), zone).unwrap();
-            let log = std::fs::File::create(dir.path().join("knotd.log")).unwrap();
-            let child = Command::new(knotd())
-                .arg("-c")
-                .arg(dir.path().join("knot.conf"))
-                .stdin(std::process::Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start knotd");
+            let listen = if also_v6 { format!("[ 127.0.0.1@{port}, ::1@{port} ]") } else { format!("127.0.0.1@{port}") };
+            let zones = format!("  - domain: example.\n    file: example.zone\n{}", if signed { "    dnssec-signing: on\n" } else { "" });
+            let child = start_knotd(dir.path(), &listen, "", &zones);
             let mut k = ParentKnot { child, port, dir };
             if k.wait_for(hickory_proto::rr::RecordType::SOA, true) && (!signed || k.wait_for(hickory_proto::rr::RecordType::DNSKEY, false)) {
                 return k;
@@ -406,7 +461,7 @@ impl ParentKnot {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("knotd.log")).unwrap_or_default()
+        knotd_log(self.dir.path())
     }
 
     /// Waits (bounded: 100 tries, 50 ms apart) until knotd answers
