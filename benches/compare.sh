@@ -11,7 +11,8 @@
 # (records in the sign-zone comparison, default 1000000), BENCH_THREADS
 # (default: all cores), BENCH_OUT (default docs/benchmarks.md; the SVG goes
 # beside it). Needs: cargo, openssl, softhsm2 (softhsm2-util), knot (keymgr),
-# python3 (standard library only); BENCH_KEEP=1 keeps the raw results. A missing tool skips its comparison and
+# python3 (standard library only); BENCH_KEEP=1 keeps the raw results
+# (BENCH_REPORT_ONLY=DIR rewrites the document from them). A missing tool skips its comparison and
 # the document says so. Numbers are never edited: the document is what this
 # script measured.
 set -euo pipefail
@@ -27,6 +28,11 @@ trap '[ -n "${BENCH_KEEP:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"' EXIT
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 R="$WORK/results"
 mkdir -p "$R"
+# BENCH_REPORT_ONLY=DIR: no measurement, only the document regenerated
+# from the raw results DIR of an earlier run (kept with BENCH_KEEP=1).
+if [ -n "${BENCH_REPORT_ONLY:-}" ]; then
+  R=$BENCH_REPORT_ONLY
+else
 
 note() { printf '== %s\n' "$*" >&2; }
 now() { python3 -c 'import time; print(repr(time.time()))'; }
@@ -228,6 +234,7 @@ fi
 note "KeyTrap-shaped input (kskit bench --scenario keytrap)"
 "$KSKIT" bench --scenario keytrap --json > "$R/keytrap.jsonl" 2>/dev/null || echo '{"scenario":"keytrap","failed":true}' > "$R/keytrap.jsonl"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$R/env.txt"
+fi
 
 note "writing $OUT and $SVG"
 python3 - "$R" "$OUT" "$SVG" <<'PY'

@@ -266,11 +266,24 @@ pub fn run(a: SignBatchArgs, ctx: &Context) -> Result<i32> {
         listing.push_str(&format!("{}  {}\n", it.digest.hex(), it.file.display()));
     }
     let list_digest = FileDigest::of(listing.as_bytes());
+    // The SKR layout per KSR; said once per distinct choice, not once per file.
+    let mut layouts: std::collections::BTreeMap<(String, String), Vec<String>> = std::collections::BTreeMap::new();
     for it in &mut items {
         it.layout = a.signing.skr_layout(&it.ksr).map(|(l, why)| {
-            eprintln!("SKR layout for {}: {} ({why})", it.file.display(), l.name());
+            layouts.entry((l.name().to_string(), why.to_string())).or_default().push(it.file.display().to_string());
             l
         });
+    }
+    for ((name, why), files) in &layouts {
+        match files.as_slice() {
+            [one] => eprintln!("SKR layout for {one}: {name} ({why})"),
+            many => eprintln!(
+                "SKR layout for {} KSRs: {name} ({why}); first {}, last {}",
+                many.len(),
+                many.first().map_or("", |s| s.as_str()),
+                many.last().map_or("", |s| s.as_str())
+            ),
+        }
     }
     if !ctx.json {
         print!("{listing}");
