@@ -1184,6 +1184,32 @@ mod tests {
         parse_record(text).unwrap()
     }
 
+    /// The streaming tokenizer works on byte offsets: multi-byte UTF-8 inside
+    /// quoted and unquoted tokens and after escapes is kept whole, and an
+    /// error from the callback stops the parse and is returned.
+    #[test]
+    fn streaming_parse_keeps_multibyte_text_and_stops_on_callback_error() {
+        let text = "a. 60 IN TXT \"h\u{e9}llo w\u{f6}rld\" z\u{fc}rich \\\u{e9}\nb. 60 IN A 192.0.2.1\nc. 60 IN A 192.0.2.2\n";
+        let all = parse_records(text, None, None).unwrap();
+        assert_eq!(all.len(), 3);
+        let mut want = Vec::new();
+        for part in ["h\u{e9}llo w\u{f6}rld", "z\u{fc}rich", "\u{e9}"] {
+            want.push(part.len() as u8);
+            want.extend_from_slice(part.as_bytes());
+        }
+        assert_eq!(all[0].rdata.to_wire(), want);
+        let mut seen = 0;
+        let r: Result<(), DnssecError> = parse_records_each(text, None, None, |_| {
+            seen += 1;
+            if seen == 2 {
+                return Err(perr(99, "stop here"));
+            }
+            Ok(())
+        });
+        assert!(matches!(r, Err(DnssecError::Parse { line: 99, .. })), "{r:?}");
+        assert_eq!(seen, 2, "no record after the callback's error");
+    }
+
     /// Regression (tamper test finding): a form feed or other non-blank
     /// whitespace between tokens once made the tokenizer loop forever.
     #[test]

@@ -206,6 +206,34 @@ mod tests {
     }
 
     #[test]
+    fn write_atomic_many_writes_every_file_with_its_mode_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let paths: Vec<_> = (0..40).map(|i| d.path().join(format!("z{i}.skr"))).collect();
+        let datas: Vec<Vec<u8>> = (0..40).map(|i| format!("skr {i}\n").into_bytes()).collect();
+        fs::write(&paths[3], b"old").unwrap();
+        let files: Vec<(&Path, &[u8])> = paths.iter().zip(&datas).map(|(p, d)| (p.as_path(), &d[..])).collect();
+        let dirs = write_atomic_many(&files, MODE_PUBLIC, 7).unwrap();
+        assert_eq!(dirs.into_iter().collect::<Vec<_>>(), vec![d.path().to_path_buf()]);
+        for (p, data) in paths.iter().zip(&datas) {
+            assert_eq!(&fs::read(p).unwrap(), data, "{}", p.display());
+            assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o644);
+        }
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 40, "only the targets remain: {names:?}");
+    }
+
+    #[test]
+    fn write_atomic_many_writes_nothing_when_one_temp_file_cannot_be_made() {
+        let d = tempfile::tempdir().unwrap();
+        let good = d.path().join("a.skr");
+        let bad = d.path().join("missing-dir").join("b.skr");
+        let files: Vec<(&Path, &[u8])> = vec![(good.as_path(), b"a"), (bad.as_path(), b"b")];
+        assert!(write_atomic_many(&files, MODE_PUBLIC, 2).is_err());
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.is_empty(), "no target and no temp file written: {names:?}");
+    }
+
+    #[test]
     fn failed_rename_leaves_no_temp_and_keeps_target() {
         let d = tempfile::tempdir().unwrap();
         // The target is a non-empty directory: the rename must fail.
