@@ -89,8 +89,8 @@ pub fn write_atomic_many(files: &[(&Path, &[u8])], mode: u32, threads: usize) ->
         Ok((tmp, dir.to_path_buf()))
     };
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<io::Result<(tempfile::NamedTempFile, std::path::PathBuf)>>>> =
-        files.iter().map(|_| Mutex::new(None)).collect();
+    type Staged = io::Result<(tempfile::NamedTempFile, std::path::PathBuf)>;
+    let slots: Vec<Mutex<Option<Staged>>> = files.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, files.len().max(1)) {
             scope.spawn(|| loop {
