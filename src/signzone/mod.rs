@@ -63,6 +63,8 @@ pub enum SignZoneError {
     Nsec3Collision(String, String),
     #[error("{0} is a glue name below a delegation and also the owner of an NSEC3 record the chain needs: sign with another salt")]
     Nsec3OwnerTaken(String),
+    #[error("the zone is too large for the signer's compact form (more than 4 GiB of owner names or RDATA) at {0}")]
+    TooLarge(String),
     #[error("{0}")]
     Dnssec(#[from] DnssecError),
     #[error("cannot write the signed zone: {0}")]
@@ -223,14 +225,18 @@ pub fn check_algorithm_rule(zsks: &[&dyn Signer], dnskeys: &[Dnskey]) -> Result<
     Ok(())
 }
 
-/// One input record in the signer's compact form: owner as lowercase wire
-/// bytes, RDATA in canonical wire form (RFC 4034 §6.2).
-#[derive(Debug)]
+/// One input record in the signer's compact form: its owner (lowercase
+/// wire bytes) and RDATA (canonical wire form, RFC 4034 §6.2) are ranges of
+/// the [`ZoneInput`]'s two byte arenas; consecutive records of one owner
+/// share its bytes. 20 bytes plus the arena bytes, no allocation per record.
+#[derive(Debug, Clone, Copy)]
 struct Rec {
-    owner: Box<[u8]>,
-    rtype: u16,
+    owner: u32,
+    rd: u32,
     ttl: u32,
-    rdata: Box<[u8]>,
+    rtype: u16,
+    rdlen: u16,
+    owner_len: u8,
 }
 
 /// An RRset of the input: a range of `ZoneInput::recs`, its TTL the least
@@ -245,10 +251,13 @@ struct SetIx {
 
 /// The unsigned zone, compact: records sorted into canonical name order
 /// (RFC 4034 §6.1) and type, duplicate RDATA dropped (RFC 2181 §5), the
-/// input order of RDATA within an RRset kept. About 100 bytes a record
-/// instead of a parsed `Record`'s several hundred.
+/// input order of RDATA within an RRset kept. Owners and RDATA live in two
+/// byte arenas: about 20 bytes a record plus its owner (once per name) and
+/// RDATA, instead of a parsed `Record`'s several hundred.
 #[derive(Debug)]
 pub struct ZoneInput {
+    owners: Vec<u8>,
+    rdata: Vec<u8>,
     recs: Vec<Rec>,
     sets: Vec<SetIx>,
 }
@@ -259,31 +268,27 @@ impl ZoneInput {
     /// the SKR ([`REPLACED_TYPES`]) are dropped; every other owner must be
     /// in the zone (RFC 1034 §4.2.1).
     pub fn new(zone: &Name, records: Vec<Record>) -> Result<Self, SignZoneError> {
-        let apex = canonical_wire(zone);
-        let mut recs = Vec::with_capacity(records.len());
+        let mut b = ZoneInputBuilder::new(zone, records.len());
         for r in records {
-            if is_replaced(&r) {
-                continue;
-            }
-            let owner = canonical_wire(&r.name);
-            if !wire::in_zone(&owner, &apex) {
-                return Err(SignZoneError::OutOfZone { name: p(&r.name), zone: p(zone) });
-            }
-            let rtype = r.rtype();
-            let rdata = match r.rdata {
-                RData::Other { data, .. } => data.into_boxed_slice(),
-                other => other.to_wire().into_boxed_slice(),
-            };
-            recs.push(Rec { owner: owner.into_boxed_slice(), rtype, ttl: r.ttl, rdata });
+            b.push(r)?;
         }
+        Ok(b.finish())
+    }
+
+    fn from_recs(owners: Vec<u8>, rdata: Vec<u8>, mut recs: Vec<Rec>) -> Self {
+        let own = |r: &Rec| owners.get(r.owner as usize..r.owner as usize + usize::from(r.owner_len)).unwrap_or(&[]);
+        let rd = |r: &Rec| rdata.get(r.rd as usize..r.rd as usize + usize::from(r.rdlen)).unwrap_or(&[]);
         // Stable: RDATA keep their input order within an RRset.
-        recs.sort_by(|a, b| wire::canonical_cmp(&a.owner, &b.owner).then(a.rtype.cmp(&b.rtype)));
+        recs.sort_by(|a, b| {
+            let same = a.owner == b.owner && a.owner_len == b.owner_len;
+            (if same { std::cmp::Ordering::Equal } else { wire::canonical_cmp(own(a), own(b)) }).then(a.rtype.cmp(&b.rtype))
+        });
         let mut keep = vec![true; recs.len()];
         let mut sets = Vec::new();
         let mut i = 0;
         while i < recs.len() {
             let mut j = i + 1;
-            while recs.get(j).is_some_and(|r| r.rtype == recs[i].rtype && r.owner == recs[i].owner) {
+            while recs.get(j).is_some_and(|r| r.rtype == recs[i].rtype && own(r) == own(&recs[i])) {
                 j += 1;
             }
             let group = &recs[i..j];
@@ -291,14 +296,14 @@ impl ZoneInput {
             // Duplicates (RFC 2181 §5): a hash set only for large RRsets.
             if group.len() <= 16 {
                 for a in 1..group.len() {
-                    if group[..a].iter().any(|b| b.rdata == group[a].rdata) {
+                    if group[..a].iter().any(|b| rd(b) == rd(&group[a])) {
                         keep[i + a] = false;
                     }
                 }
             } else {
                 let mut seen = HashSet::new();
                 for (a, r) in group.iter().enumerate() {
-                    if !seen.insert(&r.rdata[..]) {
+                    if !seen.insert(rd(r)) {
                         keep[i + a] = false;
                     }
                 }
@@ -323,7 +328,7 @@ impl ZoneInput {
                 SetIx { start, end, rtype: recs[start].rtype, ttl }
             })
             .collect();
-        Ok(ZoneInput { recs, sets })
+        ZoneInput { owners, rdata, recs, sets }
     }
 
     /// Number of records (after duplicates are dropped).
@@ -336,11 +341,86 @@ impl ZoneInput {
     }
 
     fn owner(&self, s: &SetIx) -> &[u8] {
-        &self.recs[s.start].owner
+        self.recs.get(s.start).map(|r| self.owner_of(r)).unwrap_or(&[])
+    }
+
+    fn owner_of(&self, r: &Rec) -> &[u8] {
+        self.owners.get(r.owner as usize..r.owner as usize + usize::from(r.owner_len)).unwrap_or(&[])
+    }
+
+    fn rd_of(&self, r: &Rec) -> &[u8] {
+        self.rdata.get(r.rd as usize..r.rd as usize + usize::from(r.rdlen)).unwrap_or(&[])
     }
 
     fn rdatas(&self, s: &SetIx) -> &[Rec] {
         &self.recs[s.start..s.end]
+    }
+}
+
+/// Builds a [`ZoneInput`] one record at a time, so that a zone file can be
+/// parsed straight into the compact form
+/// (`crate::dnssec::presentation::parse_records_each`) without ever holding
+/// its parsed records whole.
+pub struct ZoneInputBuilder {
+    zone: Name,
+    apex: Vec<u8>,
+    owners: Vec<u8>,
+    rdata: Vec<u8>,
+    recs: Vec<Rec>,
+}
+
+impl ZoneInputBuilder {
+    /// For `zone`, with room for `capacity` records.
+    pub fn new(zone: &Name, capacity: usize) -> Self {
+        ZoneInputBuilder {
+            zone: zone.clone(),
+            apex: canonical_wire(zone),
+            owners: Vec::with_capacity(capacity.saturating_mul(16)),
+            rdata: Vec::with_capacity(capacity.saturating_mul(8)),
+            recs: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Takes one parsed record. Records the signer makes or takes from the
+    /// SKR ([`REPLACED_TYPES`]) are dropped; every other owner must be in
+    /// the zone (RFC 1034 §4.2.1).
+    pub fn push(&mut self, r: Record) -> Result<(), SignZoneError> {
+        if is_replaced(&r) {
+            return Ok(());
+        }
+        let owner = canonical_wire(&r.name);
+        if !wire::in_zone(&owner, &self.apex) {
+            return Err(SignZoneError::OutOfZone { name: p(&r.name), zone: p(&self.zone) });
+        }
+        let rtype = r.rtype();
+        let rd_start = self.rdata.len();
+        match r.rdata {
+            RData::Other { data, .. } => self.rdata.extend_from_slice(&data),
+            other => self.rdata.extend_from_slice(&other.to_wire()),
+        }
+        let too_large = || SignZoneError::TooLarge(p(&r.name));
+        let rdlen = u16::try_from(self.rdata.len() - rd_start).map_err(|_| too_large())?;
+        let rd = u32::try_from(rd_start).map_err(|_| too_large())?;
+        let owner_len = u8::try_from(owner.len()).map_err(|_| too_large())?;
+        // Consecutive records of one owner (the usual zone-file layout) share its bytes.
+        let owner_at = match self.recs.last() {
+            Some(l) if l.owner_len == owner_len && self.owners.get(l.owner as usize..).is_some_and(|t| t.starts_with(&owner)) => l.owner,
+            _ => {
+                let at = u32::try_from(self.owners.len()).map_err(|_| too_large())?;
+                self.owners.extend_from_slice(&owner);
+                at
+            }
+        };
+        self.recs.push(Rec { owner: owner_at, rd, ttl: r.ttl, rtype, rdlen, owner_len });
+        Ok(())
+    }
+
+    /// Sorts, groups into RRsets and drops duplicates.
+    pub fn finish(mut self) -> ZoneInput {
+        self.recs.shrink_to_fit();
+        self.owners.shrink_to_fit();
+        self.rdata.shrink_to_fit();
+        ZoneInput::from_recs(self.owners, self.rdata, self.recs)
     }
 }
 
@@ -349,12 +429,12 @@ impl ZoneInput {
 /// SOA's own TTL (RFC 4035 §2.3, RFC 5155 §7.1, as updated by RFC 9077 §3).
 fn check_soa_compact(zone: &Name, apex: &[u8], input: &ZoneInput) -> Result<u32, SignZoneError> {
     let soas: Vec<&Rec> = input.recs.iter().filter(|r| r.rtype == rtype::SOA).collect();
-    if let Some(r) = soas.iter().find(|r| &r.owner[..] != apex) {
+    if let Some(r) = soas.iter().find(|r| input.owner_of(r) != apex) {
         let mut s = String::new();
-        wire::push_presentation(&mut s, &r.owner);
+        wire::push_presentation(&mut s, input.owner_of(r));
         return Err(SignZoneError::SoaNotAtApex(s));
     }
-    let mut distinct: Vec<&[u8]> = soas.iter().map(|r| &r.rdata[..]).collect();
+    let mut distinct: Vec<&[u8]> = soas.iter().map(|r| input.rd_of(r)).collect();
     distinct.sort();
     distinct.dedup();
     let soa = match (soas.first(), distinct.len()) {
@@ -362,11 +442,11 @@ fn check_soa_compact(zone: &Name, apex: &[u8], input: &ZoneInput) -> Result<u32,
         (Some(s), 1) => s,
         (Some(_), n) => return Err(SignZoneError::ManySoa(n)),
     };
-    let min = soa
-        .rdata
+    let soa_rd = input.rd_of(soa);
+    let min = soa_rd
         .len()
         .checked_sub(4)
-        .and_then(|i| soa.rdata.get(i..))
+        .and_then(|i| soa_rd.get(i..))
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .map(u32::from_be_bytes)
         .ok_or(SignZoneError::BadSoa)?;
@@ -702,7 +782,7 @@ fn run(
     stats.rrsets_signed = out.iter().filter(|s| s.sign).count();
     stats.signatures = stats.rrsets_signed * zsks.len();
 
-    let ctx = Ctx { zone, apex: &apex, zsks, opts, pre: &pre, text: matches!(sink, Sink::Text(_)) };
+    let ctx = Ctx { zone, input, apex: &apex, zsks, opts, pre: &pre, text: matches!(sink, Sink::Text(_)) };
     let outs = &out;
     let n_chunks = out.len().div_ceil(CHUNK);
     let work = |c: usize| -> Result<ChunkOut, SignZoneError> {
@@ -782,6 +862,7 @@ fn run_chunks<T: Send>(
 /// What every chunk needs.
 struct Ctx<'a> {
     zone: &'a Name,
+    input: &'a ZoneInput,
     apex: &'a [u8],
     zsks: &'a [&'a dyn Signer],
     opts: &'a SignOptions,
@@ -807,7 +888,7 @@ impl Ctx<'_> {
                 let exp = opts.expiration.wrapping_sub(if jitter > 0 { rng.gen_range(0..=jitter) } else { 0 });
                 rds.clear();
                 match &set.rd {
-                    Rd::Input(r) => rds.extend(r.iter().map(|r| &r.rdata[..])),
+                    Rd::Input(r) => rds.extend(r.iter().map(|r| self.input.rd_of(r))),
                     Rd::One(d) => rds.push(d),
                     Rd::Pre(_) => {}
                 }
@@ -882,7 +963,7 @@ impl Ctx<'_> {
             }
             Rd::Input(r) => {
                 for rec in r.iter() {
-                    out.push(Record::new(owner()?, set.ttl, RData::from_wire(set.rtype, &rec.rdata)?));
+                    out.push(Record::new(owner()?, set.ttl, RData::from_wire(set.rtype, self.input.rd_of(rec))?));
                 }
             }
             Rd::One(d) => out.push(Record::new(owner()?, set.ttl, RData::from_wire(set.rtype, d)?)),
@@ -917,7 +998,7 @@ impl Ctx<'_> {
                 }
                 return;
             }
-            Rd::Input(r) => r.iter().for_each(|rec| line(out, &rec.rdata)),
+            Rd::Input(r) => r.iter().for_each(|rec| line(out, self.input.rd_of(rec))),
             Rd::One(d) => line(out, d),
         }
         let labels = wire::rrsig_labels(set.owner);

@@ -191,8 +191,16 @@ fn assert_same_as_reference(text: &str, threads: usize) {
     let stats = write_signed_zone(&zone, &input, &pre, &[&zsk], &[], &o, "h", &mut streamed).unwrap();
     assert_eq!(stats, old.stats);
     let got_stream = String::from_utf8(streamed).unwrap();
+    // As the CLI does it: the text parsed straight into the compact form.
+    let mut b = ZoneInputBuilder::new(&zone, 0);
+    crate::dnssec::presentation::parse_records_each(text, Some(&zone), None, |r| b.push(r)).unwrap();
+    let parsed = b.finish();
+    assert_eq!(parsed.len(), input.len());
+    let mut streamed2 = Vec::new();
+    assert_eq!(write_signed_zone(&zone, &parsed, &pre, &[&zsk], &[], &o, "h", &mut streamed2).unwrap(), old.stats);
+    let got_parsed = String::from_utf8(streamed2).unwrap();
     let w: Vec<&str> = want.lines().collect();
-    for got in [&got_records, &got_stream] {
+    for got in [&got_records, &got_stream, &got_parsed] {
         let g: Vec<&str> = got.lines().collect();
         for (i, (a, b)) in g.iter().zip(&w).enumerate() {
             assert_eq!(a, b, "line {i} differs from the reference signer's");
