@@ -149,6 +149,20 @@ pub enum KskRollover {
     DoubleDs,
 }
 
+/// Whether the standby KSK's DS is at the parent (docs/rollover.md
+/// "Standby KSK and emergency rollover").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StandbyDs {
+    /// Its DS is asked for from the start (the CDS names it): an emergency
+    /// needs no parent action before the switch.
+    #[default]
+    Published,
+    /// Its DS stays away from the parent (a stolen standby is harmless
+    /// until then): an emergency first waits for the parent.
+    Withheld,
+}
+
 /// An instant written in RFC 3339 (`2027-07-01T00:00:00Z`), kept as text for round trips.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -211,6 +225,11 @@ pub struct Policy {
     pub rfc5011: bool,
     /// KSK rollover method: double-ksk (default) or double-ds.
     pub ksk_rollover: KskRollover,
+    /// A standby KSK: published and self-signing in every bundle, ready for
+    /// `kskit rollover emergency` (docs/rollover.md).
+    pub standby_ksk: bool,
+    /// The standby KSK's DS at the parent from the start (`published`) or not (`withheld`).
+    pub standby_ds: StandbyDs,
     /// Planned algorithm rollover (RFC 6781 §4.1.4): the new algorithm of both KSK and ZSK...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm_rollover_to: Option<Algorithm>,
@@ -280,6 +299,8 @@ impl Default for Policy {
             parent_trust_anchor: None,
             rfc5011: false,
             ksk_rollover: KskRollover::DoubleKsk,
+            standby_ksk: false,
+            standby_ds: StandbyDs::Published,
             algorithm_rollover_to: None,
             algorithm_rollover_start: None,
             hook: None,
@@ -369,6 +390,13 @@ rfc5011 = false
 # Rollovers (`kskit rollover plan|status|step`, docs/rollover.md).
 # KSK rollover method: double-ksk (new KSK first) or double-ds (new DS first).
 ksk_rollover = "double-ksk"
+# A standby KSK (generate it with `key generate --role ksk --standby` or
+# `hsm keygen --role ksk --standby`): its DNSKEY is published and
+# self-signed in every bundle, for `kskit rollover emergency`. Its DS is
+# "published" at the parent from the start, or "withheld" (an emergency then
+# waits for the parent).
+standby_ksk = false
+standby_ds = "published"
 # Algorithm rollover of KSK and ZSK (RFC 6781 §4.1.4), e.g.:
 # algorithm_rollover_to = "ECDSAP256SHA256"
 # algorithm_rollover_start = "2027-07-01T00:00:00Z"

@@ -244,6 +244,8 @@ fn meta(zone: &str, id: &str, role: Role, key: &SoftKey, created: T) -> KeyMeta 
         created,
         timing: KeyTiming::default(),
         label: None,
+        standby: false,
+        lost: None,
     }
 }
 

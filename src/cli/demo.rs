@@ -67,6 +67,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
             algorithm: crate::dnssec::Algorithm::EcdsaP256Sha256,
             bits: None,
             zone: None,
+            standby: false,
             secret: secret(),
         })),
         &ksk_ctx,

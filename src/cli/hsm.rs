@@ -103,6 +103,9 @@ pub struct KeygenArgs {
     /// the PIN again before every signature (kskit asks once and repeats it).
     #[arg(long)]
     pub always_authenticate: bool,
+    /// A standby KSK (policy `standby_ksk`; docs/rollover.md "Standby KSK").
+    #[arg(long)]
+    pub standby: bool,
 }
 
 #[derive(Args, Debug)]
@@ -293,7 +296,7 @@ fn token_key_id(ks: &Keystore, zone: &Name, role: Role, tag: u16) -> Result<Stri
 }
 
 /// Registers a token key in the keystore with its URI (no PIN) as locator.
-fn register(ks: &mut Keystore, key: &TokenKey, alg: Algorithm, zone: &Name, role: Role) -> Result<KeyMeta> {
+fn register(ks: &mut Keystore, key: &TokenKey, alg: Algorithm, zone: &Name, role: Role, standby: bool) -> Result<KeyMeta> {
     let dnskey = key.dnskey(alg, role.flags());
     let tag = dnskey.key_tag();
     let mut uri = key.uri.clone();
@@ -311,6 +314,8 @@ fn register(ks: &mut Keystore, key: &TokenKey, alg: Algorithm, zone: &Name, role
         created: OffsetDateTime::now_utc(),
         timing: KeyTiming::default(),
         label: Some(key.label.clone()),
+        standby,
+        lost: None,
     };
     ks.add(meta.clone()).context("the key is on the token but could not be registered in the keystore")?;
     Ok(meta)
@@ -358,6 +363,9 @@ fn keygen(a: KeygenArgs, ctx: &Context) -> Result<i32> {
     let zone = zone_of(&a.zone, ctx)?;
     let mut ks = ctx.keystore()?;
     a.algorithm.check_new_bits(a.bits)?;
+    if a.standby && a.role != Role::Ksk {
+        bail!("--standby is for KSKs (--role ksk)");
+    }
     // No two keys of a zone share a key tag (nor the tag of a KSK's RFC 5011
     // revoked form): a key pair whose tag is taken is destroyed on the token
     // and another made, as `key generate` does with software keys.
@@ -377,7 +385,7 @@ fn keygen(a: KeygenArgs, ctx: &Context) -> Result<i32> {
         ok
     };
     let key = pkcs11::keygen_accepting(&uri, a.algorithm, a.bits, &a.label, &open_options(&a.token), a.always_authenticate, partition.tries(crate::backends::soft::KEY_TAG_TRIES), &mut accept)?;
-    let meta = register(&mut ks, &key, a.algorithm, &zone, a.role)?;
+    let meta = register(&mut ks, &key, a.algorithm, &zone, a.role, a.standby)?;
     report(&meta, &key, "generated", ctx)?;
     Ok(0)
 }
@@ -406,7 +414,7 @@ fn import(a: ImportArgs, ctx: &Context) -> Result<i32> {
     };
     let label = a.label.clone().unwrap_or(default_label);
     let key = pkcs11::import_key(&uri, &soft, &label, &open_options(&a.token))?;
-    let meta = register(&mut ks, &key, soft.algorithm(), &zone, role)?;
+    let meta = register(&mut ks, &key, soft.algorithm(), &zone, role, false)?;
     report(&meta, &key, "imported", ctx)?;
     Ok(0)
 }

@@ -43,6 +43,9 @@ pub struct GenerateArgs {
     /// Zone (default: the first zone of kskit.toml).
     #[arg(long)]
     pub zone: Option<String>,
+    /// A standby KSK (policy `standby_ksk`; docs/rollover.md "Standby KSK").
+    #[arg(long)]
+    pub standby: bool,
     #[command(flatten)]
     pub secret: SecretArgs,
 }
@@ -84,15 +87,22 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
         Some(z) => crate::dnssec::parse_name(z)?,
         None => cfg.zone()?,
     };
+    if a.standby && a.role != Role::Ksk {
+        anyhow::bail!("--standby is for KSKs (--role ksk)");
+    }
     let mut ks = ctx.keystore()?;
     // Ask for the passphrase before the (possibly slow) key generation.
     let enc = a.secret.encryption()?;
     let key = soft::generate_distinct(a.algorithm, a.bits, a.role.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone), &cfg.policy.tag_partition(a.role))?;
-    let meta = ks.store_soft_key(&key, &zone, a.role, &enc, OffsetDateTime::now_utc())?;
+    let mut meta = ks.store_soft_key(&key, &zone, a.role, &enc, OffsetDateTime::now_utc())?;
+    if a.standby {
+        meta.standby = true;
+        ks.update(meta.clone())?;
+    }
     if ctx.json {
         print_json(&meta)?;
     } else {
-        println!("generated {} {} key {} (key tag {}) for {}", meta.algorithm, meta.role, meta.id, meta.key_tag, meta.zone);
+        println!("generated {} {} key {} (key tag {}) for {}{}", meta.algorithm, meta.role, meta.id, meta.key_tag, meta.zone, if meta.standby { " (standby)" } else { "" });
         println!("{}", format_record(&dnskey_record(&meta)?));
     }
     Ok(0)

@@ -160,6 +160,40 @@ pub struct KeyMeta {
     pub timing: KeyTiming,
     #[serde(default)]
     pub label: Option<String>,
+    /// A standby KSK (policy `standby_ksk`): published and self-signing,
+    /// taken into use by `kskit rollover emergency` (docs/rollover.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
+    /// Declared lost or compromised by `kskit rollover emergency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<Lost>,
+}
+
+/// Why a KSK is out of use (`kskit rollover emergency`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LossCause {
+    /// The private key is gone (a melted smartcard): it cannot sign again,
+    /// not even its own revocation.
+    Lost,
+    /// The private key leaked but is still held here: it can sign its own
+    /// RFC 5011 revocation.
+    Compromised,
+}
+
+/// The emergency record of a KSK taken out of use.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Lost {
+    pub cause: LossCause,
+    /// When the emergency was declared.
+    #[serde(with = "time::serde::rfc3339")]
+    pub declared: OffsetDateTime,
+    /// The standby KSK that takes over (keystore id).
+    pub standby: String,
+    /// From when the standby signs alone (a bundle boundary); `None` while
+    /// the standby's DS is still awaited at the parent.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub switch: Option<OffsetDateTime>,
 }
 
 impl KeyMeta {
@@ -520,6 +554,8 @@ impl Keystore {
             created: now,
             timing,
             label: None,
+            standby: false,
+            lost: None,
         };
         meta.check()?;
         let data = soft::encrypt_key(key, enc)?;

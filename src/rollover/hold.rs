@@ -39,6 +39,26 @@ pub fn bundle_ksks(b: &ResponseBundle) -> Vec<&Dnskey> {
     b.keys.iter().map(|k| &k.dnskey).filter(|k| k.is_sep() && !k.is_revoked()).collect()
 }
 
+/// The KSKs of a bundle whose DS must be confirmed before it may be in
+/// force: those of [`bundle_ksks`] that its CDS (else CDNSKEY) records name
+/// when it has any, else all of them. A standby KSK whose DS is withheld
+/// (docs/rollover.md "Standby KSK") is published but named by no CDS, and
+/// must not hold the roll back.
+pub fn gating_ksks(b: &ResponseBundle) -> Vec<&Dnskey> {
+    let all = bundle_ksks(b);
+    let named: Vec<String> = if b.cds.iter().any(|d| !d.is_delete()) {
+        b.cds.iter().filter(|d| !d.is_delete()).map(ds_key_id).collect()
+    } else {
+        b.cdnskey.iter().filter(|k| k.algorithm != 0).map(|k| key_id(k.key_tag(), k.algorithm)).collect()
+    };
+    let some: Vec<&Dnskey> = all.iter().copied().filter(|k| named.contains(&key_id(k.key_tag(), k.algorithm))).collect();
+    if some.is_empty() {
+        all
+    } else {
+        some
+    }
+}
+
 /// Whether two variants of one bundle publish the same records (DNSKEY,
 /// CDS and CDNSKEY RRsets; their signatures always differ).
 pub fn same_records(a: &ResponseBundle, b: &ResponseBundle) -> bool {
@@ -75,7 +95,7 @@ impl Established {
     /// confirmation of its KSKs' DS plus `wait`; `Err` naming the first KSK
     /// whose DS is not confirmed (or when it publishes no usable KSK).
     pub fn primary_from(&self, p: &ResponseBundle) -> Result<T, String> {
-        let ksks = bundle_ksks(p);
+        let ksks = gating_ksks(p);
         let mut latest: Option<T> = None;
         for k in &ksks {
             let id = key_id(k.key_tag(), k.algorithm);

@@ -19,7 +19,7 @@
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{CdsPublish, KskRollover, Policy};
+use crate::config::{CdsPublish, KskRollover, Policy, StandbyDs};
 use crate::dnssec::{Algorithm, FLAG_REVOKE};
 use crate::keys::keystore::{KeyMeta, KeyTiming, Role};
 use crate::policy::{round_up, zsk_publish_interval, zsk_retire_interval, zsk_schedule};
@@ -77,6 +77,11 @@ pub struct PlannedKey {
     #[serde(with = "time::serde::rfc3339::option")]
     pub ds_withdraw: Option<T>,
     pub gates: Vec<Gate>,
+    /// A standby KSK (policy `standby_ksk`): published and self-signing,
+    /// its DS at the parent or not (`standby_ds`), until an emergency
+    /// (`kskit rollover emergency`) makes it the current KSK.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
 }
 
 fn within(t: T, from: Option<T>, to: Option<T>) -> bool {
@@ -99,6 +104,7 @@ impl PlannedKey {
             ds_submit: None,
             ds_withdraw: None,
             gates: Vec::new(),
+            standby: false,
         }
     }
 
@@ -419,6 +425,7 @@ struct Builder {
     keys: Vec<PlannedKey>,
     n_ksk: usize,
     n_zsk: usize,
+    n_standby: usize,
 }
 
 impl Builder {
@@ -437,6 +444,18 @@ impl Builder {
             }
         };
         self.keys.push(PlannedKey::new(id, role, alg));
+        Ok(self.keys.len() - 1)
+    }
+
+    /// A standby KSK slot, `new-standby-ksk-<n>` until a keystore key fills it.
+    fn add_standby(&mut self, alg: Algorithm) -> Result<usize, PlanError> {
+        if self.keys.len() >= MAX_KEYS {
+            return Err(PlanError::Policy(format!("more than {MAX_KEYS} keys planned: lifetimes too short for the period")));
+        }
+        self.n_standby += 1;
+        let mut k = PlannedKey::new(format!("new-standby-ksk-{}", self.n_standby), Role::Ksk, alg);
+        k.standby = true;
+        self.keys.push(k);
         Ok(self.keys.len() - 1)
     }
 
@@ -622,7 +641,7 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     }
     let iv = Intervals::of(p);
     let anchor = grid_anchor(zone, keys, start);
-    let mut b = Builder { keys: Vec::new(), n_ksk: 0, n_zsk: 0 };
+    let mut b = Builder { keys: Vec::new(), n_ksk: 0, n_zsk: 0, n_standby: 0 };
 
     let old_alg = |role: Role, pol: Algorithm| zone_keys.iter().filter(|k| k.role == role).min_by_key(|k| key_start(k)).map_or(pol, |k| k.algorithm);
     let ksk_alg = old_alg(Role::Ksk, p.ksk.algorithm);
@@ -642,6 +661,35 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     if delete {
         b.key(k0)?.ds_withdraw = Some(anchor);
     }
+
+    // The standby KSK (docs/rollover.md "Standby KSK"): published and
+    // self-signing from the anchor (a later-made standby key from its
+    // creation, below), its DS asked for from the start unless withheld.
+    let standby = if p.standby_ksk && !delete {
+        let s = b.add_standby(ksk_alg)?;
+        let k = b.key(s)?;
+        k.publish = Some(anchor);
+        k.active = Some(anchor);
+        if p.standby_ds == StandbyDs::Published {
+            k.ds_submit = Some(anchor);
+        }
+        // Each emergency uses up a standby: the next one is published from
+        // that emergency's switch (generate it then).
+        let mut switches: Vec<T> = zone_keys.iter().filter_map(|m| m.lost.as_ref().and_then(|l| l.switch)).collect();
+        switches.sort();
+        for at in switches {
+            let n = b.add_standby(ksk_alg)?;
+            let k = b.key(n)?;
+            k.publish = Some(at);
+            k.active = Some(at);
+            if p.standby_ds == StandbyDs::Published {
+                k.ds_submit = Some(at);
+            }
+        }
+        Some(s)
+    } else {
+        None
+    };
 
     let alg = algorithm_rollover(p, anchor);
     if let Some(ar) = &alg {
@@ -677,6 +725,24 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
             ko.remove = Some(ar.old_dnskeys_out);
         }
         ko.gates.push(Gate { ds_of: kn_id.clone(), from: ar.old_dnskeys_out });
+        // The old algorithm's standby leaves with the old KSK; a standby of
+        // the new algorithm comes in with the new KSK.
+        if let Some(si) = standby {
+            let so = b.key(si)?;
+            so.retire = Some(ar.old_dnskeys_out);
+            so.remove = Some(ar.old_dnskeys_out);
+            if so.ds_submit.is_some() {
+                so.ds_withdraw = Some(ar.ds_swap);
+            }
+            so.gates.push(Gate { ds_of: kn_id.clone(), from: ar.old_dnskeys_out });
+            let sn = b.add_standby(ar.to)?;
+            let k = b.key(sn)?;
+            k.publish = Some(ar.new_dnskeys);
+            k.active = Some(ar.new_dnskeys);
+            if p.standby_ds == StandbyDs::Published {
+                k.ds_submit = Some(ar.ds_swap);
+            }
+        }
         let zo = b.key(zsk_cur)?;
         zo.retire = Some(ar.old_signatures_out);
         zo.remove = Some(ar.old_dnskeys_out);
@@ -694,7 +760,7 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     }
 
     let unplanned = assign_existing(&mut b.keys, &zone_keys);
-    Ok(Plan {
+    let mut pl = Plan {
         zone: zone.to_string(),
         anchor,
         interval: iv.bundle,
@@ -703,7 +769,29 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         unplanned,
         cds_publish: p.cds_publish,
         cds_window: iv.ds_change,
-    })
+    };
+    // A standby key made after the anchor is published from the first
+    // bundle boundary after its creation.
+    for k in pl.keys.iter_mut().filter(|k| k.standby && k.existing) {
+        let Some(meta) = zone_keys.iter().find(|m| m.id == k.id) else { continue };
+        let made = crate::timeutil::whole_seconds(key_start(meta));
+        if k.publish.is_some_and(|p| p < made) {
+            let off = (made - anchor).whole_seconds();
+            let ivs = iv.bundle.whole_seconds().max(1);
+            let at = anchor + Duration::seconds((off + ivs - 1) / ivs * ivs);
+            for f in [&mut k.publish, &mut k.active, &mut k.ds_submit] {
+                if f.is_some() {
+                    *f = Some(at.max(f.unwrap_or(at)));
+                }
+            }
+        }
+    }
+    for meta in zone_keys.iter().filter(|m| m.role == Role::Ksk) {
+        if let Some(lost) = &meta.lost {
+            super::emergency::apply(&mut pl, p, &meta.id, lost)?;
+        }
+    }
+    Ok(pl)
 }
 
 /// Gives the plan's slots the ids of the keystore's keys: per role, in order
@@ -711,10 +799,11 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
 fn assign_existing(planned: &mut [PlannedKey], existing: &[&KeyMeta]) -> Vec<String> {
     let mut left = Vec::new();
     let mut renames: Vec<(String, String)> = Vec::new();
-    for role in [Role::Ksk, Role::Zsk] {
-        let mut have: Vec<&&KeyMeta> = existing.iter().filter(|k| k.role == role).collect();
+    // Standby KSKs fill standby slots only, other keys the other slots.
+    for (role, standby) in [(Role::Ksk, false), (Role::Ksk, true), (Role::Zsk, false)] {
+        let mut have: Vec<&&KeyMeta> = existing.iter().filter(|k| k.role == role && k.standby == standby).collect();
         have.sort_by(|a, b| (key_start(a), &a.id).cmp(&(key_start(b), &b.id)));
-        let mut slots: Vec<&mut PlannedKey> = planned.iter_mut().filter(|k| k.role == role).collect();
+        let mut slots: Vec<&mut PlannedKey> = planned.iter_mut().filter(|k| k.role == role && k.standby == standby).collect();
         slots.sort_by_key(|k| (k.active.or(k.publish), k.id.clone()));
         let mut it = slots.into_iter();
         for k in have {
