@@ -788,8 +788,18 @@ fn plan_selection(ksr: &Ksr, planned: &[PlannedBundle], ctx: &Context) -> Result
         if let Some(i) = ids.iter().position(|x| x == id) {
             return Ok(i);
         }
-        if ks.get(id).is_none() {
+        let Some(meta) = ks.get(id) else {
             bail!("the rollover plan needs KSK {id:?}, which is not in the keystore yet: generate it first (kskit key generate --role ksk, or kskit hsm keygen)");
+        };
+        if let Some(l) = meta.lost.as_ref().filter(|l| l.cause == crate::keys::keystore::LossCause::Lost) {
+            match l.switch {
+                Some(sw) => bail!(
+                    "the rollover plan needs the lost KSK {id} for bundles before the emergency switch {}: the emergency KSR must start at the switch (kskit ksr generate --from {})",
+                    crate::timeutil::format_rfc3339(sw),
+                    crate::timeutil::format_rfc3339(sw)
+                ),
+                None => bail!("KSK {id} is lost and the standby's DS is not confirmed at the parent yet: run `kskit rollover emergency --key {id}` until it gives the switch, then sign a KSR from it"),
+            }
         }
         ids.push(id.to_string());
         Ok(ids.len() - 1)

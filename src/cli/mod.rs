@@ -34,6 +34,7 @@ mod bench;
 mod ksr;
 mod parent;
 mod policy;
+mod emergency;
 mod rollover;
 mod skr;
 mod verifyzone;

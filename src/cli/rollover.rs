@@ -31,6 +31,11 @@ pub enum RolloverCommand {
     /// observed (idempotent; run it from cron). Exit 1 when a hook failed or
     /// a planned key is missing.
     Step(StepArgs),
+    /// Emergency KSK rollover to the standby KSK: record the lost or
+    /// compromised KSK, watch the parent for the standby's DS, and say what
+    /// to do at the parent and when (docs/rollover.md). Run it again until
+    /// it says the switch is fixed.
+    Emergency(super::emergency::EmergencyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -83,10 +88,11 @@ pub fn run(cmd: RolloverCommand, ctx: &Context) -> Result<i32> {
         RolloverCommand::Plan(a) => plan_cmd(a, ctx),
         RolloverCommand::Status(a) => status_cmd(a, ctx),
         RolloverCommand::Step(a) => step_cmd(a, ctx),
+        RolloverCommand::Emergency(a) => super::emergency::run(a, ctx),
     }
 }
 
-fn zone_of(cfg: &Config, z: &Option<String>) -> Result<(Name, String)> {
+pub(super) fn zone_of(cfg: &Config, z: &Option<String>) -> Result<(Name, String)> {
     let zone = match z {
         Some(z) => parse_name(z)?,
         None => cfg.zone()?,
@@ -96,7 +102,7 @@ fn zone_of(cfg: &Config, z: &Option<String>) -> Result<(Name, String)> {
     Ok((zone, text))
 }
 
-fn now_arg(s: &Option<String>) -> Result<OffsetDateTime> {
+pub(super) fn now_arg(s: &Option<String>) -> Result<OffsetDateTime> {
     let now = crate::timeutil::whole_seconds(OffsetDateTime::now_utc());
     match s {
         Some(t) => parse_time_arg(t, now),
@@ -105,7 +111,7 @@ fn now_arg(s: &Option<String>) -> Result<OffsetDateTime> {
 }
 
 /// The plan of the zone, far enough to cover `until`.
-fn make_plan(cfg: &Config, ks: &Keystore, zone: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<Plan> {
+pub(super) fn make_plan(cfg: &Config, ks: &Keystore, zone: &str, now: OffsetDateTime, until: OffsetDateTime) -> Result<Plan> {
     plan(zone, &cfg.policy, ks.keys(), now, until).with_context(|| format!("cannot plan the rollovers of {zone}"))
 }
 
@@ -359,7 +365,7 @@ fn expected_ds(cfg: &Config, ks: &Keystore, zone: &Name, ids: &[String]) -> Resu
 /// A saved `kskit parent poll --json` result: `seen`, and when present its
 /// `zone` and `expected` DS set must be this step's (a stale file for
 /// another DS set does not count).
-fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<ExpectedDs, String>) -> Result<PollResult> {
+pub(super) fn poll_from_json(path: &std::path::Path, zone: &str, expected: &Result<ExpectedDs, String>) -> Result<PollResult> {
     let v: serde_json::Value = serde_json::from_slice(&super::read_file(path)?).with_context(|| format!("{} is not JSON", path.display()))?;
     let seen = v.get("seen").and_then(|s| s.as_bool()).with_context(|| format!("{}: no boolean \"seen\" (is it `kskit parent poll --json` output?)", path.display()))?;
     let reason = v.get("reason").and_then(|s| s.as_str()).unwrap_or("").to_string();
@@ -392,7 +398,7 @@ fn poll_live(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, t
 
 /// [`poll_live`], with what each server answered (for the per-server wait
 /// reasons of the slow-parent watch).
-fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> (PollResult, Vec<ServerAnswer>) {
+pub(super) fn poll_live_rows(cfg: &Config, zone: &Name, expected: &Result<ExpectedDs, String>, timeout: u64) -> (PollResult, Vec<ServerAnswer>) {
     let exp = match expected {
         Ok(e) => e,
         Err(e) => return (PollResult { servers: vec![], seen: false, reason: e.clone() }, vec![]),

@@ -285,7 +285,8 @@ mod tests {
         assert_eq!(r.revoked_removal, Some(t0() + Duration::days(80)));
         // A long DNSKEY TTL lengthens both the hold-down and the refresh (capped at 15 days).
         let p = Policy { dnskey_ttl: Dur(Duration::days(40)), ..p };
-        assert_eq!(rfc5011_query_interval(&p), Duration::days(10).min(Duration::days(15)).max(Duration::hours(1)).min(Duration::seconds(p.signature_validity.0.whole_seconds() / 2)));
+        // ½ TTL = 20 days, capped by 15 days and by ½ signature validity (21 days): 10.5 days.
+        assert_eq!(rfc5011_query_interval(&p), Duration::hours(252));
         assert_eq!(rfc5011_timing(&p, t0(), t0(), LossCause::Lost).add_hold_down_seconds, Duration::days(40).whole_seconds());
     }
 
@@ -369,8 +370,12 @@ mod tests {
         assert!(!after.dnskeys.iter().any(|k| k.id == "old"));
         assert_eq!(after.parent_ds, ["standby"]);
         assert_eq!(after.cds, super::super::plan::CdsSet::Keys(vec!["standby".into()]));
-        // a new standby slot is planned from the switch
-        assert!(pl.keys.iter().any(|k| k.standby && k.publish == Some(e) && !k.existing));
+        // the next standby is planned from the switch once it is generated
+        assert!(!pl.keys.iter().any(|k| k.standby && !k.existing));
+        keys.push(ksk("standby2", true, e - Duration::days(1)));
+        let pl = super::super::plan::plan("example.", &p, &keys, t0(), until).unwrap();
+        assert_eq!(pl.view_at(e).dnskey_signers, ["standby", "standby2"]);
+        keys.pop();
         // With RFC 5011 and a compromised (still held) key: revoked, self-signing, then removed.
         let p5 = Policy { rfc5011: true, ..policy() };
         keys[0].lost.as_mut().unwrap().cause = LossCause::Compromised;

@@ -770,6 +770,9 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         cds_publish: p.cds_publish,
         cds_window: iv.ds_change,
     };
+    // The next standby after an emergency is planned only once generated
+    // (the emergency KSR must not wait for it).
+    pl.keys.retain(|k| !(k.standby && !k.existing && k.publish.is_some_and(|t| t > anchor)));
     // A standby key made after the anchor is published from the first
     // bundle boundary after its creation.
     for k in pl.keys.iter_mut().filter(|k| k.standby && k.existing) {

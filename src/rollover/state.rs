@@ -138,6 +138,10 @@ pub struct ZoneState {
     /// (docs/rollover.md "Slow parents").
     #[serde(default)]
     pub parent: super::hold::ParentWatch,
+    /// `kskit rollover emergency`'s watch of the parent for the standby
+    /// KSK's DS (docs/rollover.md "Standby KSK and emergency rollover").
+    #[serde(default)]
+    pub emergency: super::hold::ParentWatch,
 }
 
 /// keystore/rollover.json.
