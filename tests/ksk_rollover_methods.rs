@@ -34,72 +34,14 @@ ns1 A 192.0.2.1
 www A 192.0.2.3
 ";
 
-fn fmt(t: OffsetDateTime) -> String {
-    kskit::timeutil::format_rfc3339(t)
-}
-
-fn set_line(dir: &Path, prefix: &str, line: &str) {
-    let conf = dir.join("kskit.toml");
-    let c = std::fs::read_to_string(&conf).unwrap();
-    let old = c.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} line in kskit.toml")).to_string();
-    std::fs::write(&conf, c.replace(&old, line)).unwrap();
-}
-
-/// One zone signed at `at`: the DNSKEY RRset and its RRSIGs, the other
-/// signed RRsets (CDS/CDNSKEY included) and the CDS records.
-struct Signed {
-    at: OffsetDateTime,
-    dnskey: RrSet,
-    dnskey_sigs: Vec<Rrsig>,
-    data: Vec<(RrSet, Vec<Rrsig>)>,
-    cds: Vec<Ds>,
-}
-
-impl Signed {
-    fn ksk_tags(&self) -> BTreeSet<u16> {
-        self.dnskey.rdatas.iter().filter_map(|r| if let RData::Dnskey(k) = r { k.is_sep().then(|| k.key_tag()) } else { None }).collect()
-    }
-}
+use common::{fmt_time as fmt, set_policy_line as set_line, SignedZone as Signed};
 
 fn parse_signed(file: &Path, zone: &Name, at: OffsetDateTime) -> Signed {
-    // kskit's zone-file reader takes NSEC only in RFC 3597 form: the NSEC
-    // chain is ldns-verify-zone's to check here.
-    let text: String = std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.contains(" IN NSEC ")).map(|l| format!("{l}\n")).collect();
-    let records = parse_records(&text, Some(zone), None).unwrap();
-    let mut sets: HashMap<(String, u16), Vec<Record>> = HashMap::new();
-    let mut sigs: HashMap<(String, u16), Vec<Rrsig>> = HashMap::new();
-    for r in records {
-        let owner = kskit::dnssec::name::to_presentation(&r.name);
-        match &r.rdata {
-            RData::Rrsig(s) => sigs.entry((owner, s.type_covered)).or_default().push(s.clone()),
-            _ => sets.entry((owner, r.rtype())).or_default().push(r),
-        }
-    }
-    let apex = kskit::dnssec::name::to_presentation(zone);
-    let dnskey = RrSet::from_records(&sets.remove(&(apex.clone(), 48)).expect("a DNSKEY RRset")).unwrap();
-    let dnskey_sigs = sigs.remove(&(apex.clone(), 48)).unwrap_or_default();
-    let cds = sets.get(&(apex, 59)).cloned().unwrap_or_default().into_iter().filter_map(|r| if let RData::Cds(d) = r.rdata { Some(d) } else { None }).collect();
-    let data = sets.into_iter().filter_map(|(k, recs)| sigs.get(&k).map(|s| (RrSet::from_records(&recs).unwrap(), s.clone()))).collect();
-    Signed { at, dnskey, dnskey_sigs, data, cds }
+    Signed::read(file, zone, at)
 }
 
-/// Every signed RRset of `data` validates from `ds` through the DNSKEY
-/// RRset of `keys`, at the later of the two times.
 fn chain(zone: &Name, ds: &[Ds], keys: &Signed, data: &Signed) -> Result<(), String> {
-    let at = keys.at.max(data.at).unix_timestamp() as u64;
-    for (set, sigs) in &data.data {
-        // CDS/CDNSKEY are signed by the KSKs with the DNSKEY RRset they came with.
-        if (set.rtype == 59 || set.rtype == 60) && !std::ptr::eq(keys, data) {
-            continue;
-        }
-        let snap = Snapshot { zone, ds, dnskey: &keys.dnskey, dnskey_sigs: &keys.dnskey_sigs, data: set, data_sigs: sigs, at };
-        match check_chain(&snap) {
-            Ok(Trust::Secure) => {}
-            Ok(Trust::Insecure) => return Err("insecure".into()),
-            Err(e) => return Err(format!("{} type {}: {e}", kskit::dnssec::name::to_presentation(&set.name), set.rtype)),
-        }
-    }
-    Ok(())
+    Signed::chain(zone, ds, keys, data)
 }
 
 fn ldns_verify(file: &Path, at: OffsetDateTime) {

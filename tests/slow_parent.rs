@@ -32,16 +32,7 @@ ns1 A 192.0.2.1
 www A 192.0.2.3
 ";
 
-fn fmt(t: OffsetDateTime) -> String {
-    kskit::timeutil::format_rfc3339(t)
-}
-
-fn set_line(dir: &Path, prefix: &str, line: &str) {
-    let conf = dir.join("kskit.toml");
-    let c = std::fs::read_to_string(&conf).unwrap();
-    let old = c.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} line in kskit.toml")).to_string();
-    std::fs::write(&conf, c.replace(&old, line)).unwrap();
-}
+use common::{fmt_time as fmt, set_policy_line as set_line};
 
 /// The zone signed at `at` by `kskit sign-zone`: the KSK tags of its DNSKEY
 /// RRset, and whether every signed RRset validates from `ds`.
@@ -49,22 +40,9 @@ fn signed_at(z: &Path, zone: &Name, at: OffsetDateTime, tag: &str) -> (BTreeSet<
     let zf = z.join("zone.db");
     let out = z.join(format!("signed-{tag}.db"));
     ok(run_kskit(z, &["sign-zone", s(&zf), "--at", &fmt(at), "-o", s(&out)]), &format!("sign-zone at {}", fmt(at)));
-    let body: String = std::fs::read_to_string(&out).unwrap().lines().filter(|l| !l.contains(" IN NSEC ")).map(|l| format!("{l}\n")).collect();
-    let records = parse_records(&body, Some(zone), None).unwrap();
-    let mut sets: HashMap<(String, u16), Vec<Record>> = HashMap::new();
-    let mut sigs: HashMap<(String, u16), Vec<Rrsig>> = HashMap::new();
-    for r in records {
-        let owner = kskit::dnssec::name::to_presentation(&r.name);
-        match &r.rdata {
-            RData::Rrsig(x) => sigs.entry((owner, x.type_covered)).or_default().push(x.clone()),
-            _ => sets.entry((owner, r.rtype())).or_default().push(r),
-        }
-    }
-    let apex = kskit::dnssec::name::to_presentation(zone);
-    let dnskey = RrSet::from_records(&sets.remove(&(apex.clone(), 48)).expect("a DNSKEY RRset")).unwrap();
-    let dnskey_sigs = sigs.remove(&(apex, 48)).unwrap_or_default();
-    let tags: BTreeSet<u16> = dnskey.rdatas.iter().filter_map(|r| if let RData::Dnskey(k) = r { (k.is_sep() && !k.is_revoked()).then(|| k.key_tag()) } else { None }).collect();
-    let data: Vec<(RrSet, Vec<Rrsig>)> = sets.into_iter().filter_map(|(k, recs)| sigs.get(&k).map(|x| (RrSet::from_records(&recs).unwrap(), x.clone()))).collect();
+    let sz = common::SignedZone::read(&out, zone, at);
+    let tags = sz.usable_ksk_tags();
+    let (dnskey, dnskey_sigs, data) = (sz.dnskey, sz.dnskey_sigs, sz.data);
     let zone = zone.clone();
     let check = move |ds: &[Ds]| -> Result<(), String> {
         for (set, sg) in &data {

@@ -764,5 +764,82 @@ pub fn pkcs11_tool_public_key(mut pkcs11_tool: Command, module: &str, token: &st
         assert_eq!(der.len(), 91, "unexpected P-256 SPKI length");
         assert_eq!(der[26], 4, "not an uncompressed point");
         der[27..].to_vec()
+
+/// An instant in RFC 3339, as kskit's `--now`/`--at`/`--from` take it.
+pub fn fmt_time(t: time::OffsetDateTime) -> String {
+    kskit::timeutil::format_rfc3339(t)
+}
+
+/// Replaces the kskit.toml line of `dir` that starts with `prefix` by `line`.
+pub fn set_policy_line(dir: &Path, prefix: &str, line: &str) {
+    let conf = dir.join("kskit.toml");
+    let c = std::fs::read_to_string(&conf).unwrap();
+    let old = c.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} line in kskit.toml")).to_string();
+    std::fs::write(&conf, c.replace(&old, line)).unwrap();
+}
+
+/// A signed zone file read back: the apex DNSKEY RRset and its RRSIGs, the
+/// other signed RRsets (CDS/CDNSKEY included) and the CDS records.
+pub struct SignedZone {
+    pub at: time::OffsetDateTime,
+    pub dnskey: kskit::dnssec::RrSet,
+    pub dnskey_sigs: Vec<kskit::dnssec::Rrsig>,
+    pub data: Vec<(kskit::dnssec::RrSet, Vec<kskit::dnssec::Rrsig>)>,
+    pub cds: Vec<kskit::dnssec::Ds>,
+}
+
+impl SignedZone {
+    /// Reads `file` (NSEC records left out: kskit's zone-file reader takes
+    /// NSEC only in RFC 3597 form; the NSEC chain is other tools' to check).
+    pub fn read(file: &Path, zone: &kskit::dnssec::Name, at: time::OffsetDateTime) -> SignedZone {
+        use kskit::dnssec::{RData, Record, RrSet, Rrsig};
+        use std::collections::HashMap;
+        let text: String = std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.contains(" IN NSEC ")).map(|l| format!("{l}\n")).collect();
+        let records = kskit::dnssec::presentation::parse_records(&text, Some(zone), None).unwrap();
+        let mut sets: HashMap<(String, u16), Vec<Record>> = HashMap::new();
+        let mut sigs: HashMap<(String, u16), Vec<Rrsig>> = HashMap::new();
+        for r in records {
+            let owner = kskit::dnssec::name::to_presentation(&r.name);
+            match &r.rdata {
+                RData::Rrsig(s) => sigs.entry((owner, s.type_covered)).or_default().push(s.clone()),
+                _ => sets.entry((owner, r.rtype())).or_default().push(r),
+            }
+        }
+        let apex = kskit::dnssec::name::to_presentation(zone);
+        let dnskey = RrSet::from_records(&sets.remove(&(apex.clone(), 48)).expect("a DNSKEY RRset")).unwrap();
+        let dnskey_sigs = sigs.remove(&(apex.clone(), 48)).unwrap_or_default();
+        let cds = sets.get(&(apex, 59)).cloned().unwrap_or_default().into_iter().filter_map(|r| if let RData::Cds(d) = r.rdata { Some(d) } else { None }).collect();
+        let data = sets.into_iter().filter_map(|(k, recs)| sigs.get(&k).map(|s| (RrSet::from_records(&recs).unwrap(), s.clone()))).collect();
+        SignedZone { at, dnskey, dnskey_sigs, data, cds }
+    }
+
+    /// The key tags of the SEP keys of the DNSKEY RRset (revoked ones too).
+    pub fn ksk_tags(&self) -> std::collections::BTreeSet<u16> {
+        self.dnskey.rdatas.iter().filter_map(|r| if let kskit::dnssec::RData::Dnskey(k) = r { k.is_sep().then(|| k.key_tag()) } else { None }).collect()
+    }
+
+    /// The key tags of the SEP keys a chain can start from (not revoked).
+    pub fn usable_ksk_tags(&self) -> std::collections::BTreeSet<u16> {
+        self.dnskey.rdatas.iter().filter_map(|r| if let kskit::dnssec::RData::Dnskey(k) = r { (k.is_sep() && !k.is_revoked()).then(|| k.key_tag()) } else { None }).collect()
+    }
+
+    /// Every signed RRset of `data` validates from `ds` through the DNSKEY
+    /// RRset of `keys` (kskit's chain check), at the later of the two times.
+    /// CDS/CDNSKEY are checked only with their own DNSKEY RRset.
+    pub fn chain(zone: &kskit::dnssec::Name, ds: &[kskit::dnssec::Ds], keys: &SignedZone, data: &SignedZone) -> Result<(), String> {
+        use kskit::rollover::trust::{check_chain, Snapshot, Trust};
+        let at = keys.at.max(data.at).unix_timestamp() as u64;
+        for (set, sigs) in &data.data {
+            if (set.rtype == 59 || set.rtype == 60) && !std::ptr::eq(keys, data) {
+                continue;
+            }
+            let snap = Snapshot { zone, ds, dnskey: &keys.dnskey, dnskey_sigs: &keys.dnskey_sigs, data: set, data_sigs: sigs, at };
+            match check_chain(&snap) {
+                Ok(Trust::Secure) => {}
+                Ok(Trust::Insecure) => return Err("insecure".into()),
+                Err(e) => return Err(format!("{} type {}: {e}", kskit::dnssec::name::to_presentation(&set.name), set.rtype)),
+            }
+        }
+        Ok(())
     }
 }
