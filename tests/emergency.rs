@@ -177,7 +177,13 @@ fn a_lost_ksk_moves_to_the_published_standby_and_every_bundle_in_force_validates
     assert!(!o.status.success() && text(&o).contains("lost KSK"), "{}", text(&o));
 
     // The emergency ceremony: a KSR from the switch, signed by the standby alone.
-    let em = sd.ceremony("emergency", &["--from", &fmt(switch), "--until", &fmt(switch + Duration::days(90))], Some(&q2));
+    // Without --previous-skr: the emergency KSR starts inside the period
+    // already signed and the lost key leaves without its retire safety.
+    let em = sd.ceremony("emergency", &["--switch", &fmt(switch), "--until", "+90d"], None);
+    // The emergency KSR starts at the first bundle of the timeline at or after the switch.
+    let first = em_starts(&em)[0];
+    assert!(first >= switch && first < switch + Duration::days(10), "{} vs switch {}", fmt(first), fmt(switch));
+    let switch = first;
     for b in &kskit::formats::parse_skr_any(&std::fs::read(&em).unwrap()).unwrap().bundles {
         let tags: BTreeSet<u16> = b.keys.iter().filter(|k| k.dnskey.is_sep()).map(|k| k.dnskey.key_tag()).collect();
         assert_eq!(tags, BTreeSet::from([sd.tag(&sb)]), "bundle {}: the standby alone", b.id);
@@ -266,7 +272,10 @@ fn a_withheld_standby_waits_for_its_ds_at_a_knotd_parent() {
     assert!(switch < t3 + Duration::days(1) + Duration::hours(1) + Duration::days(10), "at the next bundle boundary: {r}");
     drop(p2);
 
-    let em = sd.ceremony("emergency", &["--from", &fmt(switch), "--until", &fmt(switch + Duration::days(60))], Some(&q1));
+    let em = sd.ceremony("emergency", &["--switch", &fmt(switch), "--until", "+60d"], None);
+    let first = em_starts(&em)[0];
+    assert!(first >= switch && first < switch + Duration::days(10), "{} vs switch {}", fmt(first), fmt(switch));
+    let switch = first;
     for at in [switch - Duration::days(1), switch + Duration::hours(1), switch + Duration::days(20)] {
         let z = sd.signed(at);
         if at < switch {

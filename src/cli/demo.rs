@@ -99,6 +99,7 @@ pub fn run(a: DemoArgs, ctx: &Context) -> Result<i32> {
         Command::Ksr(super::ksr::KsrCommand::Generate(super::ksr::GenerateArgs {
             from: Some("now".into()),
             next: false,
+            switch: None,
             until: "+90d".into(),
             format: a.format,
             output: ksr.clone(),

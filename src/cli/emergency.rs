@@ -157,7 +157,8 @@ pub fn run(a: EmergencyArgs, ctx: &Context) -> Result<i32> {
     }
     let pl = make_plan(&cfg, &ks, &zone, now, now + Duration::days(400))?;
     let planned_standby = pl.key(&record.standby).with_context(|| format!("the plan has no place for standby KSK {}", record.standby))?;
-    let standby_published = planned_standby.publish.unwrap_or(pl.anchor);
+    // Not before the key existed (the plan's slot may start at the bundle it was made in).
+    let standby_published = planned_standby.publish.unwrap_or(pl.anchor).max(standby_meta.created);
     let iv = Intervals::of(p);
 
     // The parent: is the standby's DS at every server?
@@ -275,8 +276,11 @@ fn next_steps(t: &EmergencyTimes, r: &Lost, lost: &str, p: &crate::config::Polic
     let sw = format_rfc3339(t.switch);
     let mut v = Vec::new();
     if t.state == "ready" {
-        v.push(format!("ZSK side: kskit ksr generate --from {sw} --until ... (the emergency KSR starts at the switch), and import the SKR as soon as it is signed: it replaces the bundles in force from {sw}"));
-        v.push(format!("KSK side: kskit ksr sign KSR --follow-plan (from {sw} the plan signs with the standby {} alone)", r.standby));
+        v.push(format!("ZSK side: kskit ksr generate --switch {sw} --until +90d (the emergency KSR starts at the first bundle of the SKR timeline at or after the switch), and import the SKR as soon as it is signed: it replaces the bundles in force from {sw}"));
+        v.push(format!(
+            "KSK side: kskit ksr sign KSR --follow-plan, without --previous-skr (the emergency KSR starts inside the period already signed, and the lost key leaves without its retire safety: the chain checks would refuse it); from {sw} the plan signs with the standby {} alone",
+            r.standby
+        ));
     } else {
         v.push("run `kskit rollover emergency` again (cron is fine) until the standby's DS is confirmed at every parent server; the bundles already signed keep the zone valid meanwhile (they are signed by the standby too)".to_string());
         v.push("check that the SKRs already imported cover the zone until the earliest switch (`kskit check`); if they end before it, the zone goes bogus then: the lost key cannot sign more".to_string());

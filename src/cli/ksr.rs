@@ -178,8 +178,14 @@ impl CdsArg {
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
     /// Start of the first bundle: RFC 3339, `now`, or `+10d`.
-    #[arg(long, required_unless_present = "next", conflicts_with = "next")]
+    #[arg(long, required_unless_present_any = ["next", "switch"], conflicts_with_all = ["next", "switch"])]
     pub from: Option<String>,
+    /// An emergency KSR (`kskit rollover emergency`): the first bundle
+    /// starts at the first bundle start of the SKR timeline at or after
+    /// this time (the switch), so the ZSKs' pre-published times stay on
+    /// the bundle grid they were planned on.
+    #[arg(long, conflicts_with = "next")]
+    pub switch: Option<String>,
     /// Continue the zone's timeline: the first bundle starts exactly one
     /// bundle interval after the last bundle already requested (by `ksr
     /// generate`) or imported (`skr import`); for the text format, at the
@@ -258,6 +264,18 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     let ks = ctx.keystore_locked()?;
     let from = match (&a.from, a.next) {
         (Some(f), _) => parse_time_arg(f, now)?,
+        (None, false) if a.switch.is_some() => {
+            let sw = parse_time_arg(a.switch.as_deref().unwrap_or_default(), now)?;
+            let (tl, _) = crate::keys::skr_store::load(&ks, &zone_text)?;
+            let mut starts: Vec<OffsetDateTime> = tl.skrs().iter().flat_map(|s| s.skr.bundles.iter().map(|b| b.inception)).collect();
+            starts.sort();
+            let iv = cfg.policy.bundle_interval.0.whole_seconds().max(1);
+            match (starts.iter().find(|t| **t >= sw), starts.last()) {
+                (Some(t), _) => *t,
+                (None, Some(last)) => *last + time::Duration::seconds(((sw - *last).whole_seconds() + iv - 1) / iv * iv),
+                (None, None) => bail!("--switch: no SKR imported for {zone_text}: give --from"),
+            }
+        }
         (None, _) => {
             let tf = crate::keys::skr_store::load_index(&crate::keys::skr_store::zone_path(&ks, &zone_text))?;
             crate::keys::skr_store::next_start(&tf, cfg.policy.bundle_interval.0).with_context(|| {
@@ -266,7 +284,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
         }
     };
     // A relative --until counts from the start of the period with --next.
-    let until = parse_time_arg(&a.until, if a.next { from } else { now })?;
+    let until = parse_time_arg(&a.until, if a.next || a.switch.is_some() { from } else { now })?;
     let metas: Vec<_> = super::zsk::scheduled_zsks(ks.keys(), &zone_text)
         .into_iter()
         .filter(|m| m.timing.publish.is_some_and(|p| p < until) && m.timing.remove.is_none_or(|r| r > from))

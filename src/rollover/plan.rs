@@ -773,18 +773,18 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     // The next standby after an emergency is planned only once generated
     // (the emergency KSR must not wait for it).
     pl.keys.retain(|k| !(k.standby && !k.existing && k.publish.is_some_and(|t| t > anchor)));
-    // A standby key made after the anchor is published from the first
-    // bundle boundary after its creation.
+    // A standby key made after the anchor is published from the bundle
+    // boundary at or before its creation (the bundle it was made in; SKRs
+    // signed before it existed simply do not have it).
     for k in pl.keys.iter_mut().filter(|k| k.standby && k.existing) {
         let Some(meta) = zone_keys.iter().find(|m| m.id == k.id) else { continue };
         let made = crate::timeutil::whole_seconds(key_start(meta));
-        if k.publish.is_some_and(|p| p < made) {
-            let off = (made - anchor).whole_seconds();
-            let ivs = iv.bundle.whole_seconds().max(1);
-            let at = anchor + Duration::seconds((off + ivs - 1) / ivs * ivs);
+        let ivs = iv.bundle.whole_seconds().max(1);
+        let at = anchor + Duration::seconds((made - anchor).whole_seconds().max(0) / ivs * ivs);
+        if k.publish.is_some_and(|p| p < at) {
             for f in [&mut k.publish, &mut k.active, &mut k.ds_submit] {
-                if f.is_some() {
-                    *f = Some(at.max(f.unwrap_or(at)));
+                if let Some(t) = f.as_mut() {
+                    *t = (*t).max(at);
                 }
             }
         }
