@@ -289,3 +289,17 @@ fn a_withheld_standby_waits_for_its_ds_at_a_knotd_parent() {
         }
     }
 }
+
+/// The drill script of ceremony-scripts/ runs to its end on soft keys: the
+/// emergency SKR is signed by the standby alone and imported.
+#[test]
+fn the_emergency_drill_script_runs_on_soft_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ceremony-scripts/emergency-drill.toml");
+    let t = d.path().join("drill.jsonl");
+    let o = run_kskit(d.path(), &["ceremony", "run", s(&script), "--yes", "--transcript", s(&t)]);
+    let out = text(&o);
+    assert!(o.status.success() && out.contains("Ceremony COMPLETED"), "{out}");
+    assert!(out.contains("switch: from ") && out.contains("REMOVE DS of"), "the emergency report is in the drill: {out}");
+    assert!(out.contains("SKR verified and imported") && out.matches("[future]").count() + out.matches("[in force]").count() >= 2, "{out}");
+}
