@@ -20,10 +20,9 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use common::{ok, require_tools, run_kskit, s, text};
+use common::{fmt_time as fmt, ok, require_tools, run_kskit, s, set_policy_line as set_line, text, SignedZone as Signed};
 use kskit::dnssec::presentation::parse_records;
-use kskit::dnssec::{parse_name, Ds, Name, RData, Record, RrSet, Rrsig};
-use kskit::rollover::trust::{check_chain, Snapshot, Trust};
+use kskit::dnssec::{parse_name, Ds, Name, RData};
 use time::{Duration, OffsetDateTime};
 
 const ZONE: &str = "$ORIGIN example.com.
@@ -33,8 +32,6 @@ $TTL 3600
 ns1 A 192.0.2.1
 www A 192.0.2.3
 ";
-
-use common::{fmt_time as fmt, set_policy_line as set_line, SignedZone as Signed};
 
 fn parse_signed(file: &Path, zone: &Name, at: OffsetDateTime) -> Signed {
     Signed::read(file, zone, at)

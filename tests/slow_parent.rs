@@ -18,9 +18,9 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use common::{ok, run_kskit, s, text};
+use common::{fmt_time as fmt, ok, run_kskit, s, set_policy_line as set_line, text};
 use kskit::dnssec::presentation::parse_records;
-use kskit::dnssec::{parse_name, Ds, Name, RData, Record, RrSet, Rrsig};
+use kskit::dnssec::{parse_name, Ds, Name, RData};
 use kskit::rollover::trust::{check_chain, Snapshot, Trust};
 use time::{Duration, OffsetDateTime};
 
@@ -31,8 +31,6 @@ $TTL 3600
 ns1 A 192.0.2.1
 www A 192.0.2.3
 ";
-
-use common::{fmt_time as fmt, set_policy_line as set_line};
 
 /// The zone signed at `at` by `kskit sign-zone`: the KSK tags of its DNSKEY
 /// RRset, and whether every signed RRset validates from `ds`.
