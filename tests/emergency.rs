@@ -152,6 +152,14 @@ fn a_lost_ksk_moves_to_the_published_standby_and_every_bundle_in_force_validates
     std::fs::write(&poll, r#"{"zone": "child.example.", "seen": true, "reason": "DS seen at every parent server"}"#).unwrap();
     let r = emergency(&sd.k, &l, now, &["--poll-json", s(&poll)]);
     assert_eq!(r["state"], "ready", "{r}");
+    // Every field docs/json.md documents, with its type.
+    let docs = common::json_doc();
+    let sec = docs.get("kskit rollover emergency").expect("docs/json.md documents rollover emergency");
+    let mut problems = Vec::new();
+    for (path, ty) in &sec.fields {
+        common::check_json_path(&r, path, ty, &mut problems, path);
+    }
+    assert!(problems.is_empty() && !sec.fields.is_empty(), "docs/json.md: {problems:?}\n{r}");
     assert_eq!(r["lost"]["id"], l.as_str());
     assert_eq!(r["standby"]["id"], sb.as_str());
     let switch = kskit::timeutil::parse_instant(r["switch"].as_str().unwrap()).unwrap();

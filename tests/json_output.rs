@@ -18,6 +18,7 @@ const SKIPPED: &[(&str, &str)] = &[
     ("kskit hsm keygen", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
     ("kskit hsm import", "needs an initialised PKCS#11 token: its JSON is checked by tests/pkcs11_softhsm.rs"),
     ("kskit hsm bench", "needs an initialised PKCS#11 token: its JSON is checked by tests/cycle_softhsm.rs (hsm_bench_json_reports_mechanism_keygen_time_and_refusals) and, against this file's table, by tests/token_faults.rs (hsm_bench_on_the_restricted_smartcard_profile_reports_what_it_lacks_and_never_tries_it)"),
+    ("kskit rollover emergency", "needs a standby KSK (standby_ksk) and a KSK to declare lost: tests/emergency.rs checks its JSON against this file's table"),
     ("kskit cds check", "needs name servers serving a signed zone: tests/live_check.rs runs it (knotd)"),
     ("kskit sign-zone", "needs a zone and ZSKs in force at signing time: tests/handoff.rs runs it"),
     ("kskit verify-zone", "needs a signed zone: tests/verify_zone.rs checks its JSON fields (ok, problems, trust)"),

@@ -175,7 +175,7 @@ pub fn run(a: EmergencyArgs, ctx: &Context) -> Result<i32> {
         if due {
             let expected: Result<ExpectedDs, String> = Ok(ExpectedDs::Set { ds: needed.clone(), keys: vec![standby_key.clone(), lost_key.clone()] });
             let (r, answers) = match &a.poll_json {
-                Some(f) => (poll_from_json(f, &zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}") }), vec![]),
+                Some(f) => (poll_from_json(f, &zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}"), servers: vec![] }), vec![]),
                 None => poll_live_rows(&cfg, &zname, &expected, a.timeout),
             };
             // A standby DS the plan has asked for since long before (standby_ds =
