@@ -764,6 +764,8 @@ pub fn pkcs11_tool_public_key(mut pkcs11_tool: Command, module: &str, token: &st
         assert_eq!(der.len(), 91, "unexpected P-256 SPKI length");
         assert_eq!(der[26], 4, "not an uncompressed point");
         der[27..].to_vec()
+    }
+}
 
 /// An instant in RFC 3339, as kskit's `--now`/`--at`/`--from` take it.
 pub fn fmt_time(t: time::OffsetDateTime) -> String {
