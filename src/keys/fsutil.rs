@@ -5,7 +5,7 @@
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// File mode for secrets (private key files, SKR-signing material).
 pub const MODE_SECRET: u32 = 0o600;
@@ -15,6 +15,39 @@ pub const MODE_PUBLIC: u32 = 0o644;
 /// The suffix of kskit's temp files: stale ones (left by a crash between
 /// create and rename) are recognised by it and removed by [`remove_stale_temps`].
 pub const TEMP_SUFFIX: &str = ".kskit-tmp";
+
+/// A new temp file with exactly `mode`, in the directory of `path` (named
+/// after it, with [`TEMP_SUFFIX`]), and that directory. tempfile creates it
+/// with O_EXCL and mode 0600 and deletes it when the handle is dropped
+/// without `persist`, which covers every error path.
+fn temp_beside(path: &Path, mode: u32) -> io::Result<(tempfile::NamedTempFile, PathBuf)> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.", file_name.to_string_lossy());
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .permissions(Permissions::from_mode(MODE_SECRET))
+        .tempfile_in(dir)?;
+    // Set the exact mode (the creation mode is subject to the umask).
+    tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
+    Ok((tmp, dir.to_path_buf()))
+}
+
+/// [`temp_beside`] holding `data`, written and fsynced: ready to be renamed
+/// over `path`.
+fn stage(path: &Path, data: &[u8], mode: u32) -> io::Result<(tempfile::NamedTempFile, PathBuf)> {
+    let (mut tmp, dir) = temp_beside(path, mode)?;
+    tmp.write_all(data)?;
+    tmp.flush()?;
+    tmp.as_file().sync_all()?;
+    Ok((tmp, dir))
+}
 
 /// Writes `data` to `path` atomically with permissions `mode` (0600 for
 /// secrets, 0644 otherwise): a temp file in the same directory is written,
@@ -33,28 +66,9 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
 /// last file, before it reports the files written. A crash before that
 /// fsync may lose some renames (the files are absent), never their content.
 pub fn write_atomic_unsynced_dir(path: &Path, data: &[u8], mode: u32) -> io::Result<std::path::PathBuf> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let prefix = format!(".{}.", file_name.to_string_lossy());
-    // tempfile creates the file with O_EXCL and mode 0600 and deletes it when
-    // the handle is dropped without `persist`, which covers every error path.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(TEMP_SUFFIX)
-        .permissions(Permissions::from_mode(MODE_SECRET))
-        .tempfile_in(dir)?;
-    // Set the exact mode (the creation mode is subject to the umask).
-    tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
-    tmp.write_all(data)?;
-    tmp.flush()?;
-    tmp.as_file().sync_all()?;
+    let (tmp, dir) = stage(path, data, mode)?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(dir.to_path_buf())
+    Ok(dir)
 }
 
 /// Writes many files atomically and durably, for batches (`ksr
@@ -68,26 +82,6 @@ pub fn write_atomic_unsynced_dir(path: &Path, data: &[u8], mode: u32) -> io::Res
 pub fn write_atomic_many(files: &[(&Path, &[u8])], mode: u32, threads: usize) -> io::Result<std::collections::BTreeSet<std::path::PathBuf>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
-    let stage = |path: &Path, data: &[u8]| -> io::Result<(tempfile::NamedTempFile, std::path::PathBuf)> {
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let prefix = format!(".{}.", file_name.to_string_lossy());
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(TEMP_SUFFIX)
-            .permissions(Permissions::from_mode(MODE_SECRET))
-            .tempfile_in(dir)?;
-        tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
-        tmp.write_all(data)?;
-        tmp.flush()?;
-        tmp.as_file().sync_all()?;
-        Ok((tmp, dir.to_path_buf()))
-    };
     let next = AtomicUsize::new(0);
     type Staged = io::Result<(tempfile::NamedTempFile, std::path::PathBuf)>;
     let slots: Vec<Mutex<Option<Staged>>> = files.iter().map(|_| Mutex::new(None)).collect();
@@ -96,7 +90,7 @@ pub fn write_atomic_many(files: &[(&Path, &[u8])], mode: u32, threads: usize) ->
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((path, data)) = files.get(i) else { break };
-                let r = stage(path, data);
+                let r = stage(path, data, mode);
                 let failed = r.is_err();
                 if let Some(slot) = slots.get(i) {
                     *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
@@ -132,26 +126,13 @@ pub fn write_atomic_many(files: &[(&Path, &[u8])], mode: u32, threads: usize) ->
 /// fsynced and renamed over `path`. On any error the temp file is removed
 /// and the target is left untouched.
 pub fn write_atomic_with<T, E: From<io::Error>>(path: &Path, mode: u32, fill: impl FnOnce(&mut dyn Write) -> Result<T, E>) -> Result<T, E> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let prefix = format!(".{}.", file_name.to_string_lossy());
-    let tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(TEMP_SUFFIX)
-        .permissions(Permissions::from_mode(MODE_SECRET))
-        .tempfile_in(dir)?;
-    tmp.as_file().set_permissions(Permissions::from_mode(mode))?;
+    let (tmp, dir) = temp_beside(path, mode)?;
     let mut w = io::BufWriter::with_capacity(1 << 20, tmp);
     let out = fill(&mut w)?;
     let tmp = w.into_inner().map_err(|e| e.into_error())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)?;
+    sync_dir(&dir)?;
     Ok(out)
 }
 
