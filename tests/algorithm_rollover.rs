@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use common::{ok, require_tools, run_kskit, s, text};
 use kskit::dnssec::presentation::parse_records;
-use kskit::dnssec::{parse_name, Ds, Name, RData, Record, RrSet, Rrsig};
+use kskit::dnssec::{parse_name, Ds, Name, RData, RrSet, Rrsig};
 use kskit::rollover::trust::{check_chain, Snapshot, Trust, TrustError};
 use time::{Duration, OffsetDateTime};
 
@@ -134,22 +134,7 @@ impl Signed {
 }
 
 fn parse_signed(file: &Path, zone: &Name, at: OffsetDateTime) -> Signed {
-    // kskit's zone-file reader takes NSEC only in RFC 3597 form: the NSEC
-    // chain is ldns-verify-zone's to check here.
-    let text: String = std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.contains(" IN NSEC ")).map(|l| format!("{l}\n")).collect();
-    let records = parse_records(&text, Some(zone), None).unwrap();
-    let mut sets: HashMap<(String, u16), Vec<Record>> = HashMap::new();
-    let mut sigs: HashMap<(String, u16), Vec<Rrsig>> = HashMap::new();
-    for r in records {
-        let owner = kskit::dnssec::name::to_presentation(&r.name);
-        match &r.rdata {
-            RData::Rrsig(s) => sigs.entry((owner, s.type_covered)).or_default().push(s.clone()),
-            _ => sets.entry((owner, r.rtype())).or_default().push(r),
-        }
-    }
-    let apex = kskit::dnssec::name::to_presentation(zone);
-    let dnskey = RrSet::from_records(&sets.remove(&(apex.clone(), 48)).expect("a DNSKEY RRset")).unwrap();
-    let dnskey_sigs = sigs.remove(&(apex.clone(), 48)).unwrap_or_default();
+    let common::SignedParts { apex, dnskey, dnskey_sigs, mut sets, sigs } = common::SignedParts::read(file, zone);
     let cds = sets
         .remove(&(apex, 59))
         .unwrap_or_default()

@@ -26,13 +26,7 @@ use kskit::dnssec::presentation::parse_records;
 use kskit::dnssec::{parse_name, Ds, RData};
 use time::{Duration, OffsetDateTime};
 
-const ZONE: &str = "$ORIGIN child.example.
-$TTL 3600
-@ SOA ns1 hostmaster 1 7200 3600 1209600 3600
-@ NS ns1
-ns1 A 192.0.2.1
-www A 192.0.2.3
-";
+use common::CHILD_ZONE as ZONE;
 
 struct Sides {
     tmp: tempfile::TempDir,

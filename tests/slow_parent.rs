@@ -24,13 +24,7 @@ use kskit::dnssec::{parse_name, Ds, Name, RData};
 use kskit::rollover::trust::{check_chain, Snapshot, Trust};
 use time::{Duration, OffsetDateTime};
 
-const ZONE: &str = "$ORIGIN child.example.
-$TTL 3600
-@ SOA ns1 hostmaster 1 7200 3600 1209600 3600
-@ NS ns1
-ns1 A 192.0.2.1
-www A 192.0.2.3
-";
+use common::CHILD_ZONE as ZONE;
 
 /// The zone signed at `at` by `kskit sign-zone`: the KSK tags of its DNSKEY
 /// RRset, and whether every signed RRset validates from `ds`.

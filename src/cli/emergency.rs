@@ -3,7 +3,6 @@
 //! rules are the pure core in `crate::rollover::emergency`; this is the
 //! edge: the keystore record, the parent polls, the report.
 
-use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -34,17 +33,8 @@ pub struct EmergencyArgs {
     /// The standby KSK to move to (default: the zone's only standby KSK).
     #[arg(long)]
     pub standby: Option<String>,
-    /// Act as if it were this time (rehearsals, tests).
-    #[arg(long)]
-    pub now: Option<String>,
-    /// Use this saved `kskit parent poll --json` result instead of polling.
-    #[arg(long)]
-    pub poll_json: Option<PathBuf>,
-    /// Seconds to wait for each parent server's reply.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub timeout: u64,
-    #[arg(long)]
-    pub zone: Option<String>,
+    #[command(flatten)]
+    pub poll: super::rollover::PollingArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -103,8 +93,8 @@ pub fn run(a: EmergencyArgs, ctx: &Context) -> Result<i32> {
     }
     // The whole read-modify-write of keys.json and rollover.json under the keystore lock.
     let mut ks = ctx.keystore_locked()?;
-    let (zname, zone) = zone_of(&cfg, &a.zone)?;
-    let now = now_arg(&a.now)?;
+    let (zname, zone) = zone_of(&cfg, &a.poll.zone)?;
+    let now = now_arg(&a.poll.now)?;
     let lost_meta = ks.find(&a.key)?.clone();
     if lost_meta.role != Role::Ksk || !lost_meta.zone.eq_ignore_ascii_case(&zone) {
         bail!("key {} is a {} of {}, not a KSK of {zone}", lost_meta.id, lost_meta.role, lost_meta.zone);
@@ -174,9 +164,9 @@ pub fn run(a: EmergencyArgs, ctx: &Context) -> Result<i32> {
         let due = w.last_poll.is_none_or(|l| now >= l + p.parent_poll_interval.0.max(Duration::seconds(1)));
         if due {
             let expected: Result<ExpectedDs, String> = Ok(ExpectedDs::Set { ds: needed.clone(), keys: vec![standby_key.clone(), lost_key.clone()] });
-            let (r, answers) = match &a.poll_json {
+            let (r, answers) = match &a.poll.poll_json {
                 Some(f) => (poll_from_json(f, &zone, &expected).unwrap_or_else(|e| PollResult { seen: false, reason: format!("{e:#}"), servers: vec![] }), vec![]),
-                None => poll_live_rows(&cfg, &zname, &expected, a.timeout),
+                None => poll_live_rows(&cfg, &zname, &expected, a.poll.timeout),
             };
             // A standby DS the plan has asked for since long before (standby_ds =
             // "published") needs one poll that sees it at every server; a

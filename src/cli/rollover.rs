@@ -68,8 +68,12 @@ pub struct StatusArgs {
     pub zone: Option<String>,
 }
 
+/// `rollover step`'s arguments: the time and how the parent is polled
+/// (shared with `rollover emergency`).
+pub type StepArgs = PollingArgs;
+
 #[derive(Args, Debug)]
-pub struct StepArgs {
+pub struct PollingArgs {
     /// Act as if it were this time (testing, rehearsals).
     #[arg(long)]
     pub now: Option<String>,

@@ -780,20 +780,20 @@ pub fn set_policy_line(dir: &Path, prefix: &str, line: &str) {
     std::fs::write(&conf, c.replace(&old, line)).unwrap();
 }
 
-/// A signed zone file read back: the apex DNSKEY RRset and its RRSIGs, the
-/// other signed RRsets (CDS/CDNSKEY included) and the CDS records.
-pub struct SignedZone {
-    pub at: time::OffsetDateTime,
+/// A signed zone file's RRsets and RRSIGs grouped by (owner, type), the
+/// apex DNSKEY RRset and its RRSIGs taken out. NSEC lines are dropped:
+/// kskit's zone-file reader takes NSEC only in RFC 3597 form, and the NSEC
+/// chain is other tools' to check.
+pub struct SignedParts {
+    pub apex: String,
     pub dnskey: kskit::dnssec::RrSet,
     pub dnskey_sigs: Vec<kskit::dnssec::Rrsig>,
-    pub data: Vec<(kskit::dnssec::RrSet, Vec<kskit::dnssec::Rrsig>)>,
-    pub cds: Vec<kskit::dnssec::Ds>,
+    pub sets: std::collections::HashMap<(String, u16), Vec<kskit::dnssec::Record>>,
+    pub sigs: std::collections::HashMap<(String, u16), Vec<kskit::dnssec::Rrsig>>,
 }
 
-impl SignedZone {
-    /// Reads `file` (NSEC records left out: kskit's zone-file reader takes
-    /// NSEC only in RFC 3597 form; the NSEC chain is other tools' to check).
-    pub fn read(file: &Path, zone: &kskit::dnssec::Name, at: time::OffsetDateTime) -> SignedZone {
+impl SignedParts {
+    pub fn read(file: &Path, zone: &kskit::dnssec::Name) -> SignedParts {
         use kskit::dnssec::{RData, Record, RrSet, Rrsig};
         use std::collections::HashMap;
         let text: String = std::fs::read_to_string(file).unwrap().lines().filter(|l| !l.contains(" IN NSEC ")).map(|l| format!("{l}\n")).collect();
@@ -810,6 +810,26 @@ impl SignedZone {
         let apex = kskit::dnssec::name::to_presentation(zone);
         let dnskey = RrSet::from_records(&sets.remove(&(apex.clone(), 48)).expect("a DNSKEY RRset")).unwrap();
         let dnskey_sigs = sigs.remove(&(apex.clone(), 48)).unwrap_or_default();
+        SignedParts { apex, dnskey, dnskey_sigs, sets, sigs }
+    }
+}
+
+/// A signed zone file read back: the apex DNSKEY RRset and its RRSIGs, the
+/// other signed RRsets (CDS/CDNSKEY included) and the CDS records.
+pub struct SignedZone {
+    pub at: time::OffsetDateTime,
+    pub dnskey: kskit::dnssec::RrSet,
+    pub dnskey_sigs: Vec<kskit::dnssec::Rrsig>,
+    pub data: Vec<(kskit::dnssec::RrSet, Vec<kskit::dnssec::Rrsig>)>,
+    pub cds: Vec<kskit::dnssec::Ds>,
+}
+
+impl SignedZone {
+    /// Reads `file` (NSEC records left out: kskit's zone-file reader takes
+    /// NSEC only in RFC 3597 form; the NSEC chain is other tools' to check).
+    pub fn read(file: &Path, zone: &kskit::dnssec::Name, at: time::OffsetDateTime) -> SignedZone {
+        use kskit::dnssec::{RData, RrSet};
+        let SignedParts { apex, dnskey, dnskey_sigs, sets, sigs } = SignedParts::read(file, zone);
         let cds = sets.get(&(apex, 59)).cloned().unwrap_or_default().into_iter().filter_map(|r| if let RData::Cds(d) = r.rdata { Some(d) } else { None }).collect();
         let data = sets.into_iter().filter_map(|(k, recs)| sigs.get(&k).map(|s| (RrSet::from_records(&recs).unwrap(), s.clone()))).collect();
         SignedZone { at, dnskey, dnskey_sigs, data, cds }
@@ -845,3 +865,12 @@ impl SignedZone {
         Ok(())
     }
 }
+
+/// The small child zone the rollover tests sign (apex, NS, glue, one name).
+pub const CHILD_ZONE: &str = "$ORIGIN child.example.
+$TTL 3600
+@ SOA ns1 hostmaster 1 7200 3600 1209600 3600
+@ NS ns1
+ns1 A 192.0.2.1
+www A 192.0.2.3
+";
