@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use common::{ok, require_tools, run_kskit, s, text};
 use kskit::dnssec::presentation::parse_records;
 use kskit::dnssec::{parse_name, Ds, Name, RData, RrSet, Rrsig};
-use kskit::rollover::trust::{check_chain, Snapshot, Trust, TrustError};
+use kskit::rollover::trust::TrustError;
 use time::{Duration, OffsetDateTime};
 
 const ZONE: &str = "$ORIGIN example.com.
@@ -151,17 +151,9 @@ fn parse_signed(file: &Path, zone: &Name, at: OffsetDateTime) -> Signed {
 /// The chain check for a resolver holding this DS RRset, the DNSKEY RRset
 /// of `keys` and the zone data of `data`, at the later of their times.
 fn chain(zone: &Name, ds: &[Ds], keys: &Signed, data: &Signed) -> Result<(), String> {
-    let at = keys.at.max(data.at).unix_timestamp() as u64;
     let same_step = std::ptr::eq(keys, data);
-    for (set, sigs) in data.data.iter().chain(data.ksk_signed.iter().filter(|_| same_step)) {
-        let snap = Snapshot { zone, ds, dnskey: &keys.dnskey, dnskey_sigs: &keys.dnskey_sigs, data: set, data_sigs: sigs, at };
-        match check_chain(&snap) {
-            Ok(Trust::Secure) => {}
-            Ok(Trust::Insecure) => return Err("insecure".into()),
-            Err(e) => return Err(format!("{} type {}: {e}", kskit::dnssec::name::to_presentation(&set.name), set.rtype)),
-        }
-    }
-    Ok(())
+    let sets = data.data.iter().chain(data.ksk_signed.iter().filter(|_| same_step));
+    common::chain_secure(zone, ds, &keys.dnskey, &keys.dnskey_sigs, sets, keys.at.max(data.at))
 }
 
 fn ldns_verify(file: &Path, at: OffsetDateTime) {

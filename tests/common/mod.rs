@@ -849,21 +849,34 @@ impl SignedZone {
     /// RRset of `keys` (kskit's chain check), at the later of the two times.
     /// CDS/CDNSKEY are checked only with their own DNSKEY RRset.
     pub fn chain(zone: &kskit::dnssec::Name, ds: &[kskit::dnssec::Ds], keys: &SignedZone, data: &SignedZone) -> Result<(), String> {
-        use kskit::rollover::trust::{check_chain, Snapshot, Trust};
-        let at = keys.at.max(data.at).unix_timestamp() as u64;
-        for (set, sigs) in &data.data {
-            if (set.rtype == 59 || set.rtype == 60) && !std::ptr::eq(keys, data) {
-                continue;
-            }
-            let snap = Snapshot { zone, ds, dnskey: &keys.dnskey, dnskey_sigs: &keys.dnskey_sigs, data: set, data_sigs: sigs, at };
-            match check_chain(&snap) {
-                Ok(Trust::Secure) => {}
-                Ok(Trust::Insecure) => return Err("insecure".into()),
-                Err(e) => return Err(format!("{} type {}: {e}", kskit::dnssec::name::to_presentation(&set.name), set.rtype)),
-            }
-        }
-        Ok(())
+        let same_step = std::ptr::eq(keys, data);
+        let sets = data.data.iter().filter(|(set, _)| same_step || !(set.rtype == 59 || set.rtype == 60));
+        chain_secure(zone, ds, &keys.dnskey, &keys.dnskey_sigs, sets, keys.at.max(data.at))
     }
+}
+
+/// Every RRset of `sets` is Secure for a resolver holding the DS RRset
+/// `ds` and the DNSKEY RRset `dnskey` (with its RRSIGs) at `at`; else the
+/// first RRset that is not, named by owner and type.
+pub fn chain_secure<'a>(
+    zone: &kskit::dnssec::Name,
+    ds: &[kskit::dnssec::Ds],
+    dnskey: &kskit::dnssec::RrSet,
+    dnskey_sigs: &[kskit::dnssec::Rrsig],
+    sets: impl Iterator<Item = &'a (kskit::dnssec::RrSet, Vec<kskit::dnssec::Rrsig>)>,
+    at: time::OffsetDateTime,
+) -> Result<(), String> {
+    use kskit::rollover::trust::{check_chain, Snapshot, Trust};
+    let at = at.unix_timestamp() as u64;
+    for (set, sigs) in sets {
+        let snap = Snapshot { zone, ds, dnskey, dnskey_sigs, data: set, data_sigs: sigs, at };
+        match check_chain(&snap) {
+            Ok(Trust::Secure) => {}
+            Ok(Trust::Insecure) => return Err("insecure".into()),
+            Err(e) => return Err(format!("{} type {}: {e}", kskit::dnssec::name::to_presentation(&set.name), set.rtype)),
+        }
+    }
+    Ok(())
 }
 
 /// The small child zone the rollover tests sign (apex, NS, glue, one name).
