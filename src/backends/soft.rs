@@ -35,6 +35,16 @@ const FILE_VERSION: u32 = 1;
 /// The longest header line accepted (a real one is under 120 bytes).
 const MAX_HEADER: usize = 1024;
 
+/// The scrypt work factor (log2 N) of a passphrase-encrypted ZSK file:
+/// 2^16, 64 MiB and about 0.2 s per decryption. A ZSK is read by the
+/// unattended online signer at every `sign-zone`/`export` run, so age's own
+/// calibration (about one second of this machine at encryption time: 2^17
+/// on a loaded machine, 2^19 or 2^20 on an idle one, up to 1 GiB) would
+/// make every signing run pay that memory and time, and vary with the load
+/// of the day the key was made. KSK files, opened at ceremonies only, keep
+/// age's calibration. See docs/security.md "Key files".
+pub const ZSK_SCRYPT_LOG_N: u8 = 16;
+
 /// How to encrypt a key file: to a passphrase (age scrypt recipient) or to
 /// age X25519 recipients (e.g. one per custodian of an offline ceremony).
 pub enum KeyEncryption {
@@ -327,7 +337,12 @@ pub fn encrypt_key(key: &SoftKey, enc: &KeyEncryption) -> Result<Vec<u8>, Backen
             if p.is_empty() {
                 return Err(err("an empty passphrase is refused"));
             }
-            age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(p.as_str().to_owned()))
+            let mut r = age::scrypt::Recipient::new(age::secrecy::SecretString::from(p.as_str().to_owned()));
+            if key.flags() & crate::dnssec::FLAG_SEP == 0 {
+                r.set_work_factor(ZSK_SCRYPT_LOG_N);
+            }
+            age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
+                .map_err(|e| err(format!("cannot encrypt to the passphrase: {e}")))?
         }
         KeyEncryption::Recipients(rs) => {
             if rs.is_empty() {
@@ -478,6 +493,28 @@ mod tests {
         assert_eq!(sig.len(), 64);
         crate::dnssec::verify::verify_raw(k.dnskey(), b"hello", &sig).unwrap();
         assert!(crate::dnssec::verify::verify_raw(k.dnskey(), b"hellO", &sig).is_err());
+    }
+
+    /// The scrypt stanza's work factor (`-> scrypt SALT LOG_N`) of an age file.
+    fn scrypt_log_n(file: &[u8]) -> u8 {
+        let text = String::from_utf8_lossy(&file[..file.len().min(200)]).into_owned();
+        let line = text.lines().find(|l| l.starts_with("-> scrypt ")).expect("a scrypt stanza");
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn zsk_files_use_the_fixed_scrypt_work_factor_and_still_open() {
+        let pass = || KeyEncryption::Passphrase(Secret::new("a passphrase".into()));
+        let zsk = generate(Algorithm::EcdsaP256Sha256, None, 256).unwrap();
+        let file = encrypt_key(&zsk, &pass()).unwrap();
+        assert_eq!(scrypt_log_n(&file), ZSK_SCRYPT_LOG_N);
+        let back = decrypt_key(&file, &KeyDecryption::Passphrase(Secret::new("a passphrase".into()))).unwrap();
+        assert_eq!(back.dnskey(), zsk.dnskey());
+        // A KSK keeps age's calibration (about a second of this machine),
+        // which is never below 2^10 even on a very slow one.
+        let ksk = generate(Algorithm::EcdsaP256Sha256, None, 257).unwrap();
+        let ksk_file = encrypt_key(&ksk, &pass()).unwrap();
+        assert!(scrypt_log_n(&ksk_file) >= 10);
     }
 
     #[test]

@@ -138,9 +138,10 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     let (signers, unpublished) = signers.split_at(n_published);
     let text = String::from_utf8(super::read_file(&a.zonefile)?).with_context(|| format!("{} is not UTF-8 text", a.zonefile.display()))?;
     // Read only now, after the keys are open: decrypting a passphrase-protected
-    // key file runs scrypt, which takes 256 MiB for a moment (age's work
-    // factor); the zone is not held while it does, so the peak memory is the
-    // larger of the two, not their sum (docs/benchmarks.md).
+    // ZSK file runs scrypt, which takes 64 MiB for a moment (2^16, see
+    // `soft::ZSK_SCRYPT_LOG_N`; older files may ask for more); the zone is not
+    // held while it does, so the peak memory is the larger of the two, not
+    // their sum (docs/benchmarks.md).
     // Parsed straight into the compact form, one record at a time: the zone
     // is never held tokenized or as parsed records whole (peak memory).
     let mut builder = ZoneInputBuilder::new(&zone, text.bytes().filter(|b| *b == b'\n').count());
