@@ -18,7 +18,7 @@ use crate::keys::keystore::{KeyMeta, Role};
 use crate::keys::open::OpenHints;
 use crate::config::DenialKind;
 use crate::dnssec::denial::{parse_salt, Nsec3Param};
-use crate::signzone::{write_signed_zone, Denial, SignOptions, Verify, ZoneInputBuilder};
+use crate::signzone::{write_signed_zone, Denial, SignOptions, Verify};
 use crate::timeutil::{format_rfc3339, to_rrsig_time};
 
 #[derive(Args, Debug)]
@@ -142,18 +142,18 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     // `soft::ZSK_SCRYPT_LOG_N`; older files may ask for more); the zone is not
     // held while it does, so the peak memory is the larger of the two, not
     // their sum (docs/benchmarks.md).
-    // Parsed straight into the compact form, one record at a time: the zone
-    // is never held tokenized or as parsed records whole (peak memory).
-    let mut builder = ZoneInputBuilder::new(&zone, text.bytes().filter(|b| *b == b'\n').count());
-    match crate::dnssec::presentation::parse_records_each(&text, Some(&zone), None, |r| builder.push(r)) {
-        Ok(()) => {}
+    // Parsed straight into the compact form, in batches of records on a
+    // second thread: the zone is never held tokenized or as parsed records
+    // whole (peak memory).
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let input = match crate::signzone::parse_zone_text(&zone, &text, threads) {
+        Ok(input) => input,
         Err(e @ crate::signzone::SignZoneError::Dnssec(_)) => {
             return Err(anyhow::Error::new(e).context(format!("{} is not a valid zone file", a.zonefile.display())))
         }
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot sign {}", a.zonefile.display()))),
-    }
+    };
     drop(text);
-    let input = builder.finish();
 
     let p = &cfg.policy;
     let inception = at - p.inception_offset.0;
@@ -161,7 +161,6 @@ pub fn run(a: SignZoneArgs, ctx: &Context) -> Result<i32> {
     // A jitter of a tenth of the validity, at most 12 hours.
     let tenth: time::Duration = p.signature_validity.0 / 10i32;
     let jitter = tenth.min(time::Duration::hours(12)).whole_seconds().max(0) as u32;
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     let verify = match a.verify {
         VerifyArg::All => Verify::All,
         VerifyArg::Sample => Verify::Sample,

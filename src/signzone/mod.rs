@@ -275,14 +275,15 @@ impl ZoneInput {
         Ok(b.finish())
     }
 
-    fn from_recs(owners: Vec<u8>, rdata: Vec<u8>, mut recs: Vec<Rec>) -> Self {
+    fn from_recs(owners: Vec<u8>, rdata: Vec<u8>, mut recs: Vec<Rec>, threads: usize) -> Self {
         let own = |r: &Rec| owners.get(r.owner as usize..r.owner as usize + usize::from(r.owner_len)).unwrap_or(&[]);
         let rd = |r: &Rec| rdata.get(r.rd as usize..r.rd as usize + usize::from(r.rdlen)).unwrap_or(&[]);
         // Stable: RDATA keep their input order within an RRset.
-        recs.sort_by(|a, b| {
+        let cmp = |a: &Rec, b: &Rec| {
             let same = a.owner == b.owner && a.owner_len == b.owner_len;
             (if same { std::cmp::Ordering::Equal } else { wire::canonical_cmp(own(a), own(b)) }).then(a.rtype.cmp(&b.rtype))
-        });
+        };
+        recs = stable_sort(recs, threads, cmp);
         let mut keep = vec![true; recs.len()];
         let mut sets = Vec::new();
         let mut i = 0;
@@ -357,6 +358,92 @@ impl ZoneInput {
     }
 }
 
+/// Below this many records a zone is sorted on one thread.
+const PARALLEL_SORT_MIN: usize = 1 << 16;
+
+/// A stable sort of `v` by `cmp`: with `threads` > 1 and a large input each
+/// half is sorted on its own thread and the halves are merged, taking from
+/// the first half on ties, so that equal elements keep their input order
+/// exactly as `sort_by` would (the zone's RDATA order within an RRset).
+fn stable_sort<T: Copy + Send + Sync>(mut v: Vec<T>, threads: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<T> {
+    if v.len() < PARALLEL_SORT_MIN || threads < 2 {
+        v.sort_by(&cmp);
+        return v;
+    }
+    let mid = v.len() / 2;
+    {
+        let (left, right) = v.split_at_mut(mid);
+        std::thread::scope(|s| {
+            s.spawn(|| left.sort_by(&cmp));
+            right.sort_by(&cmp);
+        });
+    }
+    let (left, right) = v.split_at(mid);
+    let mut out = Vec::with_capacity(v.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if cmp(&right[j], &left[i]) == std::cmp::Ordering::Less {
+            out.push(right[j]);
+            j += 1;
+        } else {
+            out.push(left[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    out
+}
+
+/// Parses the zone file text of `zone` straight into the compact form.
+/// With `threads` > 1 the parser and the conversion into the compact form
+/// run on two threads, handing records over in batches (the zone is still
+/// never held as parsed records whole: at most a few batches are in
+/// flight). The first error, the parser's or the conversion's, is returned.
+pub fn parse_zone_text(zone: &Name, text: &str, threads: usize) -> Result<ZoneInput, SignZoneError> {
+    const BATCH: usize = 4096;
+    let lines = text.bytes().filter(|b| *b == b'\n').count();
+    let mut builder = ZoneInputBuilder::new(zone, lines);
+    if threads < 2 {
+        crate::dnssec::presentation::parse_records_each(text, Some(zone), None, |r| builder.push(r))?;
+        return Ok(builder.finish_threads(1));
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
+    let (parsed, built) = std::thread::scope(|s| {
+        let consumer = s.spawn(move || -> Result<ZoneInputBuilder, SignZoneError> {
+            for batch in rx {
+                for r in batch {
+                    builder.push(r)?;
+                }
+            }
+            Ok(builder)
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let parsed = crate::dnssec::presentation::parse_records_each(text, Some(zone), None, |r| -> Result<(), SignZoneError> {
+            batch.push(r);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                // A closed channel: the conversion stopped on an error, which
+                // the join below returns; stop parsing.
+                if tx.send(full).is_err() {
+                    return Err(SignZoneError::Dnssec(DnssecError::Malformed("stopped".into())));
+                }
+            }
+            Ok(())
+        });
+        if parsed.is_ok() && !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        let built = consumer.join().unwrap_or_else(|_| Err(SignZoneError::Dnssec(DnssecError::Malformed("the zone conversion thread stopped".into()))));
+        (parsed, built)
+    });
+    // The conversion's error explains a parse that was stopped for it.
+    let builder = built?;
+    parsed?;
+    Ok(builder.finish_threads(threads))
+}
+
 /// Builds a [`ZoneInput`] one record at a time, so that a zone file can be
 /// parsed straight into the compact form
 /// (`crate::dnssec::presentation::parse_records_each`) without ever holding
@@ -416,11 +503,16 @@ impl ZoneInputBuilder {
     }
 
     /// Sorts, groups into RRsets and drops duplicates.
-    pub fn finish(mut self) -> ZoneInput {
+    pub fn finish(self) -> ZoneInput {
+        self.finish_threads(1)
+    }
+
+    /// [`Self::finish`], sorting on two threads when `threads` > 1 (same result).
+    pub fn finish_threads(mut self, threads: usize) -> ZoneInput {
         self.recs.shrink_to_fit();
         self.owners.shrink_to_fit();
         self.rdata.shrink_to_fit();
-        ZoneInput::from_recs(self.owners, self.rdata, self.recs)
+        ZoneInput::from_recs(self.owners, self.rdata, self.recs, threads)
     }
 }
 
@@ -612,8 +704,10 @@ fn run(
     }
     pre.retain(|_, (recs, _)| !recs.is_empty());
 
-    let delegations: HashSet<&[u8]> = nodes.iter().skip(1).filter(|n| has(n, rtype::NS)).map(node_owner).collect();
-    let below_delegation = |w: &[u8]| wire::ancestors(w).take_while(|a| *a != &apex[..]).any(|a| delegations.contains(a));
+    // The names below a delegation point follow it directly in canonical
+    // order (RFC 4034 §6.1: they share its labels as their rightmost), so
+    // one scan with the current zone cut finds them, no set of cuts needed.
+    let mut cut: Option<&[u8]> = None;
 
     // Per name: glue, delegation, or authoritative (in the chain).
     #[derive(Clone, Copy, PartialEq, Eq)]
@@ -626,10 +720,13 @@ fn run(
     let mut kinds = Vec::with_capacity(nodes.len());
     for (k, n) in nodes.iter().enumerate() {
         let owner = node_owner(n);
-        if below_delegation(owner) {
-            stats.glue_names += 1;
-            kinds.push(Kind::Glue);
-            continue;
+        if let Some(c) = cut {
+            if wire::ancestors(owner).any(|a| a == c) {
+                stats.glue_names += 1;
+                kinds.push(Kind::Glue);
+                continue;
+            }
+            cut = None;
         }
         let name = || {
             let mut s = String::new();
@@ -641,7 +738,7 @@ fn run(
         if has(n, rtype::CNAME) && node_sets(n).len() > 1 {
             return Err(SignZoneError::CnameAndOther(name()));
         }
-        let is_delegation = k > 0 && delegations.contains(owner);
+        let is_delegation = k > 0 && has(n, rtype::NS);
         // DS only at delegation points, never at the apex (RFC 4035 §2.4, RFC 4034 §5).
         if has(n, rtype::DS) {
             if k == 0 {
@@ -654,6 +751,7 @@ fn run(
         if is_delegation {
             stats.delegations += 1;
             kinds.push(Kind::Delegation);
+            cut = Some(owner);
         } else {
             kinds.push(Kind::Auth);
         }

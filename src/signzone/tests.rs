@@ -199,8 +199,13 @@ fn assert_same_as_reference(text: &str, threads: usize) {
     let mut streamed2 = Vec::new();
     assert_eq!(write_signed_zone(&zone, &parsed, &pre, &[&zsk], &[], &o, "h", &mut streamed2).unwrap(), old.stats);
     let got_parsed = String::from_utf8(streamed2).unwrap();
+    // The CLI's path: parsing and conversion on two threads, the sort split.
+    let piped = parse_zone_text(&zone, text, threads).unwrap();
+    let mut streamed3 = Vec::new();
+    assert_eq!(write_signed_zone(&zone, &piped, &pre, &[&zsk], &[], &o, "h", &mut streamed3).unwrap(), old.stats);
+    let got_piped = String::from_utf8(streamed3).unwrap();
     let w: Vec<&str> = want.lines().collect();
-    for got in [&got_records, &got_stream, &got_parsed] {
+    for got in [&got_records, &got_stream, &got_parsed, &got_piped] {
         let g: Vec<&str> = got.lines().collect();
         for (i, (a, b)) in g.iter().zip(&w).enumerate() {
             assert_eq!(a, b, "line {i} differs from the reference signer's");
@@ -216,6 +221,54 @@ fn nsec_zone_is_line_for_line_the_reference_signers() {
     let text = std::fs::read_to_string(dir.join("signzone-golden.zone")).unwrap();
     assert_same_as_reference(&text, 2);
     assert_same_as_reference(&text, 1);
+}
+
+/// The compact input as comparable tuples: every record in order, every RRset.
+fn input_shape(z: &ZoneInput) -> (Vec<(Vec<u8>, u16, u32, Vec<u8>)>, Vec<(usize, usize, u16, u32)>) {
+    let recs = z.recs.iter().map(|r| (z.owner_of(r).to_vec(), r.rtype, r.ttl, z.rd_of(r).to_vec())).collect();
+    let sets = z.sets.iter().map(|s| (s.start, s.end, s.rtype, s.ttl)).collect();
+    (recs, sets)
+}
+
+#[test]
+fn two_thread_parse_and_split_sort_give_the_one_thread_input_on_a_large_zone() {
+    // Above PARALLEL_SORT_MIN records, with owners out of order, mixed case,
+    // duplicate RDATA and many RDATA per RRset (whose input order must stay).
+    let mut t = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 600\n@ NS ns1\nns1 A 192.0.2.1\n");
+    let n = PARALLEL_SORT_MIN + 5000;
+    for i in 0..n {
+        let k = (i * 7919) % 9000;
+        let owner = if i % 5 == 0 { format!("H{k}") } else { format!("h{k}") };
+        t.push_str(&format!("{owner} {} TXT \"r{}\"\n", 300 + (i % 3), i % 3));
+    }
+    let zone = parse_name("example.com.").unwrap();
+    let one = parse_zone_text(&zone, &t, 1).unwrap();
+    let two = parse_zone_text(&zone, &t, 2).unwrap();
+    assert!(one.len() < n && one.len() > 9000, "duplicates dropped, not everything");
+    assert_eq!(input_shape(&one), input_shape(&two));
+}
+
+#[test]
+fn stable_sort_on_two_threads_keeps_the_input_order_of_ties() {
+    let v: Vec<(u32, u32)> = (0..PARALLEL_SORT_MIN as u32 * 2).map(|i| (i.wrapping_mul(2654435761u32) % 1000, i)).collect();
+    let mut want = v.clone();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(stable_sort(v, 2, |a, b| a.0.cmp(&b.0)), want);
+}
+
+#[test]
+fn two_thread_parse_reports_the_first_error_of_either_side() {
+    let zone = parse_name("example.com.").unwrap();
+    let mut t = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 600\n@ NS ns1\n");
+    for i in 0..20_000 {
+        t.push_str(&format!("h{i} A 10.0.0.1\n"));
+    }
+    let out_of_zone = format!("{t}www.example.net. A 192.0.2.1\n{t}");
+    assert!(matches!(parse_zone_text(&zone, &out_of_zone, 2), Err(SignZoneError::OutOfZone { .. })));
+    let bad = format!("{t}h1 A not-an-address\n{t}");
+    let e = parse_zone_text(&zone, &bad, 2).unwrap_err();
+    assert!(matches!(e, SignZoneError::Dnssec(_)), "{e}");
+    assert!(e.to_string().contains("line 20004"), "{e}");
 }
 
 #[test]
