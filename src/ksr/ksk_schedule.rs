@@ -450,7 +450,7 @@ pub fn check_ksk_emergency(previous: &Skr, new: &Skr, emergencies: &[Emergency])
             pending.push(format!("KSK {lt}: {}: nothing is waived until the switch is fixed (kskit rollover emergency)", e.describe()));
             continue;
         };
-        let solo = steps.iter().find(|s| s.new && s.at >= sw && s.signers == [standby.clone()]);
+        let solo = steps.iter().find(|s| s.new && s.at >= sw && matches!(s.signers.as_slice(), [x] if *x == standby));
         let published = steps.iter().find(|s| !s.new && s.ksks.iter().any(|(x, _)| *x == standby));
         match (solo, published) {
             (Some(s), None) => problems.push(format!(
