@@ -419,6 +419,6 @@ mod tests {
         assert_eq!(s.ds_withdraw, Some(e + Duration::days(120)));
         assert_eq!(pl.view_at(e + Duration::days(120) - Duration::days(20)).dnskey_signers, ["standby"]);
         let successor = pl.keys.iter().find(|k| k.ds_submit == Some(e + Duration::days(120))).unwrap();
-        assert_eq!(pl.view_at(e + Duration::days(200)).dnskey_signers, [successor.id.clone()]);
+        assert_eq!(pl.view_at(e + Duration::days(200)).dnskey_signers, std::slice::from_ref(&successor.id));
     }
 }
