@@ -452,15 +452,20 @@ pub fn check_ksk_emergency(previous: &Skr, new: &Skr, emergencies: &[Emergency])
         };
         let solo = steps.iter().find(|s| s.new && s.at >= sw && matches!(s.signers.as_slice(), [x] if *x == standby));
         let published = steps.iter().find(|s| !s.new && s.ksks.iter().any(|(x, _)| *x == standby));
+        let leaves = steps.iter().find(|s| s.new && s.at >= sw && !s.ksks.iter().any(|(x, _)| *x == lost));
         match (solo, published) {
+            (None, _) if leaves.is_none() => {
+                pending.push(format!("KSK {lt}: {}: the new SKR neither drops it nor has the standby sign alone: nothing waived", e.describe()));
+            }
             (Some(s), None) => problems.push(format!(
                 "standby KSK {st} of the emergency of KSK {lt} ({}) signs alone from {} but no bundle of the previous SKR published it: an emergency moves only to a pre-published standby",
                 e.describe(),
                 when(s)
             )),
             (solo, published) => {
-                let mut w = format!("KSK {lt} leaves early: {}", e.describe());
-                if let Some(l) = steps.iter().find(|s| s.new && s.at >= sw && !s.ksks.iter().any(|(x, _)| *x == lost)) {
+                let what = if leaves.is_some() { "leaves early" } else { "stops signing early (still published)" };
+                let mut w = format!("KSK {lt} {what}: {}", e.describe());
+                if let Some(l) = leaves {
                     w.push_str(&format!("; it leaves the DNSKEY set at {}", when(l)));
                 }
                 if let (Some(s), Some(p)) = (solo, published) {

@@ -199,6 +199,10 @@ fn an_emergency_without_switch_or_for_another_key_or_before_the_switch_waives_no
     let r = check_ksk_schedule(&cut, &new, &t, &other);
     assert!(r.get(KSR_CHAIN_KSK_RETIRE).is_some_and(|c| c.is_failure()), "{}", r.to_text());
     assert!(!r.get(KSR_CHAIN_KSK_EMERGENCY).unwrap().applicable);
+    // A new SKR that keeps the lost key (nothing emergency about it): nothing waived, nothing claimed.
+    let keeps = skr(vec![bundle(40, &[&a, &s], &[&a, &s], &[&a])]);
+    let e = check_ksk_emergency(&prev, &keeps, &[emergency(&a, &s, Some(20))]);
+    assert!(!e.applicable && e.message.contains("nothing waived"), "{e}");
     // The lost key leaving before the recorded switch: refused.
     let late = [emergency(&a, &s, Some(30))];
     assert!(emergency_previous(&prev, at, &late).is_none());
