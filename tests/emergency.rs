@@ -116,6 +116,21 @@ impl Sides {
     }
 }
 
+fn status_json(k: &Path, now: OffsetDateTime) -> serde_json::Value {
+    json(&run_kskit(k, &["--json", "rollover", "status", "--now", &fmt(now)]), "rollover status")
+}
+
+/// Every field docs/json.md documents for `section`, with its type.
+fn check_documented(v: &serde_json::Value, section: &str) {
+    let docs = common::json_doc();
+    let sec = docs.get(section).unwrap_or_else(|| panic!("docs/json.md documents {section}"));
+    let mut problems = Vec::new();
+    for (path, ty) in &sec.fields {
+        common::check_json_path(v, path, ty, &mut problems, path);
+    }
+    assert!(problems.is_empty() && !sec.fields.is_empty(), "docs/json.md {section}: {problems:?}\n{v}");
+}
+
 fn emergency(k: &Path, lost: &str, now: OffsetDateTime, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--json", "rollover", "emergency", "--key", lost, "--now"];
     let n = fmt(now);
@@ -144,6 +159,12 @@ fn a_lost_ksk_moves_to_the_published_standby_and_every_bundle_in_force_validates
     let now = start + Duration::days(120) + Duration::hours(5);
     let poll = sd.tmp.path().join("poll.json");
     std::fs::write(&poll, r#"{"zone": "child.example.", "seen": true, "reason": "DS seen at every parent server"}"#).unwrap();
+    // Before the emergency: no emergency shown, a standby left, no warning.
+    let st = status_json(&sd.k, now);
+    assert!(st["emergencies"].as_array().unwrap().is_empty() && st["warnings"].as_array().unwrap().is_empty(), "{st}");
+    // A copy of the KSK side as it was before the declaration (no `lost` record).
+    let unrecorded = sd.tmp.path().join("k-unrecorded");
+    assert!(std::process::Command::new("cp").args(["-a", s(&sd.k), s(&unrecorded)]).status().unwrap().success());
     let r = emergency(&sd.k, &l, now, &["--poll-json", s(&poll)]);
     assert_eq!(r["state"], "ready", "{r}");
     // Every field docs/json.md documents, with its type.
@@ -178,10 +199,40 @@ fn a_lost_ksk_moves_to_the_published_standby_and_every_bundle_in_force_validates
     let o = run_kskit(&sd.k, &["ksr", "sign", s(&early), "--follow-plan", "-o", s(&sd.tmp.path().join("early.skr.xml")), "--yes"]);
     assert!(!o.status.success() && text(&o).contains("lost KSK"), "{}", text(&o));
 
-    // The emergency ceremony: a KSR from the switch, signed by the standby alone.
-    // Without --previous-skr: the emergency KSR starts inside the period
-    // already signed and the lost key leaves without its retire safety.
-    let em = sd.ceremony("emergency", &["--switch", &fmt(switch), "--until", "+90d"], None);
+    // `rollover status` and `rollover step` show the emergency, and that no
+    // unused standby is left.
+    let st = status_json(&sd.k, now);
+    check_documented(&st, "kskit rollover status");
+    let e = &st["emergencies"][0];
+    assert_eq!((e["lost"]["id"].as_str(), e["standby"]["id"].as_str(), e["cause"].as_str()), (Some(l.as_str()), Some(sb.as_str()), Some("lost")), "{st}");
+    assert_eq!((&e["switch"], &e["declared"], &e["waiting_for"]), (&r["switch"], &r["declared"], &serde_json::Value::Null), "{st}");
+    assert!(st["warnings"].to_string().contains("generate a new standby: kskit key generate --role ksk --standby"), "{st}");
+    let plain = ok(run_kskit(&sd.k, &["rollover", "status", "--now", &fmt(now)]), "rollover status");
+    assert!(plain.contains(&format!("EMERGENCY: KSK {l} (tag {}) lost", sd.tag(&l))) && plain.contains(&format!("from the switch {}", fmt(switch))), "{plain}");
+    assert!(plain.contains("WARNING: ") && plain.contains("generate a new standby"), "{plain}");
+    let o = run_kskit(&sd.k, &["--json", "rollover", "step", "--now", &fmt(now), "--poll-json", s(&poll)]);
+    let step = json(&o, "rollover step");
+    check_documented(&step, "kskit rollover step");
+    assert_eq!(step["emergencies"][0]["switch"], r["switch"], "{step}");
+
+    // The emergency ceremony: a KSR from the switch, signed by the standby
+    // alone, with the chain checks against q2 (the SKR the switch falls in).
+    let em_ksr = sd.tmp.path().join("emergency.ksr.xml");
+    let em = sd.tmp.path().join("emergency.skr.xml");
+    ok(run_kskit(&sd.z, &["ksr", "generate", "--switch", &fmt(switch), "--until", "+90d", "-o", s(&em_ksr)]), "emergency ksr generate");
+    // Where no emergency is recorded, switching to the standby inside q2 is refused.
+    let o = run_kskit(&unrecorded, &["ksr", "sign", s(&em_ksr), "--ksk", &sb, "--previous-skr", s(&q2), "-o", s(&sd.tmp.path().join("x.skr.xml")), "--yes"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL KSR-CHAIN-") && !text(&o).contains("leaves early"), "{}", text(&o));
+    assert!(!sd.tmp.path().join("x.skr.xml").exists());
+    // Where it is recorded: signed, the waiver named.
+    let o = run_kskit(&sd.k, &["ksr", "sign", s(&em_ksr), "--follow-plan", "--previous-skr", s(&q2), "-o", s(&em), "--yes"]);
+    let out = text(&o);
+    assert!(o.status.success(), "emergency ksr sign --previous-skr:\n{out}");
+    assert!(out.contains("emergency KSR: the previous SKR's bundles from"), "{out}");
+    let waiver = format!("PASS KSR-CHAIN-KSK-EMERGENCY KSK {} leaves early: emergency declared {}, cause lost, switch {}", sd.tag(&l), r["declared"].as_str().unwrap(), fmt(switch));
+    assert!(out.contains(&waiver), "{waiver}\n{out}");
+    ok(run_kskit(&sd.z, &["skr", "import", s(&em), "--ksr", s(&em_ksr), "--trust-anchor", s(&sd.ta)]), "emergency skr import");
     // The emergency KSR starts at the first bundle of the timeline at or after the switch.
     let first = em_starts(&em)[0];
     assert!(first >= switch && first < switch + Duration::days(10), "{} vs switch {}", fmt(first), fmt(switch));
@@ -248,6 +299,14 @@ fn a_withheld_standby_waits_for_its_ds_at_a_knotd_parent() {
     servers(p1.addr());
     let r = emergency(&sd.k, &l, t1, &["--timeout", "2"]);
     assert_eq!(r["state"], "waiting-for-parent", "{r}");
+    // `rollover status` shows the emergency waiting, and for what, per server.
+    let st = status_json(&sd.k, t1);
+    check_documented(&st, "kskit rollover status");
+    let e = &st["emergencies"][0];
+    assert!(e["switch"].is_null() && e["waiting_for"].as_str().is_some_and(|w| w.contains("confirmed at every parent server")), "{st}");
+    assert!(e["waits"].to_string().contains(&format!("absent at {}", p1.addr())), "{st}");
+    let plain = ok(run_kskit(&sd.k, &["rollover", "status", "--now", &fmt(t1)]), "rollover status");
+    assert!(plain.contains("once the switch is fixed (not yet)") && plain.contains("emergency waits for the standby's DS"), "{plain}");
     let actions: Vec<(String, String)> = r["parent"].as_array().unwrap().iter().map(|a| (a["action"].as_str().unwrap().into(), a["key"].as_str().unwrap().into())).collect();
     assert_eq!(actions, [("add".to_string(), sb.clone()), ("remove".to_string(), l.clone())], "{r}");
     assert!(r["waits"].to_string().contains(&format!("absent at {}", p1.addr())), "the wait names the server: {r}");
@@ -274,7 +333,9 @@ fn a_withheld_standby_waits_for_its_ds_at_a_knotd_parent() {
     assert!(switch < t3 + Duration::days(1) + Duration::hours(1) + Duration::days(10), "at the next bundle boundary: {r}");
     drop(p2);
 
-    let em = sd.ceremony("emergency", &["--switch", &fmt(switch), "--until", "+60d"], None);
+    // Signed with the chain checks against q1: the lost key leaves without
+    // its retire interval (the CDS named it alone), waived for the emergency.
+    let em = sd.ceremony("emergency", &["--switch", &fmt(switch), "--until", "+60d"], Some(&q1));
     let first = em_starts(&em)[0];
     assert!(first >= switch && first < switch + Duration::days(10), "{} vs switch {}", fmt(first), fmt(switch));
     let switch = first;
@@ -303,5 +364,7 @@ fn the_emergency_drill_script_runs_on_soft_keys() {
     let out = text(&o);
     assert!(o.status.success() && out.contains("Ceremony COMPLETED"), "{out}");
     assert!(out.contains("switch: from ") && out.contains("REMOVE DS of"), "the emergency report is in the drill: {out}");
+    assert!(out.contains("PASS KSR-CHAIN-KSK-EMERGENCY") && out.contains("leaves early"), "the emergency SKR is signed with the chain checks: {out}");
+    assert!(out.contains("EMERGENCY: KSK") && out.contains("generate a new standby"), "rollover status shows the emergency: {out}");
     assert!(out.contains("SKR verified and imported") && out.matches("[future]").count() + out.matches("[in force]").count() >= 2, "{out}");
 }

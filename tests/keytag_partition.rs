@@ -139,6 +139,35 @@ fn an_skr_with_a_ksk_outside_the_ksk_partition_is_refused_naming_its_tag() {
 }
 
 #[test]
+fn ksr_sign_refuses_a_ksk_outside_its_own_ksk_partition_naming_its_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zsk = "keytag_modulo = \"0/2\"";
+    let zdir = side(tmp.path(), "zsk-side", "", zsk);
+    // The KSK is odd; then the partition changes to the other odd residue
+    // mod 4 (as if the key had been made before the partition was set).
+    let kdir = side(tmp.path(), "ksk-side", "keytag_modulo = \"1/2\"", zsk);
+    let (tag, _ta) = ksk_with_ds(&kdir);
+    assert_eq!(tag % 2, 1);
+    let ksr = zsk_side_ksr(&zdir, "iana");
+    let skr = tmp.path().join("response.xml");
+    // In the partition: signed, the check named on stderr.
+    let o = run_kskit(&kdir, &["ksr", "sign", s(&ksr), "--ksk", &tag.to_string(), "-o", s(&skr), "--yes", "--now", SIGN_AT]);
+    assert!(o.status.success() && text(&o).contains("PASS KSR-KSK-KEYTAG-PARTITION"), "{}", text(&o));
+    std::fs::remove_file(&skr).unwrap();
+    // The partition changed under the key: refused before any signature, naming the tag.
+    let cfg = kdir.join("kskit.toml");
+    let c = std::fs::read_to_string(&cfg).unwrap();
+    let r = if tag % 4 == 1 { 3 } else { 1 };
+    let other = format!("keytag_modulo = \"{r}/4\"");
+    std::fs::write(&cfg, c.replacen("keytag_modulo = \"1/2\"", &other, 1)).unwrap();
+    let o = run_kskit(&kdir, &["ksr", "sign", s(&ksr), "--ksk", &tag.to_string(), "-o", s(&skr), "--yes", "--now", SIGN_AT]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("FAIL KSR-KSK-KEYTAG-PARTITION") && out.contains(&format!("KSK {tag} is outside")) && out.contains(&format!("keytag_modulo \"{r}/4\"")), "{out}");
+    assert!(!skr.exists(), "an SKR was written with a KSK outside the partition");
+}
+
+#[test]
 fn overlapping_partitions_are_refused_before_anything_is_made() {
     let tmp = tempfile::tempdir().unwrap();
     let d = side(tmp.path(), "z", "tag_range = [30000, 65535]", "tag_range = [0, 32767]");

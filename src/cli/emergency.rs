@@ -268,7 +268,7 @@ fn next_steps(t: &EmergencyTimes, r: &Lost, lost: &str, p: &crate::config::Polic
     if t.state == "ready" {
         v.push(format!("ZSK side: kskit ksr generate --switch {sw} --until +90d (the emergency KSR starts at the first bundle of the SKR timeline at or after the switch), and import the SKR as soon as it is signed: it replaces the bundles in force from {sw}"));
         v.push(format!(
-            "KSK side: kskit ksr sign KSR --follow-plan, without --previous-skr (the emergency KSR starts inside the period already signed, and the lost key leaves without its retire safety: the chain checks would refuse it); from {sw} the plan signs with the standby {} alone",
+            "KSK side: kskit ksr sign KSR --follow-plan --previous-skr LAST-SKR (the last SKR signed: the chain checks compare the emergency KSR with its bundles before the switch and accept this emergency, KSR-CHAIN-KSK-EMERGENCY); from {sw} the plan signs with the standby {} alone",
             r.standby
         ));
     } else {
@@ -323,4 +323,113 @@ fn print_plain(r: &Report) {
     for n in &r.next {
         println!("next: {n}");
     }
+}
+
+/// An emergency as `rollover status` and `rollover step` show it
+/// (docs/json.md `emergencies[]`).
+#[derive(Serialize)]
+pub(super) struct EmergencyStatus {
+    lost: KeyReport,
+    cause: LossCause,
+    standby: KeyReport,
+    declared: String,
+    /// From when the standby signs alone; `None` while not fixed.
+    switch: Option<String>,
+    /// While the switch is not fixed: what it waits for, in words.
+    waiting_for: Option<String>,
+    /// Per parent server, what the emergency waited for at the last poll of
+    /// `rollover emergency` (the state file's `emergency` part).
+    waits: Vec<String>,
+}
+
+/// The emergencies the keystore records for KSKs of `zone`, oldest first.
+pub(super) fn recorded(cfg: &crate::config::Config, ks: &crate::keys::keystore::Keystore, zone: &str, zs: &crate::rollover::state::ZoneState) -> Result<Vec<EmergencyStatus>> {
+    let p = &cfg.policy;
+    let mut out = Vec::new();
+    let mut lost: Vec<&crate::keys::keystore::KeyMeta> = ks.keys().iter().filter(|k| k.role == Role::Ksk && k.zone.eq_ignore_ascii_case(zone) && k.lost.is_some()).collect();
+    lost.sort_by_key(|k| k.lost.as_ref().map(|l| l.declared));
+    for k in lost {
+        let Some(l) = &k.lost else { continue };
+        let kr = |m: &crate::keys::keystore::KeyMeta| -> Result<KeyReport> {
+            let d = m.dnskey()?;
+            Ok(KeyReport { id: m.id.clone(), key_tag: d.key_tag(), algorithm: d.algorithm })
+        };
+        let standby = match ks.get(&l.standby) {
+            Some(m) => kr(m)?,
+            None => KeyReport { id: l.standby.clone(), key_tag: 0, algorithm: 0 },
+        };
+        let w = &zs.emergency;
+        let waiting_for = l.switch.is_none().then(|| {
+            format!(
+                "the standby's DS ({}) confirmed at every parent server: {} consecutive seen poll(s) of {}, last poll {}; run `kskit rollover emergency --key {}` again (cron is fine)",
+                if w.needed.is_empty() { "not polled yet".to_string() } else { w.needed.join("; ") },
+                w.consecutive,
+                p.parent_confirmations,
+                w.last_poll.map_or_else(|| "never".to_string(), format_rfc3339),
+                k.id
+            )
+        });
+        out.push(EmergencyStatus {
+            lost: kr(k)?,
+            cause: l.cause,
+            standby,
+            declared: format_rfc3339(l.declared),
+            switch: l.switch.map(format_rfc3339),
+            waiting_for,
+            waits: if l.switch.is_none() { w.waits.clone() } else { vec![] },
+        });
+    }
+    Ok(out)
+}
+
+/// The warning when the policy wants a standby KSK (`standby_ksk = true`)
+/// and the zone's keystore, on the KSK side, holds none unused (every one
+/// taken by an emergency, or none made): the next emergency would have
+/// nothing to move to.
+pub(super) fn standby_warning(cfg: &crate::config::Config, ks: &crate::keys::keystore::Keystore, zone: &str) -> Option<String> {
+    if !cfg.policy.standby_ksk {
+        return None;
+    }
+    let ksks: Vec<&crate::keys::keystore::KeyMeta> = ks.keys().iter().filter(|k| k.role == Role::Ksk && k.zone.eq_ignore_ascii_case(zone)).collect();
+    if ksks.is_empty() {
+        return None; // the ZSK side: its KSKs come in the SKRs
+    }
+    let used: Vec<&str> = ksks.iter().filter_map(|k| k.lost.as_ref().map(|l| l.standby.as_str())).collect();
+    if ksks.iter().any(|k| k.standby && k.lost.is_none() && !used.contains(&k.id.as_str())) {
+        return None;
+    }
+    Some(format!(
+        "{zone} has no unused standby KSK left (standby_ksk = true){}: generate a new standby: kskit key generate --role ksk --standby (or kskit hsm keygen --standby)",
+        if used.is_empty() { "" } else { ", the last one was taken by an emergency" }
+    ))
+}
+
+/// The plain-text lines of [`recorded`] for `rollover status` and `rollover step`.
+pub(super) fn status_lines(e: &[EmergencyStatus]) -> Vec<String> {
+    let mut v = Vec::new();
+    for x in e {
+        let cause = match x.cause {
+            LossCause::Lost => "lost",
+            LossCause::Compromised => "compromised",
+        };
+        v.push(format!(
+            "EMERGENCY: KSK {} (tag {}) {cause}, declared {}; standby {} (tag {}) takes over {}",
+            x.lost.id,
+            x.lost.key_tag,
+            x.declared,
+            x.standby.id,
+            x.standby.key_tag,
+            match &x.switch {
+                Some(s) => format!("from the switch {s}"),
+                None => "once the switch is fixed (not yet)".to_string(),
+            }
+        ));
+        if let Some(w) = &x.waiting_for {
+            v.push(format!("  emergency waits for {w}"));
+        }
+        for w in &x.waits {
+            v.push(format!("  emergency parent server: {w}"));
+        }
+    }
+    v
 }

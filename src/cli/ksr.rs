@@ -361,7 +361,11 @@ struct Checked {
     ksr: Ksr,
     report: Report,
     digest: FileDigest,
+    /// The previous SKR as the chain checks take it (for an emergency KSR:
+    /// its bundles before the KSR's first, `ksk_schedule::emergency_previous`).
     previous: Option<Skr>,
+    /// The emergencies this side's keystore records (keys.json `lost`).
+    emergencies: Vec<crate::ksr::ksk_schedule::Emergency>,
     /// The KSK side's binding policy the KSR was checked against.
     policy: KskPolicy,
 }
@@ -403,11 +407,46 @@ fn check(a: &CheckArgs, ctx: &Context) -> Result<Checked> {
         None => None,
     };
     let trusted = previous.as_ref().filter(|_| authenticated.as_ref().is_some_and(|r| r.passed));
-    let mut report = check_ksr(&ksr, &policy, trusted, now);
+    // An emergency KSR (`ksr generate --switch`) replaces the previous SKR's
+    // bundles from its first inception: the chain checks compare it with the
+    // bundles before (KSR-CHAIN-KSK-EMERGENCY, docs/rollover.md).
+    let emergencies = if trusted.is_some() { recorded_emergencies(ctx, &ksr)? } else { vec![] };
+    let first = ksr.bundles.iter().map(|b| b.inception).min();
+    let cut = match (trusted, first) {
+        (Some(p), Some(f)) => crate::ksr::ksk_schedule::emergency_previous(p, f, &emergencies),
+        _ => None,
+    };
+    let mut report = check_ksr(&ksr, &policy, cut.as_ref().or(trusted), now);
+    if let (Some(f), Some(c)) = (first, &cut) {
+        report.note(format!(
+            "emergency KSR: the previous SKR's bundles from {} are replaced by this KSR's; the chain checks compare it with the previous SKR's {} bundle(s) before",
+            crate::timeutil::format_rfc3339(f),
+            c.bundles.len()
+        ));
+    }
     if let Some(r) = authenticated {
         report.push(r);
     }
-    Ok(Checked { ksr, report, digest, previous, policy })
+    let previous = cut.or(previous);
+    Ok(Checked { ksr, report, digest, previous, emergencies, policy })
+}
+
+/// The emergencies (`kskit rollover emergency`) this side's keystore
+/// records for KSKs of the KSR's zone: the lost KSK, its standby, the
+/// cause, when declared and the switch. None without a keystore.
+fn recorded_emergencies(ctx: &Context, ksr: &Ksr) -> Result<Vec<crate::ksr::ksk_schedule::Emergency>> {
+    if !ctx.config_path.exists() {
+        return Ok(vec![]);
+    }
+    let ks = ctx.keystore()?;
+    let zone = crate::dnssec::name::to_presentation(&ksr.domain).to_ascii_lowercase();
+    let mut out = Vec::new();
+    for k in ks.keys().iter().filter(|k| k.role == crate::keys::keystore::Role::Ksk && k.zone.eq_ignore_ascii_case(&zone)) {
+        let Some(l) = &k.lost else { continue };
+        let standby = ks.get(&l.standby).with_context(|| format!("the emergency of KSK {} names standby KSK {}, which is not in the keystore", k.id, l.standby))?;
+        out.push(crate::ksr::ksk_schedule::Emergency { lost: k.dnskey()?, standby: standby.dnskey()?, cause: l.cause, declared: l.declared, switch: l.switch });
+    }
+    Ok(out)
 }
 
 /// The KSKs the previous SKR must be signed by: the records of
@@ -546,7 +585,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         1.0 / per_sig.max(1e-6),
         (per_sig * total as f64).ceil()
     );
-    if !ksr_keytags_ok(&c.ksr, &opened) {
+    if !ksr_keytags_ok(&c.ksr, &opened) || !ksk_partition_ok(&opened, ctx)? {
         return Ok(super::EXIT_FAILED);
     }
     if !a.signing.yes {
@@ -601,10 +640,16 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         None => None,
     };
     warn_dnskey_size(&back, ctx)?;
+    let mut schedule = None;
     if let Some(prev) = &c.previous {
-        if !ksk_schedule_ok(prev, &back, ctx)? {
+        let r = ksk_schedule_report(prev, &back, ctx, &c.emergencies)?;
+        if !r.passed() {
+            if ctx.json {
+                print_json(&serde_json::json!({"signed": false, "report": c.report, "ksk_schedule": r}))?;
+            }
             return Ok(super::EXIT_FAILED);
         }
+        schedule = Some(r);
     }
     write_output(&a.output, text.as_bytes())?;
     let hold_digest = match (&hold, &hold_path) {
@@ -620,7 +665,7 @@ fn sign(a: SignArgs, ctx: &Context) -> Result<i32> {
         print_json(&serde_json::json!({
             "signed": true, "file": a.output, "bundles": skr.bundles.len(), "signatures": total, "skr_layout": layout.map(|(l, _)| l),
             "token_sign_operations": token_ops, "timing_probe_token_operations": probe_ops, "sha256": d.hex(), "pgp_words": d.words(), "report": c.report,
-            "hold_file": hold_path, "hold_sha256": hold_digest.as_ref().map(|h| h.hex()),
+            "hold_file": hold_path, "hold_sha256": hold_digest.as_ref().map(|h| h.hex()), "ksk_schedule": schedule,
         }))?;
     } else {
         println!("wrote SKR {} ({} bundles, {total} signatures)", a.output.display(), skr.bundles.len());
@@ -656,6 +701,26 @@ fn ksr_keytags_ok(ksr: &Ksr, opened: &[(crate::keys::open::OpenedKey, String)]) 
         return false;
     }
     true
+}
+
+/// KSR-KSK-KEYTAG-PARTITION before the first signature: the opened KSKs
+/// have key tags in this side's KSK partition (kskit.toml; none without one).
+fn ksk_partition_ok(opened: &[(crate::keys::open::OpenedKey, String)], ctx: &Context) -> Result<bool> {
+    if !ctx.config_path.exists() {
+        return Ok(true);
+    }
+    let part = ctx.config()?.policy.tag_partition(crate::keys::keystore::Role::Ksk);
+    let ksks: Vec<crate::dnssec::Dnskey> = opened.iter().map(|(k, _)| k.signer().dnskey().clone()).collect();
+    let r = crate::skr::keyset::check_ksk_keytag_partition(&ksks, &part);
+    if r.is_failure() {
+        eprintln!("{r}");
+        eprintln!("kskit: refusing to sign: a KSK lies outside this side's key-tag partition; make a KSK in it (kskit key generate --role ksk) or change the partition both sides agreed on");
+        return Ok(false);
+    }
+    if r.applicable && !ctx.json {
+        eprintln!("{r}");
+    }
+    Ok(true)
 }
 
 /// DNSKEY-RESPONSE-SIZE of the SKR made (exact), as a warning: the budget
@@ -709,17 +774,22 @@ fn warn_dnskey_size_estimate(ksr: &Ksr, p: &crate::config::Policy) {
 
 /// The KSK schedule of the SKR about to be written against the previous
 /// SKR's (KSR-CHAIN-KSK-*), with this side's policy (kskit.toml when there
-/// is one, else the defaults); prints the report when a check fails.
-fn ksk_schedule_ok(previous: &crate::skr::model::Skr, new: &crate::skr::model::Skr, ctx: &Context) -> Result<bool> {
-    use crate::ksr::ksk_schedule::{check_ksk_schedule, KskSchedule};
+/// is one, else the defaults) and the emergencies its keystore records;
+/// prints the report when a check fails, and the emergency waiver
+/// (KSR-CHAIN-KSK-EMERGENCY) whenever one applies.
+fn ksk_schedule_report(previous: &crate::skr::model::Skr, new: &crate::skr::model::Skr, ctx: &Context, emergencies: &[crate::ksr::ksk_schedule::Emergency]) -> Result<Report> {
+    use crate::ksr::ksk_schedule::{check_ksk_schedule, KskSchedule, KSR_CHAIN_KSK_EMERGENCY};
     let policy = if ctx.config_path.exists() { ctx.config()?.policy } else { crate::config::Policy::default() };
-    let r = check_ksk_schedule(previous, new, &KskSchedule::of(&policy));
+    let r = check_ksk_schedule(previous, new, &KskSchedule::of(&policy), emergencies);
     if r.passed() {
-        return Ok(true);
+        if let Some(e) = r.get(KSR_CHAIN_KSK_EMERGENCY).filter(|e| e.applicable) {
+            eprintln!("{e}");
+        }
+        return Ok(r);
     }
     eprintln!("{}", r.to_text().trim_end());
     eprintln!("kskit: refusing to write the SKR: its KSK schedule does not continue the previous SKR's ({} check(s) failed)", r.failures().len());
-    Ok(false)
+    Ok(r)
 }
 
 /// Asks the operator on the terminal; anything but "yes" aborts.

@@ -262,6 +262,10 @@ struct StatusReport<'a> {
     parent_needed: Vec<String>,
     /// Per parent server, what the roll waits for (at the last poll).
     parent_waits: Vec<String>,
+    /// The emergencies recorded for the zone's KSKs (`rollover emergency`).
+    emergencies: Vec<super::emergency::EmergencyStatus>,
+    /// What needs an operator (a standby KSK to make).
+    warnings: Vec<String>,
     state: &'a ZoneState,
 }
 
@@ -315,11 +319,19 @@ fn status_cmd(a: StatusArgs, ctx: &Context) -> Result<i32> {
     let parent_needed: Vec<String> = needed.iter().map(crate::parent::ds_text).collect();
     let pending: Vec<String> = needed.iter().filter(|d| !zs.parent.confirmed.contains_key(&crate::rollover::hold::ds_key_id(d))).map(|d| d.key_tag.to_string()).collect();
     let parent_waits = zs.parent.waits.clone();
+    let emergencies = super::emergency::recorded(&cfg, &ks, &zone, zs)?;
+    let warnings: Vec<String> = super::emergency::standby_warning(&cfg, &ks, &zone).into_iter().collect();
     if ctx.json {
-        print_json(&StatusReport { zone, now, keys, skr, skr_coverage_end: coverage, parent_needed, parent_waits, state: zs })?;
+        print_json(&StatusReport { zone, now, keys, skr, skr_coverage_end: coverage, parent_needed, parent_waits, emergencies, warnings, state: zs })?;
         return Ok(0);
     }
     println!("Rollover status of {zone} at {}", format_rfc3339(now));
+    for l in super::emergency::status_lines(&emergencies) {
+        println!("  {l}");
+    }
+    for w in &warnings {
+        println!("  WARNING: {w}");
+    }
     if let Some(s) = &skr {
         println!("  SKR timeline: {s}; coverage until {}", fmt_t(coverage));
         if !pending.is_empty() {
@@ -478,6 +490,8 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     }
     // The slow-parent watch of the SKR timeline (docs/rollover.md).
     let watch = parent_watch(&cfg, &ks, &zname, &zone, &mut zs, now, &a);
+    let emergencies = super::emergency::recorded(&cfg, &ks, &zone, &zs)?;
+    let standby_warning = super::emergency::standby_warning(&cfg, &ks, &zone);
     for e in &watch.events {
         let c = Change { at: now, key: "parent".into(), old: String::new(), new: e.event.clone(), event: Some(e.event.clone()), ds: e.ds.clone() };
         zs.history.push(c.clone());
@@ -511,8 +525,17 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
     }
 
     if ctx.json {
-        print_json(&serde_json::json!({"zone": zone, "now": format_rfc3339(now), "report": report, "parent": watch, "hook_failures": failed}))?;
+        print_json(&serde_json::json!({
+            "zone": zone, "now": format_rfc3339(now), "report": report, "parent": watch, "hook_failures": failed,
+            "emergencies": emergencies, "warnings": standby_warning.iter().collect::<Vec<_>>(),
+        }))?;
     } else {
+        for l in super::emergency::status_lines(&emergencies) {
+            println!("{l}");
+        }
+        if let Some(w) = &standby_warning {
+            println!("WARNING: {w}");
+        }
         for c in &report.changes {
             match &c.event {
                 Some(e) => println!("{} parent: {e}: {}", format_rfc3339(c.at), c.ds.join("; ")),
@@ -540,7 +563,7 @@ fn step_cmd(a: StepArgs, ctx: &Context) -> Result<i32> {
         for f in &failed {
             eprintln!("kskit: hook failed for {} {} -> {}: {} (kept; retried on the next step)", f.change.key, f.change.old, f.change.new, f.error);
         }
-        if report.changes.is_empty() && report.observation.is_none() && report.waiting.is_empty() && report.attention.is_empty() && watch.poll.is_none() {
+        if report.changes.is_empty() && report.observation.is_none() && report.waiting.is_empty() && report.attention.is_empty() && watch.poll.is_none() && emergencies.is_empty() {
             println!("{zone}: nothing to do at {}", format_rfc3339(now));
         }
     }

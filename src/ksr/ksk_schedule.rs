@@ -17,6 +17,7 @@ use crate::checks::{CheckResult, Report};
 use crate::config::{KskRollover, Policy};
 use crate::dnssec::record::rtype;
 use crate::dnssec::{Dnskey, Name, FLAG_REVOKE};
+use crate::keys::keystore::LossCause;
 use crate::rollover::plan::RFC5011_HOLD_DOWN;
 use crate::skr::model::{ResponseBundle, Skr};
 use crate::timeutil::format_rfc3339;
@@ -28,8 +29,88 @@ pub const KSR_CHAIN_KSK_RETIRE: &str = "KSR-CHAIN-KSK-RETIRE";
 /// KSR-CHAIN-KSK-REVOKE: a revoked KSK stays published (revoked) for its revocation period.
 pub const KSR_CHAIN_KSK_REVOKE: &str = "KSR-CHAIN-KSK-REVOKE";
 
+/// KSR-CHAIN-KSK-EMERGENCY: an emergency recorded by the KSK side waives the
+/// retire (lost key) and publish (standby) rules from its switch, and only then.
+pub const KSR_CHAIN_KSK_EMERGENCY: &str = "KSR-CHAIN-KSK-EMERGENCY";
+
 /// Every KSK schedule check id, in report order.
-pub const ALL: &[&str] = &[KSR_CHAIN_KSK_PUBLISH, KSR_CHAIN_KSK_RETIRE, KSR_CHAIN_KSK_REVOKE];
+pub const ALL: &[&str] = &[KSR_CHAIN_KSK_PUBLISH, KSR_CHAIN_KSK_RETIRE, KSR_CHAIN_KSK_REVOKE, KSR_CHAIN_KSK_EMERGENCY];
+
+/// An emergency the KSK side's keystore records (`kskit rollover
+/// emergency`: the `lost` record of a KSK in keys.json), as data: the checks
+/// read no keystore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emergency {
+    /// The lost or compromised KSK.
+    pub lost: Dnskey,
+    /// The standby KSK that takes over.
+    pub standby: Dnskey,
+    pub cause: LossCause,
+    pub declared: OffsetDateTime,
+    /// From when the standby signs alone; `None` while the standby's DS is
+    /// still awaited at the parent (then nothing is waived).
+    pub switch: Option<OffsetDateTime>,
+}
+
+impl Emergency {
+    fn cause_text(&self) -> &'static str {
+        match self.cause {
+            LossCause::Lost => "lost",
+            LossCause::Compromised => "compromised",
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "emergency declared {}, cause {}, switch {}",
+            format_rfc3339(self.declared),
+            self.cause_text(),
+            self.switch.map_or_else(|| "not fixed yet".to_string(), format_rfc3339)
+        )
+    }
+}
+
+/// The emergency that lets KSK `k` leave at `at`: its lost key, with a
+/// switch at or before `at`.
+fn leave_waiver<'a>(emergencies: &'a [Emergency], k: &KeyId, at: OffsetDateTime) -> Option<&'a Emergency> {
+    emergencies.iter().find(|e| key_id(&e.lost) == *k && e.switch.is_some_and(|sw| at >= sw))
+}
+
+/// The emergency that lets KSK `k` sign alone at `at` without its publish
+/// interval: its standby, with a switch at or before `at`, published in a
+/// bundle of the previous SKR (pre-published: resolvers may hold it).
+fn solo_waiver<'a>(emergencies: &'a [Emergency], steps: &[Step], k: &KeyId, at: OffsetDateTime) -> Option<&'a Emergency> {
+    let pre_published = steps.iter().any(|s| !s.new && s.ksks.iter().any(|(x, _)| x == k));
+    emergencies.iter().find(|e| key_id(&e.standby) == *k && e.switch.is_some_and(|sw| at >= sw) && pre_published)
+}
+
+/// The emergencies that concern the previous SKR: their lost KSK is
+/// published in one of its bundles.
+fn relevant<'a>(previous: &Skr, emergencies: &'a [Emergency]) -> Vec<&'a Emergency> {
+    emergencies
+        .iter()
+        .filter(|e| previous.bundles.iter().any(|b| b.keys.iter().any(|k| k.dnskey.is_sep() && key_id(&k.dnskey) == key_id(&e.lost))))
+        .collect()
+}
+
+/// The previous SKR as the chain checks take it when the new SKR is an
+/// emergency SKR: an emergency with a switch at or before `new_first` (the
+/// new KSR's first inception) whose lost KSK the previous SKR publishes,
+/// and bundles of the previous SKR from `new_first` on. Those bundles are
+/// replaced by the new SKR's (the ZSK side's timeline rule: the newer SKR's
+/// bundles take over from its first inception, docs/rollover.md), so the
+/// checks compare the new SKR with the bundles before it. `None` (take the
+/// previous SKR whole) in every other case, also when nothing of the
+/// previous SKR would be left.
+pub fn emergency_previous(previous: &Skr, new_first: OffsetDateTime, emergencies: &[Emergency]) -> Option<Skr> {
+    let applies = relevant(previous, emergencies).iter().any(|e| e.switch.is_some_and(|sw| sw <= new_first));
+    if !applies || !previous.bundles.iter().any(|b| b.inception >= new_first) {
+        return None;
+    }
+    let mut cut = previous.clone();
+    cut.bundles.retain(|b| b.inception < new_first);
+    (!cut.bundles.is_empty()).then_some(cut)
+}
 
 /// The intervals the checks use, from the KSK side's policy (not rounded to
 /// bundles: these are the minimums).
@@ -164,8 +245,10 @@ fn announced(steps: &[Step], k: &KeyId, by_cds: bool) -> Option<usize> {
 /// TTLds + publish safety before. A KSK announced in the first bundle of the
 /// timeline is established (its history is older than both SKRs). With
 /// double-DS and no CDS/CDNSKEY at all, the DS is submitted out of band and
-/// the SKRs cannot show it: not applicable.
-pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckResult {
+/// the SKRs cannot show it: not applicable. Waived only for the standby of a
+/// recorded emergency from its switch when the previous SKR published it
+/// ([`check_ksk_emergency`]).
+pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule, emergencies: &[Emergency]) -> CheckResult {
     let (steps, known) = timeline(previous, new);
     let any_cds = steps.iter().any(|s| s.cds.is_some());
     if t.double_ds && !any_cds {
@@ -173,6 +256,7 @@ pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckRes
     }
     let (need, how) = if t.double_ds { (t.ds_publish, "its DS (CDS/CDNSKEY)") } else { (t.dnskey_publish, "its DNSKEY") };
     let mut problems = Vec::new();
+    let mut waived = Vec::new();
     let mut seen: Vec<KeyId> = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         let [k] = s.signers.as_slice() else { continue };
@@ -189,6 +273,10 @@ pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckRes
         }
         let ann = &steps[a];
         if ann.at + need > s.at && a <= i {
+            if let Some(e) = solo_waiver(emergencies, &steps, k, s.at) {
+                waived.push(format!("standby KSK {} signs alone from {} ({})", tag_of(&known, k), when(s), e.describe()));
+                continue;
+            }
             problems.push(format!(
                 "KSK {} signs alone from {} but was announced by {how} only at {}: {} < {} (the publish interval)",
                 tag_of(&known, k),
@@ -199,7 +287,11 @@ pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckRes
             ));
         }
     }
-    CheckResult::from_problems(KSR_CHAIN_KSK_PUBLISH, problems, format!("every KSK that signs alone was announced at least {need} before"))
+    let mut ok = format!("every KSK that signs alone was announced at least {need} before");
+    if !waived.is_empty() {
+        ok = format!("{ok}, but for the emergency ({}; see {KSR_CHAIN_KSK_EMERGENCY})", waived.join("; "));
+    }
+    CheckResult::from_problems(KSR_CHAIN_KSK_PUBLISH, problems, ok)
 }
 
 /// KSR-CHAIN-KSK-RETIRE: no KSK leaves the DNSKEY set in the new SKR while
@@ -209,10 +301,13 @@ pub fn check_ksk_publish(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckRes
 /// CDS/CDNSKEY in that window the KSK side cannot see the DS; then
 /// (double-KSK) a KSK still signing must have been published at least the
 /// retire interval before, and with double-DS the rule is not applicable.
-pub fn check_ksk_retire(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckResult {
+/// Waived only for the lost KSK of a recorded emergency from its switch
+/// ([`check_ksk_emergency`]).
+pub fn check_ksk_retire(previous: &Skr, new: &Skr, t: &KskSchedule, emergencies: &[Emergency]) -> CheckResult {
     let (steps, known) = timeline(previous, new);
     let mut problems = Vec::new();
     let mut notes = Vec::new();
+    let mut waived: Vec<String> = Vec::new();
     for w in 1..steps.len() {
         let (before, s) = (&steps[w - 1], &steps[w]);
         if !s.new {
@@ -220,6 +315,13 @@ pub fn check_ksk_retire(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckResu
         }
         for (k, _) in &before.ksks {
             if s.ksks.iter().any(|(x, _)| x == k) {
+                continue;
+            }
+            if let Some(e) = leave_waiver(emergencies, k, s.at) {
+                let w = format!("KSK {} leaves early at {} ({})", tag_of(&known, k), when(s), e.describe());
+                if !waived.contains(&w) {
+                    waived.push(w);
+                }
                 continue;
             }
             let window_start = s.at - t.retire;
@@ -259,7 +361,11 @@ pub fn check_ksk_retire(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckResu
     if problems.is_empty() && !notes.is_empty() {
         return CheckResult::not_applicable(KSR_CHAIN_KSK_RETIRE, notes.join("; "));
     }
-    CheckResult::from_problems(KSR_CHAIN_KSK_RETIRE, problems, format!("no KSK leaves within {} of a DS set that needs it", t.retire))
+    let mut ok = format!("no KSK leaves within {} of a DS set that needs it", t.retire);
+    if !waived.is_empty() {
+        ok = format!("{ok}, but for the emergency ({}; see {KSR_CHAIN_KSK_EMERGENCY})", waived.join("; "));
+    }
+    CheckResult::from_problems(KSR_CHAIN_KSK_RETIRE, problems, ok)
 }
 
 /// KSR-CHAIN-KSK-REVOKE: a KSK first published with the REVOKE bit (RFC 5011
@@ -310,13 +416,81 @@ pub fn check_ksk_revoke(previous: &Skr, new: &Skr, t: &KskSchedule) -> CheckResu
     CheckResult::from_problems(KSR_CHAIN_KSK_REVOKE, problems, format!("every revoked KSK stays published at least {}", t.revoked))
 }
 
-/// The three KSK schedule checks of `new` (the SKR about to be written)
-/// against `previous` (the SKR of the cycle before).
-pub fn check_ksk_schedule(previous: &Skr, new: &Skr, t: &KskSchedule) -> Report {
+/// KSR-CHAIN-KSK-EMERGENCY: the emergency KSK rollover (docs/rollover.md
+/// "Standby KSK and emergency rollover") as the chain sees it. A KSK whose
+/// private key is lost cannot sign until its retire safety has passed, so
+/// when the KSK side's keystore records an emergency for a KSK the previous
+/// SKR publishes, with a fixed switch, two rules are waived from that switch
+/// on and nowhere else: the lost KSK may leave the DNSKEY set early
+/// (KSR-CHAIN-KSK-RETIRE; `rollover emergency` fixes the switch only once
+/// the standby's DS is confirmed at every parent server and its TTL and the
+/// parent's propagation delay have passed, RFC 7583 §3.3.3), and the standby
+/// may sign alone (KSR-CHAIN-KSK-PUBLISH) — but only a standby the previous
+/// SKR already published (pre-published, RFC 7583 §3.3.2; for RFC 5011 trust
+/// anchors the Add Hold-Down counts from that publication, RFC 5011 §2.4.1).
+/// It fails when the new SKR makes the standby of a recorded emergency sign
+/// alone though no bundle of the previous SKR published it; it passes naming
+/// each emergency it waives for (lost key, cause, declared, switch); `N/A`
+/// when no emergency is recorded for a KSK of the previous SKR, or none has
+/// its switch fixed. A revoked (compromised) lost key still obeys
+/// KSR-CHAIN-KSK-REVOKE.
+pub fn check_ksk_emergency(previous: &Skr, new: &Skr, emergencies: &[Emergency]) -> CheckResult {
+    let rel = relevant(previous, emergencies);
+    if rel.is_empty() {
+        return CheckResult::not_applicable(KSR_CHAIN_KSK_EMERGENCY, "no emergency is recorded for a KSK of the previous SKR");
+    }
+    let (steps, _) = timeline(previous, new);
+    let mut problems = Vec::new();
+    let mut waivers = Vec::new();
+    let mut pending = Vec::new();
+    for e in rel {
+        let (lost, standby) = (key_id(&e.lost), key_id(&e.standby));
+        let (lt, st) = (plain_tag(&e.lost), plain_tag(&e.standby));
+        let Some(sw) = e.switch else {
+            pending.push(format!("KSK {lt}: {}: nothing is waived until the switch is fixed (kskit rollover emergency)", e.describe()));
+            continue;
+        };
+        let solo = steps.iter().find(|s| s.new && s.at >= sw && matches!(s.signers.as_slice(), [x] if *x == standby));
+        let published = steps.iter().find(|s| !s.new && s.ksks.iter().any(|(x, _)| *x == standby));
+        let leaves = steps.iter().find(|s| s.new && s.at >= sw && !s.ksks.iter().any(|(x, _)| *x == lost));
+        match (solo, published) {
+            (None, _) if leaves.is_none() => {
+                pending.push(format!("KSK {lt}: {}: the new SKR neither drops it nor has the standby sign alone: nothing waived", e.describe()));
+            }
+            (Some(s), None) => problems.push(format!(
+                "standby KSK {st} of the emergency of KSK {lt} ({}) signs alone from {} but no bundle of the previous SKR published it: an emergency moves only to a pre-published standby",
+                e.describe(),
+                when(s)
+            )),
+            (solo, published) => {
+                let what = if leaves.is_some() { "leaves early" } else { "stops signing early (still published)" };
+                let mut w = format!("KSK {lt} {what}: {}", e.describe());
+                if let Some(l) = leaves {
+                    w.push_str(&format!("; it leaves the DNSKEY set at {}", when(l)));
+                }
+                if let (Some(s), Some(p)) = (solo, published) {
+                    w.push_str(&format!("; standby KSK {st} (published in the previous SKR from {}) signs alone from {}", when(p), when(s)));
+                }
+                waivers.push(w);
+            }
+        }
+    }
+    if problems.is_empty() && waivers.is_empty() {
+        return CheckResult::not_applicable(KSR_CHAIN_KSK_EMERGENCY, pending.join("; "));
+    }
+    waivers.extend(pending);
+    CheckResult::from_problems(KSR_CHAIN_KSK_EMERGENCY, problems, waivers.join("; "))
+}
+
+/// The KSK schedule checks of `new` (the SKR about to be written) against
+/// `previous` (the SKR of the cycle before; for an emergency SKR cut by
+/// [`emergency_previous`]), with the emergencies the KSK side records.
+pub fn check_ksk_schedule(previous: &Skr, new: &Skr, t: &KskSchedule, emergencies: &[Emergency]) -> Report {
     let mut r = Report::new();
-    r.push(check_ksk_publish(previous, new, t));
-    r.push(check_ksk_retire(previous, new, t));
+    r.push(check_ksk_publish(previous, new, t, emergencies));
+    r.push(check_ksk_retire(previous, new, t, emergencies));
     r.push(check_ksk_revoke(previous, new, t));
+    r.push(check_ksk_emergency(previous, new, emergencies));
     r
 }
 

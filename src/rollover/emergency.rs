@@ -126,10 +126,21 @@ pub fn apply(pl: &mut Plan, p: &Policy, lost_id: &str, lost: &Lost) -> Result<()
             l.remove = Some(e);
         }
     }
+    // The standby's own successors (the ordinary rolls the plan continues
+    // with one KSK lifetime after the switch) stay.
+    let mut successors = vec![lost.standby.clone()];
+    loop {
+        let more: Vec<String> =
+            pl.keys.iter().filter(|k| successors.contains(&k.id)).flat_map(|k| k.gates.iter().map(|g| g.ds_of.clone())).filter(|id| !successors.contains(id)).collect();
+        if more.is_empty() {
+            break;
+        }
+        successors.extend(more);
+    }
     let dropped: Vec<String> = pl
         .keys
         .iter()
-        .filter(|k| k.role == Role::Ksk && !k.existing && !k.standby && k.id != lost.standby && k.publish.or(k.ds_submit).is_some_and(|t| t >= e))
+        .filter(|k| k.role == Role::Ksk && !k.existing && !k.standby && !successors.contains(&k.id) && k.publish.or(k.ds_submit).is_some_and(|t| t >= e))
         .map(|k| k.id.clone())
         .collect();
     pl.keys.retain(|k| !dropped.contains(&k.id));
@@ -385,5 +396,29 @@ mod tests {
         assert_eq!(v.dnskey_signers, ["old", "standby"]);
         assert_eq!(v.parent_ds, ["standby"]);
         assert!(!pl.view_at(e + Intervals::of(&p5).revoked_published).dnskeys.iter().any(|k| k.id == "old"));
+    }
+
+    #[test]
+    fn after_an_emergency_the_next_ordinary_roll_counts_from_the_switch() {
+        let mut p = policy();
+        p.ksk.lifetime = Dur(Duration::days(120));
+        let mut keys = vec![ksk("old", false, t0()), ksk("standby", true, t0())];
+        let until = t0() + Duration::days(400);
+        // Without an emergency the roll comes one lifetime after the old key's activation.
+        let pl = super::super::plan::plan("example.", &p, &keys, t0(), until).unwrap();
+        assert_eq!(pl.key("old").unwrap().ds_withdraw, Some(t0() + Duration::days(120)));
+        // The emergency at day 100: the lost key's roll at day 120 is gone,
+        // and the standby, current from the switch, rolls at day 220.
+        let e = t0() + Duration::days(100);
+        keys[0].lost = Some(Lost { cause: LossCause::Lost, declared: e - Duration::days(2), standby: "standby".into(), switch: Some(e) });
+        let pl = super::super::plan::plan("example.", &p, &keys, t0(), until).unwrap();
+        let rolls: Vec<T> = pl.keys.iter().filter(|k| k.role == Role::Ksk && !k.standby && !k.existing).filter_map(|k| k.ds_submit).collect();
+        assert_eq!(rolls.first(), Some(&(e + Duration::days(120))), "the next roll: one KSK lifetime after the switch: {rolls:?}");
+        assert!(!rolls.contains(&(t0() + Duration::days(120))), "not from the lost key's activation: {rolls:?}");
+        let s = pl.key("standby").unwrap();
+        assert_eq!(s.ds_withdraw, Some(e + Duration::days(120)));
+        assert_eq!(pl.view_at(e + Duration::days(120) - Duration::days(20)).dnskey_signers, ["standby"]);
+        let successor = pl.keys.iter().find(|k| k.ds_submit == Some(e + Duration::days(120))).unwrap();
+        assert_eq!(pl.view_at(e + Duration::days(200)).dnskey_signers, std::slice::from_ref(&successor.id));
     }
 }

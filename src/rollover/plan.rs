@@ -665,6 +665,11 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     // The standby KSK (docs/rollover.md "Standby KSK"): published and
     // self-signing from the anchor (a later-made standby key from its
     // creation, below), its DS asked for from the start unless withheld.
+    // Each emergency with a fixed switch, in time order.
+    let mut switches: Vec<T> = zone_keys.iter().filter_map(|m| m.lost.as_ref().and_then(|l| l.switch)).collect();
+    switches.sort();
+    // The standby slots in order: the first, then one per switch.
+    let mut standby_slots: Vec<usize> = Vec::new();
     let standby = if p.standby_ksk && !delete {
         let s = b.add_standby(ksk_alg)?;
         let k = b.key(s)?;
@@ -673,12 +678,12 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
         if p.standby_ds == StandbyDs::Published {
             k.ds_submit = Some(anchor);
         }
+        standby_slots.push(s);
         // Each emergency uses up a standby: the next one is published from
         // that emergency's switch (generate it then).
-        let mut switches: Vec<T> = zone_keys.iter().filter_map(|m| m.lost.as_ref().and_then(|l| l.switch)).collect();
-        switches.sort();
-        for at in switches {
+        for at in switches.iter().copied() {
             let n = b.add_standby(ksk_alg)?;
+            standby_slots.push(n);
             let k = b.key(n)?;
             k.publish = Some(at);
             k.active = Some(at);
@@ -699,7 +704,25 @@ pub fn plan(zone: &str, p: &Policy, keys: &[KeyMeta], start: T, until: T) -> Res
     }
     let alg_start = alg.as_ref().map(|a| a.start);
 
-    let ksk_cur = if delete { k0 } else { ksk_chain(&mut b, p, &iv, k0, anchor, alg_start, until)? };
+    // After an emergency the standby it used (the last emergency's: the
+    // standby slot before the last switch's) is the current KSK from the
+    // switch, its activation as the zone's KSK: the ordinary KSK rolls stop
+    // at the switch and go on one KSK lifetime after it, not after the lost
+    // key's activation. With an algorithm rollover before the switch, the
+    // plan keeps the rolls as they were.
+    let emergency_from = switches
+        .last()
+        .copied()
+        .filter(|sw| !delete && alg_start.is_none_or(|a| a > *sw))
+        .and_then(|sw| standby_slots.get(switches.len() - 1).map(|si| (*si, sw)));
+    let ksk_cur = match emergency_from {
+        _ if delete => k0,
+        Some((si, sw)) => {
+            ksk_chain(&mut b, p, &iv, k0, anchor, Some(sw), until)?;
+            ksk_chain(&mut b, p, &iv, si, sw, alg_start, until)?
+        }
+        None => ksk_chain(&mut b, p, &iv, k0, anchor, alg_start, until)?,
+    };
     let zsk_cur = zsk_chain(&mut b, p, zsk_alg, z0, anchor, alg_start, until)?;
 
     if let Some(ar) = alg.filter(|a| a.start <= until) {

@@ -23,8 +23,11 @@ pub const KSR_KEYTAG_PARTITION: &str = "KSR-KEYTAG-PARTITION";
 /// SKR-KEYTAG-PARTITION: every KSK of the SKR has a key tag in the KSK side's partition.
 pub const SKR_KEYTAG_PARTITION: &str = "SKR-KEYTAG-PARTITION";
 
+/// KSR-KSK-KEYTAG-PARTITION: every KSK the KSK side signs with has a key tag in its own partition.
+pub const KSR_KSK_KEYTAG_PARTITION: &str = "KSR-KSK-KEYTAG-PARTITION";
+
 /// Every check id of this module.
-pub const ALL: &[&str] = &[KSR_KEYTAG_DISTINCT, SKR_KEYTAG_DISTINCT, DNSKEY_RESPONSE_SIZE, KSR_KEYTAG_PARTITION, SKR_KEYTAG_PARTITION];
+pub const ALL: &[&str] = &[KSR_KEYTAG_DISTINCT, SKR_KEYTAG_DISTINCT, DNSKEY_RESPONSE_SIZE, KSR_KEYTAG_PARTITION, SKR_KEYTAG_PARTITION, KSR_KSK_KEYTAG_PARTITION];
 
 /// The default budget: the DNS Flag Day 2020 EDNS buffer size, above which
 /// a UDP response may fragment or be truncated (then retried over TCP).
@@ -116,6 +119,31 @@ pub fn check_ksr_keytag_partition(ksr: &Ksr, zsk: &TagPartition) -> CheckResult 
         r.message = format!("{}; the ZSK partition is {zsk}", r.message);
     }
     r
+}
+
+/// KSR-KSK-KEYTAG-PARTITION (KSK side, `ksr sign` before the first
+/// signature): every KSK opened to sign (and publish) the SKR has a key tag
+/// in `ksk`, the KSK partition of this side's own kskit.toml
+/// (`ksk.keytag_modulo` / `ksk.tag_range`). `key generate` and `hsm keygen`
+/// make KSKs only in the partition, but a key made before the partition was
+/// set, imported, or made by another tool may lie outside it; the ZSK side
+/// would then refuse the SKR (SKR-KEYTAG-PARTITION) after the ceremony, and
+/// the two sides' agreement that keys made apart cannot share a tag (RFC
+/// 4034 Appendix B; KeyTrap, CVE-2023-50387) would no longer hold. A revoked
+/// KSK is judged by its unrevoked tag. Not applicable when no KSK partition
+/// is set.
+pub fn check_ksk_keytag_partition(ksks: &[Dnskey], ksk: &TagPartition) -> CheckResult {
+    if !ksk.is_set() {
+        return CheckResult::not_applicable(KSR_KSK_KEYTAG_PARTITION, "no KSK key-tag partition is set (ksk keytag_modulo / tag_range)");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let problems: Vec<String> = ksks
+        .iter()
+        .map(TagPartition::judged_tag)
+        .filter(|t| !ksk.contains(*t) && seen.insert(*t))
+        .map(|t| format!("KSK {t} is outside this side's KSK partition ({ksk})"))
+        .collect();
+    CheckResult::from_problems(KSR_KSK_KEYTAG_PARTITION, problems, format!("every KSK signing has a key tag in the KSK partition ({ksk})"))
 }
 
 /// The KSK side's keys in an SKR bundle: keys with the SEP flag, and keys
@@ -250,6 +278,27 @@ pub fn sample_ksk(alg: Algorithm, bits: Option<u32>) -> Dnskey {
 mod tests {
     use super::*;
     use crate::dnssec::parse_name;
+
+    #[test]
+    fn the_signing_ksks_outside_the_ksk_partition_are_named_by_tag() {
+        use crate::keys::tag_partition::KeytagModulo;
+        let a = Dnskey::new(257, Algorithm::EcdsaP256Sha256, vec![1; 64]);
+        let b = Dnskey::new(257, Algorithm::EcdsaP256Sha256, vec![2; 64]);
+        let part = |r: u16| TagPartition::new(Some(KeytagModulo { remainder: r, modulus: 2 }), None);
+        assert!(!check_ksk_keytag_partition(std::slice::from_ref(&a), &TagPartition::new(None, None)).applicable);
+        let ra = part(a.key_tag() % 2);
+        assert!(check_ksk_keytag_partition(std::slice::from_ref(&a), &ra).passed);
+        let r = check_ksk_keytag_partition(std::slice::from_ref(&a), &part((a.key_tag() + 1) % 2));
+        assert!(r.is_failure() && r.message.contains(&format!("KSK {} ", a.key_tag())), "{r}");
+        // Judged by the unrevoked tag: the revoked form of a key in the partition passes.
+        let mut rev = a.clone();
+        rev.flags |= crate::dnssec::FLAG_REVOKE;
+        assert!(check_ksk_keytag_partition(&[rev], &ra).passed);
+        if b.key_tag() % 2 != a.key_tag() % 2 {
+            let r = check_ksk_keytag_partition(&[a, b.clone()], &ra);
+            assert!(r.is_failure() && r.message.contains(&format!("KSK {} ", b.key_tag())), "{r}");
+        }
+    }
 
     #[test]
     fn response_size_matches_a_hand_count() {
