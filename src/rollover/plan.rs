@@ -304,12 +304,15 @@ impl Plan {
         let mut p = self.clone();
         let submits: Vec<T> = self.keys.iter().filter_map(|k| k.ds_submit).collect();
         for k in p.keys.iter_mut() {
-            let Some(from) = k.gates.iter().map(|g| g.from).min() else { continue };
-            let until = submits.iter().copied().filter(|s| *s > from).min();
+            let froms: Vec<T> = k.gates.iter().map(|g| g.from).collect();
             for f in [&mut k.publish, &mut k.active, &mut k.retire, &mut k.remove, &mut k.revoke, &mut k.ds_withdraw] {
-                if let Some(t) = f.filter(|t| *t >= from) {
-                    *f = until.map(|u| t.max(u));
-                }
+                let Some(t) = *f else { continue };
+                // The latest of the key's gates at or before the event (a key
+                // can be gated twice: the incoming key of one roll is the
+                // outgoing key of the next), held until the next DS request.
+                let Some(from) = froms.iter().copied().filter(|g| *g <= t).max() else { continue };
+                let until = submits.iter().copied().filter(|s| *s > from).min();
+                *f = until.map(|u| t.max(u));
             }
         }
         p
