@@ -5,7 +5,16 @@
 //!   --next`, `skr import`, `export --to knot`);
 //! - the KSK side is another kskit directory whose own policy is binding
 //!   (`ksr sign --follow-plan --previous-skr`, so the KSK-schedule chain
-//!   checks of issue #15 point 5 run at every join between two SKRs);
+//!   checks of issue #15 point 5 run at every join between two SKRs but the
+//!   emergency's, see [`EMERGENCY_SIGNED_WITH_PREVIOUS_SKR`]); a KSR whose
+//!   bundles withdraw a KSK is also signed as its hold variant (`SKR.hold`),
+//!   which the ZSK side imports with `skr import --hold`;
+//! - the ZSK side's cron (`rollover step`, at every instant) polls the
+//!   parent's server and confirms DS changes; the SKR timeline keeps a
+//!   bundle's hold variant in force until the new DS was confirmed and the
+//!   DS TTL + parent propagation delay have passed (docs/rollover.md "Slow
+//!   parents"), and Knot is given `export --to knot` again whenever that
+//!   changes what it should serve;
 //! - the child's online signer is knotd (offline-KSK mode): it signs the
 //!   zone with the ZSK side's ZSKs (handed over with `keymgr import-pem`,
 //!   with Knot timers taken from the keystore's schedule) and serves the
@@ -18,9 +27,13 @@
 //!   for the CDS RRset with kdig over TCP, validates it from the DS RRset
 //!   the parent has now (RFC 7344 §4.1), and replaces the DS
 //!   RRset only once the same CDS was seen at every server for
-//!   [`PARENT_HOLD`] (registries hold a CDS for days: 3 at .CH/.LI). The
-//!   plan knows that delay: `parent_hold` where kskit has it, else the
-//!   poll interval × confirmations (see [`policy`]).
+//!   [`PARENT_HOLD`] (registries hold a CDS for days: 3 at .CH/.LI), the
+//!   policy's `parent_hold` on both sides. For the double-KSK roll it is
+//!   [`LATE`] later than that, past the plan's slack: the primary bundles
+//!   withdraw the old KSK before the new DS is at the parent, and the test
+//!   asserts that Knot served the hold variant (the old KSK still in the
+//!   DNSKEY RRset, `rollover step` saying "HOLD variant") and the zone
+//!   validated throughout.
 //!
 //! Life: quarterly ceremonies (the KSR for the next quarter made with `ksr
 //! generate --next`, signed, imported and handed to Knot 25 days before
@@ -28,8 +41,16 @@
 //! double-KSK rollover (RFC 7583 §3.3.2) at day 320, an algorithm rollover
 //! RSASHA256 → ECDSAP256SHA256 (RFC 6781 §4.1.4) from day 450, and
 //! double-DS rollovers (RFC 7583 §3.3.3) from day 790 (the KSK side's
-//! policy switches to double-DS at the ceremony of day 335). The emergency
-//! roll to a standby key is not in this test yet (no standby KSK on main).
+//! policy switches to double-DS at the ceremony of day 335), a standby KSK
+//! throughout (`standby_ksk = true`, `standby_ds = "published"`, `key
+//! generate --standby`: an RSASHA256 one, replaced by an ECDSAP256SHA256
+//! one in the algorithm roll; the registry adds their DS from the CDS),
+//! and at day 940 an emergency roll to it: the active KSK is
+//! declared lost (`kskit rollover emergency --cause lost`, polling the
+//! parent), the ZSK side makes a KSR from the switch (`ksr generate
+//! --switch`), the KSK side signs it with the standby alone, and the life
+//! goes on to the end from the standby (the registry removes the lost
+//! key's DS through the emergency bundles' CDS).
 //!
 //! Time: every server and validator runs under libfaketime at the
 //! simulated instant (knotd signs with its own clock, so the child and the
@@ -73,8 +94,28 @@ use time::{Duration, OffsetDateTime};
 
 const ZONE: &str = "child.example.";
 const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-/// How long the registry holds a CDS before acting on it.
+/// How long the registry holds a CDS before acting on it, and the
+/// policy's `parent_hold` on both sides (the plan's Dreg is this plus the
+/// ZSK side's confirming polls).
 const PARENT_HOLD: Duration = Duration::days(3);
+/// For the double-KSK roll the registry is late: it acts this long after
+/// [`PARENT_HOLD`] (working days, an e-mail queue). More than the plan's
+/// slack (the old KSK's removal is planned Dreg + DprpP + TTLds +
+/// retire_safety after the DS swap, rounded up to a 10-day bundle), so
+/// the primary bundles withdraw the old KSK before the parent acts and
+/// only the hold variant (`SKR.hold`, `skr import --hold`) keeps the zone
+/// valid.
+const LATE: Duration = Duration::days(10);
+/// The policy's `parent_propagation_delay` (kskit.toml default).
+const PARENT_PROPAGATION: Duration = Duration::hours(1);
+/// The policy's `parent_poll_interval` × `parent_confirmations` (defaults):
+/// the ZSK side's `rollover step` confirms a new DS after polls at the
+/// registry's action and this many intervals later.
+const POLL_INTERVAL: Duration = Duration::hours(1);
+const CONFIRMATIONS: i32 = 3;
+/// The day the active KSK is declared lost (`kskit rollover emergency
+/// --cause lost`), weeks after the standby's DS reached the parent.
+const EMERGENCY_DAY: i64 = 940;
 /// The DS TTL at the parent (and the policy's `ds_ttl`).
 const DS_TTL: Duration = Duration::days(1);
 const DAYS: i64 = 3 * 365;
@@ -104,34 +145,27 @@ fn set_line(dir: &Path, prefix: &str, line: &str) {
     std::fs::write(&conf, c.replace(&old, line)).unwrap();
 }
 
-/// The policy both sides share (the KSK side's is binding for `ksr sign`).
-/// The registry acts [`PARENT_HOLD`] after it first sees a CDS: where
-/// kskit has the `parent_hold` policy (issue #15 point 3) it is set to
-/// that and the polls keep their defaults; without it, the plan's parent
-/// delay is the poll interval times the confirmations, set to cover the
-/// hold (1 day × 5). Returns which of the two was used.
-fn policy(dir: &Path, s0: OffsetDateTime) -> &'static str {
-    let has_hold = std::fs::read_to_string(dir.join("kskit.toml")).unwrap().lines().any(|l| l.starts_with("parent_hold = "));
-    let mut lines = vec![
+/// The policy both sides share (the KSK side's is binding for `ksr sign`):
+/// `parent_hold` equals the registry's hold ([`PARENT_HOLD`]); the polls,
+/// DS TTL and parent propagation delay are the constants above (kskit.toml's
+/// defaults); the parent's one server is `parent_servers` (set once
+/// the parent knotd has its port).
+fn policy(dir: &Path, s0: OffsetDateTime) {
+    for (prefix, line) in [
         ("ksk = ", r#"ksk = { algorithm = "RSASHA256", bits = 2048, lifetime = "320d" }"#.to_string()),
         ("zsk = ", r#"zsk = { algorithm = "RSASHA256", bits = 2048, lifetime = "90d" }"#.to_string()),
         ("# algorithm_rollover_to = ", r#"algorithm_rollover_to = "ECDSAP256SHA256""#.to_string()),
         ("# algorithm_rollover_start = ", format!("algorithm_rollover_start = \"{}\"", fmt(s0 + Duration::days(450)))),
         ("dnskey_response_budget = ", "dnskey_response_budget = 4096".to_string()),
-    ];
-    if has_hold {
-        lines.push(("parent_hold = ", format!("parent_hold = \"{}d\"", PARENT_HOLD.whole_days())));
-    } else {
-        lines.push(("parent_poll_interval = ", r#"parent_poll_interval = "1d""#.to_string()));
-        lines.push(("parent_confirmations = ", "parent_confirmations = 5".to_string()));
-    }
-    for (prefix, line) in lines {
+        ("parent_hold = ", format!("parent_hold = \"{}d\"", PARENT_HOLD.whole_days())),
+        ("parent_poll_interval = ", format!("parent_poll_interval = \"{}h\"", POLL_INTERVAL.whole_hours())),
+        ("parent_confirmations = ", format!("parent_confirmations = {CONFIRMATIONS}")),
+        ("parent_propagation_delay = ", format!("parent_propagation_delay = \"{}h\"", PARENT_PROPAGATION.whole_hours())),
+        ("ds_ttl = ", format!("ds_ttl = \"{}d\"", DS_TTL.whole_days())),
+        ("standby_ksk = ", "standby_ksk = true".to_string()),
+        ("standby_ds = ", r#"standby_ds = "published""#.to_string()),
+    ] {
         set_line(dir, prefix, &line);
-    }
-    if has_hold {
-        "parent_hold = 3d"
-    } else {
-        "no parent_hold in this kskit: parent_poll_interval 1d x parent_confirmations 5"
     }
 }
 
@@ -323,15 +357,20 @@ fn knot_timers(t: &KeyTiming) -> Vec<String> {
 }
 
 /// The registry: acts on the child's CDS only after seeing the same
-/// validated CDS RRset at every child server for [`PARENT_HOLD`].
+/// validated CDS RRset at every child server for [`PARENT_HOLD`], or
+/// [`PARENT_HOLD`] + [`LATE`] for the first CDS RRset naming `late_for`
+/// (DS RDATA).
 struct Registry {
     pending: Option<(BTreeSet<String>, OffsetDateTime)>,
     actions: usize,
+    late_for: Option<String>,
+    /// When the late action was taken.
+    late_acted: Option<OffsetDateTime>,
 }
 
 enum Scan {
     Nothing,
-    /// Seen since this time: look again when the hold has passed.
+    /// Holding a CDS RRset: look again at this time.
     Holding(OffsetDateTime),
     Replace(BTreeSet<String>),
 }
@@ -369,19 +408,25 @@ impl Registry {
                 panic!("registry: the CDS at {a} does not validate from the parent's DS at {}: {e}", fmt(t));
             }
         }
+        let late = self.late_for.as_ref().is_some_and(|d| first.contains(d));
+        let hold = if late { PARENT_HOLD + LATE } else { PARENT_HOLD };
         match &self.pending {
             Some((cds, since)) if *cds == first => {
-                if t - *since >= PARENT_HOLD {
+                if t - *since >= hold {
                     self.pending = None;
                     self.actions += 1;
+                    if late {
+                        self.late_for = None;
+                        self.late_acted = Some(t);
+                    }
                     Scan::Replace(first)
                 } else {
-                    Scan::Holding(*since)
+                    Scan::Holding(*since + hold)
                 }
             }
             _ => {
                 self.pending = Some((first, t));
-                Scan::Holding(t)
+                Scan::Holding(t + hold)
             }
         }
     }
@@ -419,6 +464,14 @@ struct Life {
     last_skr: Option<PathBuf>,
     ta: PathBuf,
     log: Vec<String>,
+    /// The ECDSAP256SHA256 standby KSK's key tag.
+    standby: u16,
+    /// Hold variants imported.
+    holds: usize,
+    /// The bundles of every primary SKR imported, in import order.
+    primaries: Vec<Vec<kskit::skr::model::ResponseBundle>>,
+    /// What Knot was last given (`export --to knot`).
+    exported: Option<Vec<u8>>,
 }
 
 impl Life {
@@ -429,10 +482,16 @@ impl Life {
         ok(run_kskit(&self.k, args), what)
     }
 
-    /// The ceremony for quarter `q` (period start s0 + 90d·q), held at `now`.
-    fn ceremony(&mut self, q: i64, now: OffsetDateTime) -> Vec<OffsetDateTime> {
-        let p = self.s0 + QUARTER * q as i32;
-        let what = |x: &str| format!("quarter {q} ({}): {x}", day(self.s0, now));
+    /// The ceremony `c`, held at `now`: the ZSKs, the KSR, signed with
+    /// `--follow-plan` (with its hold variant when a bundle withdraws a
+    /// KSK), imported (`skr import`, `skr import --hold`) and handed to
+    /// Knot. Returns the instants it brings (bundle starts, ZSK timers).
+    fn ceremony(&mut self, c: Ceremony, now: OffsetDateTime) -> Vec<OffsetDateTime> {
+        let (name, p) = match c {
+            Ceremony::Quarter(q) => (format!("q{q}"), self.s0 + QUARTER * q as i32),
+            Ceremony::Emergency(switch) => ("emergency".to_string(), switch),
+        };
+        let what = |x: &str| format!("{name} ({}): {x}", day(self.s0, now));
         if p >= self.s0 + Duration::days(335) {
             // The double-KSK roll is over: the next rolls go double-DS.
             for d in [&self.z, &self.k] {
@@ -442,27 +501,31 @@ impl Life {
         let until = fmt(p + Duration::days(100));
         let mut args = vec!["zsk", "pregenerate", "--until", &until, "--recipient", &self.recipient];
         let from = fmt(self.s0);
-        if q == 0 {
+        if c == Ceremony::Quarter(0) {
             args.extend(["--from", &from]);
         }
         self.kz(&args, &what("zsk pregenerate"));
-        let ksr = self.tmp.path().join(format!("q{q}.ksr.xml"));
-        let skr = self.tmp.path().join(format!("q{q}.skr.xml"));
+        let ksr = self.tmp.path().join(format!("{name}.ksr.xml"));
+        let skr = self.tmp.path().join(format!("{name}.skr.xml"));
         let id = s(&self.id_file).to_string();
         let end = fmt(p + QUARTER);
-        if q == 0 {
-            self.kz(&["ksr", "generate", "--from", &from, "--until", &end, "-o", s(&ksr), "--identity", &id], &what("ksr generate"));
-        } else {
-            self.kz(&["ksr", "generate", "--next", "--until", "+90d", "-o", s(&ksr), "--identity", &id], &what("ksr generate --next"));
-        }
+        let sw = fmt(p);
+        match c {
+            Ceremony::Quarter(0) => self.kz(&["ksr", "generate", "--from", &from, "--until", &end, "-o", s(&ksr), "--identity", &id], &what("ksr generate")),
+            Ceremony::Quarter(_) => self.kz(&["ksr", "generate", "--next", "--until", "+90d", "-o", s(&ksr), "--identity", &id], &what("ksr generate --next")),
+            Ceremony::Emergency(_) => self.kz(&["ksr", "generate", "--switch", &sw, "--until", "+90d", "-o", s(&ksr), "--identity", &id], &what("ksr generate --switch")),
+        };
         let nowt = fmt(now);
         let mut sign = vec!["ksr", "sign", s(&ksr), "--follow-plan", "--now", &nowt, "-o", s(&skr), "--yes", "--identity", &id];
-        let prev = self.last_skr.as_ref().map(|x| s(x).to_string());
-        if let Some(prev) = &prev {
+        let previous = match c {
+            Ceremony::Emergency(_) if !EMERGENCY_SIGNED_WITH_PREVIOUS_SKR => None,
+            _ => self.last_skr.as_ref().map(|x| s(x).to_string()),
+        };
+        if let Some(prev) = &previous {
             sign.extend(["--previous-skr", prev]);
         }
         let signed = run_kskit(&self.k, &sign);
-        assert!(signed.status.success(), "{} failed:\n{}", what("ksr sign --follow-plan --previous-skr"), text(&signed));
+        assert!(signed.status.success(), "{} failed:\n{}", what(&format!("ksr sign --follow-plan{}", if previous.is_some() { " --previous-skr" } else { "" })), text(&signed));
         // The ZSK side trusts every KSK of the KSK side (their DS records).
         let mut ta = String::new();
         for key in common::key_list(&self.k) {
@@ -470,7 +533,18 @@ impl Life {
         }
         std::fs::write(&self.ta, ta).unwrap();
         self.kz(&["skr", "import", s(&skr), "--ksr", s(&ksr), "--trust-anchor", s(&self.ta), "--now", &nowt], &what("skr import"));
+        // The hold variant (docs/rollover.md "Slow parents"): written by
+        // `ksr sign --follow-plan` when a bundle of the KSR withdraws a KSK.
+        let hold = PathBuf::from(format!("{}.hold", s(&skr)));
+        let mut with_hold = "";
+        if hold.exists() {
+            self.kz(&["skr", "import", s(&hold), "--ksr", s(&ksr), "--trust-anchor", s(&self.ta), "--now", &nowt, "--hold"], &what("skr import --hold"));
+            self.holds += 1;
+            with_hold = " (and its hold variant)";
+        }
         self.last_skr = Some(skr.clone());
+        let parsed = kskit::formats::parse_skr_any(&std::fs::read(&skr).unwrap()).unwrap();
+        self.primaries.push(parsed.bundles.clone());
 
         // Hand over to Knot: the new ZSKs, then the SKR export.
         let ks = Keystore::open(&self.z.join("keystore")).unwrap();
@@ -501,24 +575,100 @@ impl Life {
             self.in_knot.insert(meta.id.clone());
             self.log.push(format!("{}: ZSK {} {} {} in Knot: {}", day(self.s0, now), meta.key_tag, meta.algorithm, meta.id, args[4..].join(" ")));
         }
-        let exp = self.tmp.path().join(format!("q{q}.knot.skr"));
-        let at_t = fmt(now.max(self.s0));
-        self.kz(&["export", "--to", "knot", "--at", &at_t, "-o", s(&exp)], &what("export --to knot"));
-        let o = self.child.keymgr(now, &["import-skr", s(&exp)]);
-        assert!(o.status.success(), "{}: {}", what("keymgr import-skr"), text(&o));
+        self.hand_to_knot(now, &what("export"));
 
-        let parsed = kskit::formats::parse_skr_any(&std::fs::read(&skr).unwrap()).unwrap();
         events.extend(parsed.bundles.iter().map(|b| b.inception));
         let ksks: Vec<String> = parsed
             .bundles
             .iter()
             .map(|b| format!("{:?}", b.keys.iter().filter(|k| k.dnskey.is_sep()).map(|k| k.dnskey.key_tag()).collect::<Vec<_>>()))
             .collect();
-        self.log.push(format!("{}: ceremony for quarter {q}: KSKs per bundle {}", day(self.s0, now), ksks.join(" ")));
+        self.log.push(format!("{}: ceremony {name}{with_hold}: KSKs per bundle {}", day(self.s0, now), ksks.join(" ")));
         eprintln!("soak: {}", self.log.last().map(String::as_str).unwrap_or_default());
         events
     }
+
+    /// The emergency at `t`: the active KSK (the primary bundle's KSK that
+    /// is not the standby) is declared lost; `kskit rollover emergency`
+    /// polls the parent (the standby's DS has been there for weeks) and
+    /// gives the switch; the emergency ceremony signs a KSR from it.
+    /// Returns the lost KSK's tag, the standby's, the switch (the emergency
+    /// SKR's first bundle) and the ceremony's instants.
+    fn emergency(&mut self, t: OffsetDateTime) -> (u16, u16, OffsetDateTime, Vec<OffsetDateTime>) {
+        let standby = self.standby;
+        let active: Vec<u16> = self.primary_ksks(t).into_iter().filter(|k| *k != standby).collect();
+        assert!(active.len() == 1, "{}: one active KSK besides the standby {standby}: {active:?}", day(self.s0, t));
+        let lost = active[0];
+        // `--standby` names it: the RSASHA256 standby retired in the
+        // algorithm roll is still a standby key of the keystore.
+        let o = run_kskit(&self.k, &["--json", "rollover", "emergency", "--key", &lost.to_string(), "--standby", &standby.to_string(), "--cause", "lost", "--now", &fmt(t), "--timeout", "2"]);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{}: rollover emergency:\n{}", day(self.s0, t), text(&o));
+        let r: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("rollover emergency --json: {e}: {out}"));
+        assert_eq!(r["state"], "ready", "{}: the standby's DS is at the parent: {r}", day(self.s0, t));
+        let switch = kskit::timeutil::parse_instant(r["switch"].as_str().expect("a switch")).unwrap();
+        assert!(switch >= t && switch < t + Duration::days(10), "{}: the switch is the next bundle boundary: {r}", day(self.s0, t));
+        self.log.push(format!("{}: KSK {lost} declared lost (rollover emergency): switch to the standby {standby} at {}", day(self.s0, t), day(self.s0, switch)));
+        eprintln!("soak: {}", self.log.last().map(String::as_str).unwrap_or_default());
+        let evs = self.ceremony(Ceremony::Emergency(switch), t);
+        let first = self.primaries.last().and_then(|b| b.first()).map(|b| b.inception).expect("the emergency SKR has bundles");
+        assert!(first >= switch && first < switch + Duration::days(10), "the emergency SKR starts at the switch {}: {}", fmt(switch), fmt(first));
+        (lost, standby, first, evs)
+    }
+
+    /// `kskit export --to knot` at `t` (the bundle in force and every later
+    /// one, each in the variant the ZSK side chooses) and, when it differs
+    /// from what Knot has, `keymgr import-skr`. True when Knot got it.
+    fn hand_to_knot(&mut self, t: OffsetDateTime, what: &str) -> bool {
+        let exp = self.tmp.path().join("handover.knot.skr");
+        let at_t = fmt(t.max(self.s0));
+        self.kz(&["export", "--to", "knot", "--at", &at_t, "-o", s(&exp)], &format!("{what}: export --to knot"));
+        let new = std::fs::read(&exp).unwrap();
+        if self.exported.as_ref() == Some(&new) {
+            return false;
+        }
+        let o = self.child.keymgr(t, &["import-skr", s(&exp)]);
+        assert!(o.status.success(), "{what}: keymgr import-skr: {}", text(&o));
+        self.exported = Some(new);
+        true
+    }
+
+    /// The ZSK side's `rollover step` at `t` (cron): polls the parent
+    /// servers (`parent_servers`) for the DS the primary bundle in force
+    /// needs and records confirmations; returns its `--json` report.
+    fn step(&self, t: OffsetDateTime) -> serde_json::Value {
+        let o = run_kskit(&self.z, &["--json", "rollover", "step", "--now", &fmt(t), "--timeout", "1"]);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{}: rollover step --json: {e}: {out}\n{}", day(self.s0, t), text(&o)))
+    }
+
+    /// The KSK tags (SEP, not revoked) of the primary bundle in force at
+    /// `t` by the timeline rule (the newer SKR from its first inception).
+    fn primary_ksks(&self, t: OffsetDateTime) -> BTreeSet<u16> {
+        let skr = self.primaries.iter().rev().find(|b| b.first().is_some_and(|f| f.inception <= t));
+        let b = skr.and_then(|bs| bs.iter().rev().find(|b| b.inception <= t));
+        b.map(|b| b.keys.iter().filter(|k| k.dnskey.is_sep() && !k.dnskey.is_revoked()).map(|k| k.dnskey.key_tag()).collect()).unwrap_or_default()
+    }
 }
+
+/// Which ceremony.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ceremony {
+    /// The quarter's: `ksr generate --next` (quarter 0: `--from` the start).
+    Quarter(i64),
+    /// The emergency's: `ksr generate --switch SWITCH` after `kskit rollover
+    /// emergency` gave the switch.
+    Emergency(OffsetDateTime),
+}
+
+/// Whether the emergency KSR is signed with `--previous-skr`. Not today:
+/// the KSK-schedule chain checks (KSR-CHAIN-KSK-RETIRE etc.,
+/// src/ksr/ksk_schedule.rs) refuse the lost KSK leaving without its retire
+/// safety, and the emergency KSR starts inside the period already signed,
+/// both on purpose (docs/rollover.md "The emergency"). Once an
+/// emergency-aware chain check exists, set this to `true`: the soak then
+/// checks that join as it checks every other.
+const EMERGENCY_SIGNED_WITH_PREVIOUS_SKR: bool = true;
 
 #[test]
 fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
@@ -546,14 +696,27 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
         ok(run_kskit(&k, &a), "key generate (KSK)");
         std::thread::sleep(std::time::Duration::from_millis(1100));
     }
+    // The standby KSKs (`standby_ksk = true`): an RSASHA256 one, and the
+    // ECDSAP256SHA256 one that replaces it in the algorithm roll and takes
+    // over in the emergency.
+    let mut standby = 0u16;
+    for (alg, bits) in [("RSASHA256", Some("2048")), ("ECDSAP256SHA256", None)] {
+        let mut a = vec!["--json", "key", "generate", "--role", "ksk", "--standby", "--algorithm", alg, "--recipient", &recipient];
+        if let Some(b) = bits {
+            a.extend(["--bits", b]);
+        }
+        let o = ok(run_kskit(&k, &a), "key generate --standby");
+        let v: serde_json::Value = serde_json::from_str(&o).unwrap_or_else(|e| panic!("key generate --json: {e}: {o}"));
+        standby = v["key_tag"].as_u64().and_then(|t| u16::try_from(t).ok()).expect("the standby's key tag");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
     let keys = common::key_list(&k);
     let created = |i: usize| kskit::timeutil::parse_instant(keys[i]["created"].as_str().unwrap()).unwrap();
     // The simulated life starts when the first KSK was made (the plan's anchor).
     let s0 = (0..keys.len()).map(created).min().unwrap();
     let end = s0 + Duration::days(DAYS);
-    let delay = policy(&z, s0);
-    assert_eq!(policy(&k, s0), delay);
-    eprintln!("soak: the plan's parent delay: {delay}");
+    policy(&z, s0);
+    policy(&k, s0);
 
     let parent_policy = "policy:\n  - id: p\n    algorithm: ecdsap256sha256\n    ksk-lifetime: 0\n    zsk-lifetime: 0\n    rrsig-lifetime: 60d\n    rrsig-refresh: 20d\n";
     let child_policy = "policy:\n  - id: p\n    algorithm: rsasha256\n    manual: on\n    offline-ksk: on\n    dnskey-ttl: 3600\n    zone-max-ttl: 86400\n    rrsig-lifetime: 14d\n    rrsig-refresh: 7d\n";
@@ -561,6 +724,11 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
     std::fs::write(child.dir.join("zone"), CHILD_ZONE).unwrap();
     CHILD_PORT.with(|p| p.set(child.port));
     let mut parent = Server::new(tmp.path().join("parent-knotd"), "example.", &["127.0.0.1"], parent_policy);
+    // The ZSK side's `rollover step` (hold variants) and the KSK side's
+    // `rollover emergency` poll the parent's one server.
+    for d in [&z, &k] {
+        set_line(d, "parent_servers = ", &format!("parent_servers = [\"{}:{}\"]", parent.addrs[0], parent.port));
+    }
 
     let mut life = Life {
         ta: tmp.path().join("ksk-anchor.ds"),
@@ -575,10 +743,14 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
         in_knot: BTreeSet::new(),
         last_skr: None,
         log: Vec::new(),
+        standby,
+        holds: 0,
+        primaries: Vec::new(),
+        exported: None,
     };
     let mut events: BTreeSet<OffsetDateTime> = BTreeSet::new();
     let mut ceremonies: BTreeMap<OffsetDateTime, i64> = BTreeMap::new();
-    let first = life.ceremony(0, s0 - Duration::days(1));
+    let first = life.ceremony(Ceremony::Quarter(0), s0 - Duration::days(1));
     events.extend(first);
     let mut q = 1;
     while s0 + QUARTER * q as i32 - LEAD < end {
@@ -586,6 +758,9 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
         q += 1;
     }
     events.extend(ceremonies.keys().copied());
+    let emergency_at = s0 + Duration::days(EMERGENCY_DAY);
+    assert!(!ceremonies.contains_key(&emergency_at));
+    events.insert(emergency_at);
 
     // The parent starts with the first KSK's DS (registered by hand).
     let ksk1 = keys.iter().min_by_key(|k| k["created"].as_str().unwrap().to_string()).unwrap();
@@ -604,7 +779,20 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
 
     // DS RRsets served by the parent: (from, until, set).
     let mut ds_history: Vec<(OffsetDateTime, Option<OffsetDateTime>, BTreeSet<String>)> = vec![(s0, None, ds.clone())];
-    let mut registry = Registry { pending: None, actions: 0 };
+    // The registry is late for the double-KSK roll: the CDS naming the
+    // second RSASHA256 KSK (the second key made).
+    let mut by_age: Vec<&serde_json::Value> = keys.iter().collect();
+    by_age.sort_by_key(|k| k["created"].as_str().unwrap().to_string());
+    let ds2 = ok(run_kskit(&life.k, &["key", "ds", by_age[1]["id"].as_str().unwrap()]), "key ds");
+    let f2: Vec<&str> = ds2.split_whitespace().collect();
+    let i2 = f2.iter().position(|x| *x == "DS").unwrap();
+    let mut registry = Registry { pending: None, actions: 0, late_for: Some(ds_rdata(&f2[i2 + 1..])), late_acted: None };
+    // Instants where the served DNSKEY RRset kept a KSK that the primary
+    // bundle in force had withdrawn (the hold variant in force).
+    let mut held: Vec<OffsetDateTime> = Vec::new();
+    // The emergency: (lost KSK tag, standby tag, switch).
+    let mut emergency: Option<(u16, u16, OffsetDateTime)> = None;
+    let mut steps_seen = 0usize;
     let mut instants = 0usize;
     let mut checks = 0usize;
     let scratch = life.tmp.path().join("validator");
@@ -619,14 +807,22 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
         }
         instants += 1;
         if let Some(q) = ceremonies.get(&t).copied() {
-            let evs = life.ceremony(q, t);
+            let evs = life.ceremony(Ceremony::Quarter(q), t);
             events.extend(evs.into_iter().filter(|x| *x > t));
         }
+        if t == emergency_at {
+            let (lost, standby, switch, evs) = life.emergency(t);
+            emergency = Some((lost, standby, switch));
+            events.extend(evs.into_iter().filter(|x| *x > t));
+        }
+        // The variant in force may change at any instant (the parent
+        // confirmed the new DS a DS TTL ago): Knot gets what kskit exports now.
+        life.hand_to_knot(t, &day(s0, t));
         life.child.restart(t, &day(s0, t));
         match registry.scan(t, &scratch, &parent, &ds) {
             Scan::Nothing => {}
-            Scan::Holding(since) => {
-                events.insert(since + PARENT_HOLD);
+            Scan::Holding(until) => {
+                events.insert(until);
             }
             Scan::Replace(new) => {
                 life.log.push(format!("{}: registry: DS {:?} -> {:?}", day(s0, t), tags(&ds), tags(&new)));
@@ -639,10 +835,39 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
                 serial += 1;
                 std::fs::write(parent.dir.join("zone"), parent_zone(serial, life.child.port, &ds)).unwrap();
                 parent.restart(t, &format!("{}: parent with the new DS", day(s0, t)));
+                // The ZSK side's cron polls: enough of them to confirm it.
+                events.extend((1..=CONFIRMATIONS).map(|k| t + POLL_INTERVAL * k));
             }
         }
         if parent.started.is_some_and(|p| t - p > Duration::days(30)) {
             parent.restart(t, &format!("{}: parent re-signing", day(s0, t)));
+        }
+        // The ZSK side's `rollover step` polls the parent; a confirmation
+        // puts the primary variant in force DS TTL + DprpP later.
+        let v = life.step(t);
+        let changes = v["report"]["changes"].as_array().cloned().unwrap_or_default();
+        if changes.iter().any(|c| c["event"] == "ds-seen") {
+            steps_seen += 1;
+            events.insert(t + DS_TTL + PARENT_PROPAGATION);
+            life.log.push(format!("{}: rollover step: ds-seen", day(s0, t)));
+        }
+        let variant = v["parent"]["variant"].as_str().unwrap_or_default().to_string();
+        let served = served_ksks(&life.child, ZONE);
+        let primary = life.primary_ksks(t);
+        if !served.is_superset(&primary) {
+            panic!("{}: Knot serves KSKs {served:?}, the primary bundle in force has {primary:?}: not a variant of it\n{variant}", day(s0, t));
+        }
+        if served != primary {
+            assert!(variant.contains("HOLD variant"), "{}: Knot serves KSKs {served:?} beyond the primary bundle's {primary:?}, but rollover step says: {v}", day(s0, t));
+            if held.last().is_none_or(|h| t - *h > Duration::days(5)) {
+                life.log.push(format!("{}: hold variant in force: KSKs {served:?}, the primary has {primary:?}", day(s0, t)));
+            }
+            held.push(t);
+        }
+        if let Some((lost, standby, switch)) = emergency {
+            if t >= switch {
+                assert!(!served.contains(&lost) && served.contains(&standby), "{}: after the emergency switch Knot serves KSKs {served:?} (lost {lost}, standby {standby})", day(s0, t));
+            }
         }
         // Every check at t, and one second before the next instant.
         let upto = events.iter().copied().find(|x| *x > t).unwrap_or(end).min(end);
@@ -715,9 +940,38 @@ fn three_years_of_ceremonies_and_rollovers_validate_at_every_instant() {
     assert!(sets.len() >= 5, "the DS RRsets the parent served: {:?}\n{log}", ds_history.iter().map(|(f, _, d)| (day(s0, *f), tags(d))).collect::<Vec<_>>());
     assert!(ds_history.iter().any(|(_, _, d)| d.iter().any(|x| x.split_whitespace().nth(1) == Some("8"))), "an RSASHA256 DS");
     assert!(ds_history.last().is_some_and(|(_, _, d)| d.iter().all(|x| x.split_whitespace().nth(1) == Some("13"))), "ECDSAP256SHA256 DS at the end");
-    assert!(log.matches("ceremony for quarter").count() >= 12, "{log}");
+    assert!(log.matches(": ceremony q").count() >= 12, "{log}");
     let zsks = log.matches(": ZSK ").count();
     assert!(zsks >= 12, "a new ZSK every quarter: {zsks}\n{log}");
+    // The slow parent: hold variants were signed and imported; the ZSK
+    // side's polls confirmed DS changes; while the registry sat on the
+    // double-KSK roll's CDS, Knot served the hold variant (the old KSK the
+    // primary bundles had withdrawn) and the zone validated from the old DS.
+    let late = registry.late_acted.expect("the registry acted on the late roll");
+    assert!(life.holds >= 1 && steps_seen >= 1, "hold variants imported: {}, DS confirmations by rollover step: {steps_seen}\n{log}", life.holds);
+    assert!(held.iter().any(|h| *h < late), "the hold variant was in force before the late registry acted ({}): held at {:?}\n{log}", day(s0, late), held.iter().map(|h| day(s0, *h)).collect::<Vec<_>>());
+    assert_eq!(served_ksks(&life.child, ZONE), life.primary_ksks(last), "at the end the primary variant is in force");
+    // The emergency: the standby took over at the switch and the registry
+    // followed the emergency bundles' CDS: the standby's DS alone after the
+    // switch, and the lost key's DS never again.
+    let (lost, standby, switch) = emergency.expect("the emergency happened");
+    let alone = vec![format!("{standby}/13")];
+    let lost_ds = format!("{lost}/13");
+    assert!(ds_history.iter().any(|(f, _, d)| *f >= switch && tags(d) == alone), "the registry put the standby's DS alone after the switch ({})\n{log}", day(s0, switch));
+    assert!(!tags(&ds).contains(&lost_ds) && tags(&ds).contains(&alone[0]), "the parent's DS at the end: {:?} (lost KSK {lost}, standby {standby})\n{log}", tags(&ds));
+}
+
+/// The KSK tags (SEP, not revoked) of the DNSKEY RRset the child serves
+/// at its first address.
+fn served_ksks(child: &Server, zone: &str) -> BTreeSet<u16> {
+    kdig(&child.addrs[0], child.port, zone, "DNSKEY", false)
+        .iter()
+        .filter(|l| l.contains("\tDNSKEY\t"))
+        .filter_map(|l| match kskit::dnssec::presentation::parse_records(l, None, None).ok()?.into_iter().next()?.rdata {
+            kskit::dnssec::RData::Dnskey(k) if k.is_sep() && !k.is_revoked() => Some(k.key_tag()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn tags(ds: &BTreeSet<String>) -> Vec<String> {

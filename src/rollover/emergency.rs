@@ -144,8 +144,18 @@ pub fn apply(pl: &mut Plan, p: &Policy, lost_id: &str, lost: &Lost) -> Result<()
         .map(|k| k.id.clone())
         .collect();
     pl.keys.retain(|k| !dropped.contains(&k.id));
+    // Nothing waits for the lost key's DS any more, and the lost key's own
+    // departure at the switch waits for nothing (the switch already waited
+    // for the standby's DS): without these gates the hold variant
+    // (`Plan::held`, docs/rollover.md "Slow parents") of an emergency KSR
+    // neither keeps the lost key (which cannot sign) nor brings back a key
+    // that waited for its DS. tests/soak_years.rs found it: the lost key
+    // had come in by a double-DS roll, gated on its own DS.
     for k in pl.keys.iter_mut() {
-        k.gates.retain(|g| !dropped.contains(&g.ds_of));
+        k.gates.retain(|g| !dropped.contains(&g.ds_of) && g.ds_of != lost_id);
+        if k.id == lost_id {
+            k.gates.clear();
+        }
     }
     Ok(())
 }
@@ -420,5 +430,28 @@ mod tests {
         assert_eq!(pl.view_at(e + Duration::days(120) - Duration::days(20)).dnskey_signers, ["standby"]);
         let successor = pl.keys.iter().find(|k| k.ds_submit == Some(e + Duration::days(120))).unwrap();
         assert_eq!(pl.view_at(e + Duration::days(200)).dnskey_signers, std::slice::from_ref(&successor.id));
+    }
+
+    #[test]
+    fn the_hold_variant_after_an_emergency_has_neither_the_lost_key_nor_its_predecessor() {
+        // "k2" came in by a double-DS roll (gated on its own DS; "k1" left
+        // gated on it) and is lost after the roll: from the switch the hold
+        // plan is the primary's, the standby alone.
+        let mut p = Policy { ksk_rollover: crate::config::KskRollover::DoubleDs, ..policy() };
+        p.ksk.lifetime = Dur(Duration::days(120));
+        let mut keys = vec![ksk("k1", false, t0()), ksk("k2", false, t0()), ksk("standby", true, t0())];
+        let until = t0() + Duration::days(400);
+        let pl = super::super::plan::plan("example.", &p, &keys, t0(), until).unwrap();
+        let r = pl.key("k2").and_then(|k| k.publish).expect("k2 comes in by the roll");
+        let e = r + Duration::days(40);
+        keys[1].lost = Some(Lost { cause: LossCause::Lost, declared: e - Duration::days(2), standby: "standby".into(), switch: Some(e) });
+        let pl = super::super::plan::plan("example.", &p, &keys, t0(), until).unwrap();
+        let held = pl.held();
+        for at in [e, e + Duration::days(30), e + Duration::days(200)] {
+            let v = held.view_at(at);
+            assert_eq!(v.dnskey_signers, ["standby"], "at {at}");
+            assert!(!v.dnskeys.iter().any(|k| k.id == "k1" || k.id == "k2"), "at {at}: {:?}", v.dnskeys);
+            assert_eq!(v, pl.view_at(at));
+        }
     }
 }

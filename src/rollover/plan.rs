@@ -286,20 +286,33 @@ impl Plan {
     }
 
     /// The *hold* variant of the plan (docs/rollover.md "Slow parents"): as
-    /// if no gate ever opened, i.e. the parent never confirmed a new DS.
-    /// Every event of a gated key at or after its first gate's `from`
-    /// (except DS submissions) never happens: the old KSK stays published
+    /// if the gate had not opened, i.e. the parent had not confirmed the
+    /// new DS. Every event of a gated key at or after its first gate's
+    /// `from` (except DS submissions) is held: the old KSK stays published
     /// and signing (no revocation), a double-DS incoming KSK stays
     /// unpublished, and no DS is withdrawn. The KSK side pre-signs this as
     /// the fallback the ZSK side keeps in force while the parent is late.
+    ///
+    /// A gate is held until the plan asks the parent for a later DS (the
+    /// next roll's); from then on the held events happen there, i.e. the
+    /// hold variant of a later roll assumes the earlier one done. Holding
+    /// every gate for ever would bring a KSK retired rolls ago back into
+    /// every later hold variant (and keep a double-DS KSK that has long
+    /// been the zone's only KSK unpublished): such a variant validates
+    /// from no DS the parent holds (tests/soak_years.rs found it).
     pub fn held(&self) -> Plan {
         let mut p = self.clone();
+        let submits: Vec<T> = self.keys.iter().filter_map(|k| k.ds_submit).collect();
         for k in p.keys.iter_mut() {
-            let Some(from) = k.gates.iter().map(|g| g.from).min() else { continue };
+            let froms: Vec<T> = k.gates.iter().map(|g| g.from).collect();
             for f in [&mut k.publish, &mut k.active, &mut k.retire, &mut k.remove, &mut k.revoke, &mut k.ds_withdraw] {
-                if f.is_some_and(|t| t >= from) {
-                    *f = None;
-                }
+                let Some(t) = *f else { continue };
+                // The latest of the key's gates at or before the event (a key
+                // can be gated twice: the incoming key of one roll is the
+                // outgoing key of the next), held until the next DS request.
+                let Some(from) = froms.iter().copied().filter(|g| *g <= t).max() else { continue };
+                let until = submits.iter().copied().filter(|s| *s > from).min();
+                *f = until.map(|u| t.max(u));
             }
         }
         p
@@ -984,6 +997,29 @@ mod tests {
         assert_eq!(hv.dnskey_signers, ["new-ksk-1"]);
         assert_eq!(hv.parent_ds, ["new-ksk-1", "new-ksk-2"]);
         assert_eq!(pl.view_at(r).dnskey_signers, ["new-ksk-2"]);
+    }
+
+    #[test]
+    fn held_plan_holds_a_roll_only_until_the_next_roll_asks_for_its_ds() {
+        // Two double-DS rolls: the hold variant of the second holds the
+        // second only; it does not bring the first KSK back nor keep the
+        // second KSK (the zone's only one since the first roll) out.
+        let mut p = policy();
+        p.ksk_rollover = KskRollover::DoubleDs;
+        let pl = plan("example.", &p, &[], t0(), t0() + Duration::days(900)).unwrap();
+        let third = pl.key("new-ksk-3").expect("a second roll within the horizon");
+        let asked = third.ds_submit.unwrap();
+        let r2 = third.publish.unwrap();
+        let h = pl.held();
+        for at in [asked, r2 + Duration::days(30)] {
+            let hv = h.view_at(at);
+            assert_eq!(hv.dnskey_signers, ["new-ksk-2"], "at {at}");
+            assert!(hv.parent_ds.iter().all(|k| k != "new-ksk-1"), "at {at}: {:?}", hv.parent_ds);
+        }
+        // The first roll is still held before the second asks for its DS.
+        let r1 = pl.key("new-ksk-2").unwrap().publish.unwrap();
+        assert_eq!(h.view_at(r1 + Duration::days(1)).dnskey_signers, ["new-ksk-1"]);
+        assert_eq!(h.view_at(asked - Duration::seconds(1)).dnskey_signers, ["new-ksk-1"]);
     }
 
     #[test]
