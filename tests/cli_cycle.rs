@@ -287,3 +287,37 @@ fn digest_prints_sha256_and_pgp_words() {
     assert_eq!(v["pgp_words"][0], "shadow");
     assert_eq!(v["pgp_words"][1], "indigo");
 }
+
+/// Key times are whole seconds, as every KSR/SKR time is: a ZSK pre-generated
+/// "now" at 12:00:00.7 must be published at the bundle that `ksr generate
+/// --from now` starts at 12:00:00 in the same second (it used to say "no ZSK
+/// is published" once ZSK files stopped taking a second of scrypt).
+#[test]
+fn keys_made_now_have_whole_second_times_and_a_ksr_from_now_finds_them() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("z");
+    let o = run(&["init", d.to_str().unwrap(), "--zone", "example.net"], t.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["key", "generate", "--role", "ksk", "--algorithm", "ECDSAP256SHA256"], &d);
+    assert!(o.status.success(), "{}", text(&o));
+    for _ in 0..3 {
+        let o = run(&["zsk", "pregenerate", "--until", "+200d"], &d);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = run(&["ksr", "generate", "--from", "now", "--until", "+90d", "-o", "q.ksr"], &d);
+        assert!(o.status.success(), "a KSR from now right after pregenerate: {}", text(&o));
+    }
+    let keys = std::fs::read_to_string(d.join("keystore/keys.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&keys).unwrap();
+    let mut times = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 20 && s.as_bytes().get(10) == Some(&b'T') => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(&v, &mut times);
+    assert!(!times.is_empty(), "keys.json holds times: {keys}");
+    assert!(times.iter().all(|s| !s.contains('.')), "fractional seconds in keys.json: {times:?}");
+}

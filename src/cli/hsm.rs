@@ -311,7 +311,7 @@ fn register(ks: &mut Keystore, key: &TokenKey, alg: Algorithm, zone: &Name, role
         flags: role.flags(),
         public_key: data_encoding::BASE64.encode(&key.public_key),
         locator: uri.to_string(),
-        created: OffsetDateTime::now_utc(),
+        created: crate::timeutil::whole_seconds(OffsetDateTime::now_utc()),
         timing: KeyTiming::default(),
         label: Some(key.label.clone()),
         standby,

@@ -94,7 +94,7 @@ fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     // Ask for the passphrase before the (possibly slow) key generation.
     let enc = a.secret.encryption()?;
     let key = soft::generate_distinct(a.algorithm, a.bits, a.role.flags(), &crate::keys::zone_key_tags(ks.keys(), &zone), &cfg.policy.tag_partition(a.role))?;
-    let mut meta = ks.store_soft_key(&key, &zone, a.role, &enc, OffsetDateTime::now_utc())?;
+    let mut meta = ks.store_soft_key(&key, &zone, a.role, &enc, crate::timeutil::whole_seconds(OffsetDateTime::now_utc()))?;
     if a.standby {
         meta.standby = true;
         ks.update(meta.clone())?;

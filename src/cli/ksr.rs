@@ -252,7 +252,7 @@ pub fn request_policy<'a>(p: &Policy, zsks: impl Iterator<Item = &'a crate::dnss
 
 fn generate(a: GenerateArgs, ctx: &Context) -> Result<i32> {
     let cfg = ctx.config()?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::timeutil::whole_seconds(OffsetDateTime::now_utc());
     let zone = match &a.zone {
         Some(z) => crate::dnssec::parse_name(z)?,
         None => cfg.zone()?,

@@ -49,7 +49,7 @@ pub fn scheduled_zsks<'a>(keys: &'a [KeyMeta], zone: &str) -> Vec<&'a KeyMeta> {
 
 fn pregenerate(a: PregenerateArgs, ctx: &Context) -> Result<i32> {
     let cfg = ctx.config()?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::timeutil::whole_seconds(OffsetDateTime::now_utc());
     let until = parse_time_arg(&a.until, now)?;
     let zone = match &a.zone {
         Some(z) => crate::dnssec::parse_name(z)?,
